@@ -1,0 +1,44 @@
+# oslohost build, test and run targets. `make help` lists them.
+GO      ?= go
+BIN     ?= bin
+PKGS    ?= ./...
+# Extra flags for go test, e.g. TESTFLAGS='-run Interop -v'.
+TESTFLAGS ?=
+
+.PHONY: help build test test-short run deps bench fuzz vet fmt clean proto
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
+
+build: ## build the host and the example plugins into bin/
+	$(GO) build -o $(BIN)/ ./cmd/... 2>/dev/null || true
+	@if [ -d plugins/examples ]; then for p in plugins/examples/*/; do \
+		$(GO) build -o $(BIN)/plugins/$$(basename $$p) ./$$p || exit 1; done; fi
+
+deps: ## make sure a RabbitMQ answers and the Python oslo.messaging peer is installed
+	@scripts/ensure-broker.sh
+	@scripts/ensure-python-peer.sh
+
+test: deps ## run every test against the local broker and the real Python peer
+	$(GO) vet $(PKGS)
+	$(GO) test -count=1 -timeout 15m $(TESTFLAGS) $(PKGS)
+
+test-short: ## unit tests only (no broker, no Python)
+	$(GO) test -count=1 -short $(PKGS)
+
+bench: deps ## codec and round-trip benchmarks
+	$(GO) test -run '^$$' -bench . -benchmem ./oslo/ ./client/
+
+fuzz: ## a short run of every fuzz target
+	@for t in $$($(GO) test -list 'Fuzz.*' ./oslo/ | grep ^Fuzz); do $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime 15s ./oslo/ || exit 1; done
+	@for t in $$($(GO) test -list 'Fuzz.*' ./internal/rabbit/ | grep ^Fuzz); do $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime 15s ./internal/rabbit/ || exit 1; done
+
+vet: ## go vet and gofmt check
+	$(GO) vet $(PKGS)
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
+
+fmt: ## gofmt everything
+	gofmt -w $$(git ls-files '*.go')
+
+clean: ## remove build output
+	rm -rf $(BIN)

@@ -1,0 +1,252 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/oslohost/oslohost/internal/rabbit"
+	"github.com/oslohost/oslohost/oslo"
+)
+
+// Client sends calls and casts to one Target with one set of options, like
+// oslo_messaging.RPCClient. It is immutable, safe for concurrent use, and
+// cheap: Prepare returns a modified copy.
+type Client struct {
+	t      *Transport
+	target oslo.Target
+	opts   callOptions
+}
+
+// New returns a Client for target over t.
+func New(t *Transport, target oslo.Target, opts ...Option) *Client {
+	c := &Client{t: t, target: target, opts: callOptions{timeout: DefaultTimeout, retry: -1}}
+	for _, o := range opts {
+		o(c)
+	}
+	return c
+}
+
+// Prepare returns a copy of c with opts applied (RPCClient.prepare).
+func (c *Client) Prepare(opts ...Option) *Client {
+	cp := *c
+	for _, o := range opts {
+		o(&cp)
+	}
+	return &cp
+}
+
+// Target is the client's target.
+func (c *Client) Target() oslo.Target { return c.target }
+
+// CanSendVersion reports whether version v is within the version cap
+// (always true without a cap), as RPCClient.can_send_version does.
+func (c *Client) CanSendVersion(v string) bool {
+	if c.opts.versionCap == "" {
+		return true
+	}
+	ok, err := oslo.Compatible(c.opts.versionCap, v)
+	return err == nil && ok
+}
+
+// Call invokes method with args (a JSON-marshalable value whose JSON is an
+// object; nil sends {}) and the request context reqCtx (an oslo.Context,
+// a map, or any value marshalling to a JSON object; nil for none), waits for
+// the reply and unmarshals the result into result (nil to discard; a
+// *json.RawMessage receives it raw).
+func (c *Client) Call(ctx context.Context, reqCtx any, method string, args any, result any) error {
+	if c.target.Fanout {
+		return fmt.Errorf("%w: a call cannot be fanout", ErrInvalidTarget)
+	}
+	req, err := c.request(reqCtx, method, args)
+	if err != nil {
+		return err
+	}
+	w, err := c.t.replies(ctx)
+	if err != nil {
+		return err
+	}
+	req.MsgID, req.ReplyQ = oslo.NewID(), w.queue
+	req.Timeout = json.RawMessage("null")
+	if cm := c.opts.callMonitorTimeout; cm > 0 {
+		req.Timeout = json.RawMessage(strconv.FormatFloat(cm.Seconds(), 'f', -1, 64))
+	}
+	timeout := c.opts.timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	p, done := w.register(req.MsgID)
+	defer done()
+	err = c.publish(ctx, req, strconv.FormatInt(timeout.Milliseconds(), 10), c.opts.atLeastOnce)
+	if err != nil {
+		return err
+	}
+	return c.wait(ctx, p, req.MsgID, timeout, result)
+}
+
+// wait waits for the final reply: the overall timeout is not extended by
+// heartbeats, each of which restarts only the call-monitor timer.
+func (c *Client) wait(ctx context.Context, p *pending, msgID string, timeout time.Duration, result any) error {
+	overall := time.NewTimer(timeout)
+	defer overall.Stop()
+	var monitor <-chan time.Time
+	var cmTimer *time.Timer
+	if cm := c.opts.callMonitorTimeout; cm > 0 {
+		cmTimer = time.NewTimer(cm)
+		defer cmTimer.Stop()
+		monitor = cmTimer.C
+	}
+	var final *oslo.Reply
+	for {
+		select {
+		case r := <-p.ch:
+			if r.IsHeartbeat() {
+				if cmTimer != nil {
+					cmTimer.Reset(c.opts.callMonitorTimeout)
+				}
+				continue
+			}
+			if !r.Ending { // legacy two-message reply: keep the answer
+				final = r
+				continue
+			}
+			if final != nil && r.Failure == nil && len(r.Result) == 0 {
+				r = final
+			}
+			return decodeResult(r, result)
+		case <-overall.C:
+			return &TimeoutError{MsgID: msgID}
+		case <-monitor:
+			return &TimeoutError{MsgID: msgID, CallMonitor: true}
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
+	}
+}
+
+func decodeResult(r *oslo.Reply, result any) error {
+	if r.Failure != nil {
+		return remoteError(r.Failure)
+	}
+	if result == nil {
+		return nil
+	}
+	raw := r.Result
+	if len(raw) == 0 {
+		raw = json.RawMessage("null")
+	}
+	if rm, ok := result.(*json.RawMessage); ok {
+		*rm = append((*rm)[:0], raw...)
+		return nil
+	}
+	if err := json.Unmarshal(raw, result); err != nil {
+		return fmt.Errorf("decode result: %w", err)
+	}
+	return nil
+}
+
+// Cast sends method with args and returns once the broker confirmed it;
+// no reply comes back. With Fanout it reaches every server of the topic.
+func (c *Client) Cast(ctx context.Context, reqCtx any, method string, args any) error {
+	req, err := c.request(reqCtx, method, args)
+	if err != nil {
+		return err
+	}
+	return c.publish(ctx, req, "", c.opts.atLeastOnce && !c.target.Fanout)
+}
+
+// request builds the request common to calls and casts.
+func (c *Client) request(reqCtx any, method string, args any) (*oslo.Request, error) {
+	if c.target.Topic == "" {
+		return nil, fmt.Errorf("%w: a topic is required", ErrInvalidTarget)
+	}
+	if c.opts.versionCap != "" && !c.CanSendVersion(c.target.Version) {
+		return nil, &VersionCapError{Version: c.target.Version, Cap: c.opts.versionCap}
+	}
+	a, err := marshalObject(args)
+	if err != nil {
+		return nil, fmt.Errorf("args: %w", err)
+	}
+	rc, err := toContext(reqCtx)
+	if err != nil {
+		return nil, fmt.Errorf("request context: %w", err)
+	}
+	return &oslo.Request{
+		Method: method, Args: a, Namespace: c.target.Namespace, Version: c.target.Version,
+		UniqueID: oslo.NewID(), Context: rc,
+	}, nil
+}
+
+func (c *Client) publish(ctx context.Context, req *oslo.Request, expiration string, mandatory bool) error {
+	topo := c.t.topology()
+	m := rabbit.Message{
+		Body:       req.Encode(),
+		Expiration: expiration,
+		Mandatory:  mandatory,
+		Retries:    c.opts.retry,
+	}
+	if c.target.Fanout {
+		m.Declare = topo.FanoutExchange(c.target.Topic)
+		m.Exchange = m.Declare.Name
+	} else {
+		m.Declare = topo.ControlExchange(c.target.ExchangeOr(c.t.exchange))
+		m.Exchange, m.Key = m.Declare.Name, c.target.RoutingKey()
+	}
+	err := c.t.conn.Publish(ctx, m)
+	var ret *rabbit.ReturnedError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &ret):
+		return fmt.Errorf("%w: %s", ErrUndeliverable, ret.Text)
+	case errors.Is(err, rabbit.ErrClosed):
+		return ErrClosed
+	case ctx.Err() != nil:
+		return err
+	default:
+		return fmt.Errorf("%w: %w", ErrDeliveryFailure, err)
+	}
+}
+
+func marshalObject(v any) (json.RawMessage, error) {
+	switch a := v.(type) {
+	case nil:
+		return json.RawMessage("{}"), nil
+	case json.RawMessage:
+		return a, nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	if string(b) == "null" {
+		return json.RawMessage("{}"), nil
+	}
+	if b[0] != '{' {
+		return nil, fmt.Errorf("must marshal to a JSON object, got %.20s", b)
+	}
+	return b, nil
+}
+
+func toContext(v any) (oslo.Context, error) {
+	switch c := v.(type) {
+	case nil:
+		return nil, nil
+	case oslo.Context:
+		return c, nil
+	case map[string]any:
+		return oslo.ContextFrom(c)
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	var out oslo.Context
+	if err := json.Unmarshal(b, &out); err != nil {
+		return nil, fmt.Errorf("must marshal to a JSON object: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,16 @@
+// Package client calls and casts to any oslo.messaging RPC server (Python
+// or oslohost) over RabbitMQ, the way oslo_messaging.RPCClient does.
+//
+// A Transport is a broker connection with one reply queue, shared by every
+// call made through it; a Client is a Target plus call options, and
+// Prepare derives a Client with some of them changed:
+//
+//	t, err := client.Dial(ctx, client.Config{URL: "rabbit://guest:guest@127.0.0.1:5672/"})
+//	c := client.New(t, oslo.Target{Topic: "calc"}, client.Timeout(10*time.Second))
+//	var sum int
+//	err = c.Prepare(client.Version("1.1")).Call(ctx, nil, "add", map[string]int{"a": 1, "b": 2}, &sum)
+//
+// Failures come back as *RemoteError (class, module, message and traceback
+// of the remote exception), timeouts as *TimeoutError (errors.Is
+// ErrTimeout), unroutable at-least-once messages as ErrUndeliverable.
+package client

@@ -1,0 +1,101 @@
+package client
+
+import (
+	"context"
+	"sync"
+
+	"github.com/hashicorp/go-hclog"
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/oslohost/oslohost/internal/rabbit"
+	"github.com/oslohost/oslohost/oslo"
+)
+
+// replyWaiter consumes a transport's reply queue and hands each reply to
+// the call waiting for its _msg_id (oslo's ReplyWaiter). Safe for
+// concurrent use.
+type replyWaiter struct {
+	queue    string
+	consumer *rabbit.Consumer
+	log      hclog.Logger
+
+	mu      sync.Mutex
+	waiting map[string]*pending
+}
+
+// pending is one call waiting for replies.
+type pending struct {
+	ch   chan *oslo.Reply
+	gone chan struct{} // closed when the call stops waiting
+}
+
+func startReplyWaiter(conn *rabbit.Conn, topo rabbit.Topology, log hclog.Logger) *replyWaiter {
+	q := topo.ReplyQueue()
+	w := &replyWaiter{queue: q.Name, log: log, waiting: map[string]*pending{}}
+	w.consumer = conn.Consume(rabbit.ConsumeSpec{
+		Name:    "reply",
+		Declare: rabbit.Declarations{Queues: []rabbit.QueueDecl{q}},
+		Queues:  []string{q.Name},
+	}, w.handle)
+	return w
+}
+
+func (w *replyWaiter) waitReady(ctx context.Context) error {
+	select {
+	case <-w.consumer.Ready():
+		return nil
+	case <-w.consumer.Done():
+		return errNotReady
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+}
+
+func (w *replyWaiter) stop() { _ = w.consumer.Stop(context.Background()) }
+
+// register starts waiting for replies to msgID; call the returned func to
+// stop.
+func (w *replyWaiter) register(msgID string) (*pending, func()) {
+	p := &pending{ch: make(chan *oslo.Reply, 4), gone: make(chan struct{})}
+	w.mu.Lock()
+	w.waiting[msgID] = p
+	w.mu.Unlock()
+	return p, func() {
+		w.mu.Lock()
+		delete(w.waiting, msgID)
+		w.mu.Unlock()
+		close(p.gone)
+	}
+}
+
+func (w *replyWaiter) handle(_ context.Context, d amqp.Delivery) {
+	_ = d.Ack(false) // replies are acked as they arrive, as oslo does
+	body := d.Body
+	if c, ok := d.Headers["compression"].(string); ok && c != "" {
+		var err error
+		if body, err = oslo.Decompress(c, body, 0); err != nil {
+			w.log.Warn("dropping reply", "error", err)
+			return
+		}
+	}
+	r, err := oslo.DecodeReply(body)
+	if r == nil || r.MsgID == "" {
+		w.log.Warn("dropping malformed reply", "error", err, "bytes", len(d.Body))
+		return
+	}
+	if err != nil {
+		// The reply is for a known call but unreadable: fail that call.
+		r = &oslo.Reply{MsgID: r.MsgID, Ending: true, Failure: oslo.NewFailure("oslohost", "MalformedReply", err.Error())}
+	}
+	w.mu.Lock()
+	p := w.waiting[r.MsgID]
+	w.mu.Unlock()
+	if p == nil {
+		w.log.Info("no calling threads waiting for msg_id", "msg_id", r.MsgID)
+		return
+	}
+	select {
+	case p.ch <- r:
+	case <-p.gone:
+	}
+}

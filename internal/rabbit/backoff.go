@@ -1,0 +1,69 @@
+package rabbit
+
+import (
+	"math/rand/v2"
+	"time"
+)
+
+// backoff paces reconnection attempts: the first retry comes at once, then
+// the wait doubles from rabbit_retry_interval up to rabbit_interval_max,
+// each wait jittered by ±20 % so a fleet does not reconnect in lockstep.
+// Not safe for concurrent use.
+type backoff struct {
+	initial, max time.Duration
+	attempt      int
+}
+
+func newBackoff(o Options) *backoff {
+	b := &backoff{initial: o.RetryInterval, max: o.IntervalMax}
+	if b.initial <= 0 {
+		b.initial = time.Second
+	}
+	if b.max < b.initial {
+		b.max = b.initial
+	}
+	return b
+}
+
+// next returns how long to wait before the next attempt.
+func (b *backoff) next() time.Duration {
+	b.attempt++
+	if b.attempt == 1 {
+		return jitter(b.initial / 4)
+	}
+	d := b.initial << min(b.attempt-2, 16)
+	if d > b.max || d <= 0 {
+		d = b.max
+	}
+	return jitter(d)
+}
+
+func (b *backoff) reset() { b.attempt = 0 }
+
+func jitter(d time.Duration) time.Duration {
+	if d <= 0 {
+		return 0
+	}
+	return d*8/10 + rand.N(d*4/10+1)
+}
+
+// hostRing hands out host indexes for failover: round-robin from a random
+// start (oslo shuffles the host list), or a fresh random pick each time
+// with kombu_failover_strategy=shuffle.
+type hostRing struct {
+	n, cur  int
+	shuffle bool
+}
+
+func newHostRing(hosts []Host, strategy string) *hostRing {
+	return &hostRing{n: len(hosts), cur: rand.N(len(hosts)), shuffle: strategy == "shuffle"}
+}
+
+func (r *hostRing) next() int {
+	if r.shuffle {
+		return rand.N(r.n)
+	}
+	i := r.cur
+	r.cur = (r.cur + 1) % r.n
+	return i
+}

@@ -1,0 +1,280 @@
+package rabbit
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/oslohost/oslohost/oslo"
+)
+
+// ErrClosed is returned by operations on a Conn after Close.
+var ErrClosed = errors.New("rabbit: connection closed")
+
+// Config configures a Conn.
+type Config struct {
+	URL *URL
+	// Name is the purpose shown in the broker's connection_name
+	// ("<program>:<pid>:<name>:<uuid>").
+	Name string
+	// Logger receives connection events; silent when nil.
+	Logger hclog.Logger
+	// TLS overrides the TLS configuration derived from the URL options.
+	TLS *tls.Config
+	// Dial overrides how TCP connections are made (tests put a fault proxy
+	// in the path with it); nil dials directly with a 10 s timeout.
+	Dial func(network, addr string) (net.Conn, error)
+}
+
+// Conn is a RabbitMQ connection that reconnects by itself: when the broker
+// closes it or the TCP path dies (detected by AMQP heartbeats) it dials the
+// configured hosts again in turn with exponential backoff and jitter, and
+// every Consumer started on it redeclares its topology and resumes.
+// Publishing channels are pooled, in confirm mode.
+//
+// A Conn is safe for concurrent use. Close is idempotent.
+type Conn struct {
+	cfg Config
+	log hclog.Logger
+	tls *tls.Config
+
+	mu    sync.Mutex
+	conn  *amqp.Connection
+	gen   uint64        // increments with every new connection
+	ready chan struct{} // closed while conn is up
+
+	done      chan struct{}
+	closeOnce sync.Once
+	wg        sync.WaitGroup
+
+	pub *publisherPool
+}
+
+// Dial starts a Conn and waits until it is connected or ctx ends. Once
+// connected it stays usable across broker outages until Close.
+func Dial(ctx context.Context, cfg Config) (*Conn, error) {
+	if cfg.URL == nil || len(cfg.URL.Hosts) == 0 {
+		return nil, errors.New("rabbit: no broker host")
+	}
+	c := &Conn{
+		cfg:   cfg,
+		log:   cfg.Logger,
+		ready: make(chan struct{}),
+		done:  make(chan struct{}),
+	}
+	if c.log == nil {
+		c.log = hclog.NewNullLogger()
+	}
+	if cfg.TLS != nil {
+		c.tls = cfg.TLS
+	} else if cfg.URL.Options.SSL {
+		t, err := cfg.URL.Options.TLSConfig()
+		if err != nil {
+			return nil, err
+		}
+		c.tls = t
+	}
+	c.pub = newPublisherPool(c, 16)
+	c.wg.Add(1)
+	go c.supervise()
+	select {
+	case <-c.ready:
+		return c, nil
+	case <-ctx.Done():
+		c.Close()
+		return nil, fmt.Errorf("connect to %s: %w", cfg.URL.Redacted(), context.Cause(ctx))
+	}
+}
+
+// Close closes the connection and stops reconnecting. Consumers should be
+// stopped first; their deliveries end when the connection closes.
+func (c *Conn) Close() error {
+	c.closeOnce.Do(func() {
+		close(c.done)
+		c.mu.Lock()
+		conn := c.conn
+		c.mu.Unlock()
+		if conn != nil {
+			_ = conn.Close()
+		}
+	})
+	c.wg.Wait()
+	return nil
+}
+
+// Connected reports whether the connection is up now.
+func (c *Conn) Connected() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.conn != nil
+}
+
+// current waits until a connection is up and returns it with its generation.
+func (c *Conn) current(ctx context.Context) (*amqp.Connection, uint64, error) {
+	for {
+		c.mu.Lock()
+		conn, gen, ready := c.conn, c.gen, c.ready
+		c.mu.Unlock()
+		if conn != nil && !conn.IsClosed() {
+			return conn, gen, nil
+		}
+		select {
+		case <-ready:
+			if conn != nil { // closed but not yet noticed by supervise
+				select {
+				case <-c.done:
+					return nil, 0, ErrClosed
+				case <-ctx.Done():
+					return nil, 0, context.Cause(ctx)
+				case <-time.After(10 * time.Millisecond):
+				}
+			}
+		case <-c.done:
+			return nil, 0, ErrClosed
+		case <-ctx.Done():
+			return nil, 0, context.Cause(ctx)
+		}
+	}
+}
+
+// Channel opens a channel on the current connection, waiting for one to
+// be up. The generation tells which connection it belongs to.
+func (c *Conn) Channel(ctx context.Context) (*amqp.Channel, uint64, error) {
+	for {
+		conn, gen, err := c.current(ctx)
+		if err != nil {
+			return nil, 0, err
+		}
+		ch, err := conn.Channel()
+		if err == nil {
+			return ch, gen, nil
+		}
+		if !conn.IsClosed() {
+			return nil, 0, fmt.Errorf("open channel: %w", err)
+		}
+		// The connection died under us: wait for the next one.
+		c.markDown(conn)
+	}
+}
+
+// supervise keeps a connection up until Close.
+func (c *Conn) supervise() {
+	defer c.wg.Done()
+	b := newBackoff(c.cfg.URL.Options)
+	hosts := newHostRing(c.cfg.URL.Hosts, c.cfg.URL.Options.FailoverStrategy)
+	for {
+		conn, host, err := c.dialOnce(hosts.next())
+		if err != nil {
+			wait := b.next()
+			c.log.Warn("broker connection failed", "host", host, "error", err, "retry_in", wait.Round(time.Millisecond))
+			select {
+			case <-c.done:
+				return
+			case <-time.After(wait):
+			}
+			continue
+		}
+		b.reset()
+		closed := conn.NotifyClose(make(chan *amqp.Error, 1))
+		blocked := conn.NotifyBlocked(make(chan amqp.Blocking, 4))
+		c.mu.Lock()
+		c.conn = conn
+		c.gen++
+		close(c.ready)
+		gen := c.gen
+		c.mu.Unlock()
+		c.log.Info("connected to broker", "host", host, "generation", gen)
+	watch:
+		for {
+			select {
+			case <-c.done:
+				_ = conn.Close()
+				return
+			case bl := <-blocked:
+				if bl.Active {
+					c.log.Warn("broker blocked the connection", "reason", bl.Reason)
+				} else {
+					c.log.Info("broker unblocked the connection")
+				}
+			case e := <-closed:
+				if e != nil {
+					c.log.Warn("broker connection lost", "host", host, "error", e.Error())
+				}
+				break watch
+			}
+		}
+		c.markDown(conn)
+		select {
+		case <-c.done:
+			return
+		default:
+		}
+	}
+}
+
+// markDown forgets conn if it is still the current connection.
+func (c *Conn) markDown(conn *amqp.Connection) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.conn == conn {
+		c.conn = nil
+		c.ready = make(chan struct{})
+	}
+}
+
+func (c *Conn) dialOnce(i int) (*amqp.Connection, string, error) {
+	u := c.cfg.URL
+	h := u.Hosts[i]
+	addr := net.JoinHostPort(h.Host, fmt.Sprint(h.Port))
+	props := amqp.NewConnectionProperties()
+	props.SetClientConnectionName(connectionName(c.cfg.Name))
+	props["product"] = "oslohost"
+	cfg := amqp.Config{
+		Vhost:      u.VirtualHost,
+		Heartbeat:  u.Options.HeartbeatTimeout,
+		Properties: props,
+		Locale:     "en_US",
+		SASL:       []amqp.Authentication{&amqp.PlainAuth{Username: h.User, Password: h.Password}},
+	}
+	if c.tls != nil {
+		t := c.tls.Clone()
+		if t.ServerName == "" {
+			t.ServerName = h.Host
+		}
+		cfg.TLSClientConfig = t
+	}
+	dial := c.cfg.Dial
+	if dial == nil {
+		dial = func(network, addr string) (net.Conn, error) {
+			return net.DialTimeout(network, addr, 10*time.Second)
+		}
+	}
+	cfg.Dial = func(network, a string) (net.Conn, error) {
+		nc, err := dial(network, a)
+		if err != nil {
+			return nil, err
+		}
+		// Bound the AMQP handshake; amqp091-go clears the deadline after it.
+		_ = nc.SetDeadline(time.Now().Add(15 * time.Second))
+		return nc, nil
+	}
+	conn, err := amqp.DialConfig(u.AMQPURI(i), cfg)
+	return conn, addr, err
+}
+
+func connectionName(purpose string) string {
+	prog := filepath.Base(os.Args[0])
+	if purpose != "" {
+		prog += ":" + purpose
+	}
+	return fmt.Sprintf("%s:%d:%s", prog, os.Getpid(), oslo.NewUUID())
+}

@@ -1,0 +1,194 @@
+package rabbit
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+)
+
+// ConsumeSpec says what a Consumer declares and consumes.
+type ConsumeSpec struct {
+	// Name is used in logs and consumer tags.
+	Name    string
+	Declare Declarations
+	// Queues are consumed (manual ack) on one channel.
+	Queues []string
+	// Prefetch is basic.qos prefetch_count per consumer; 0 sends no qos.
+	Prefetch int
+	// Args are consumer arguments (x-cancel-on-ha-failover).
+	Args amqp.Table
+	// DeleteOnStop are queues deleted by Stop (a server's fanout queue).
+	DeleteOnStop []string
+}
+
+// Handler receives each delivery. ctx ends when the consumer stops; the
+// handler owns the delivery's ack, nack or reject. Handlers of one queue are
+// called one at a time, in delivery order; a blocking handler holds back
+// that queue (back-pressure), not the others.
+type Handler func(ctx context.Context, d amqp.Delivery)
+
+// Consumer consumes queues on its own channel of a Conn and comes back by
+// itself, redeclaring its topology, after the channel or connection is lost.
+// Safe for concurrent use; Stop is idempotent.
+type Consumer struct {
+	c    *Conn
+	spec ConsumeSpec
+	h    Handler
+
+	ready     chan struct{}
+	readyOnce sync.Once
+	stopping  chan struct{}
+	stopOnce  sync.Once
+	done      chan struct{}
+	ctx       context.Context
+	cancel    context.CancelFunc
+}
+
+// Consume starts a Consumer. It runs until Stop or Close of the Conn.
+func (c *Conn) Consume(spec ConsumeSpec, h Handler) *Consumer {
+	ctx, cancel := context.WithCancel(context.Background())
+	cs := &Consumer{
+		c: c, spec: spec, h: h,
+		ready: make(chan struct{}), stopping: make(chan struct{}), done: make(chan struct{}),
+		ctx: ctx, cancel: cancel,
+	}
+	go cs.run()
+	return cs
+}
+
+// Ready is closed once the consumer has declared its topology and started
+// consuming for the first time.
+func (cs *Consumer) Ready() <-chan struct{} { return cs.ready }
+
+// Done is closed when the consumer has stopped for good.
+func (cs *Consumer) Done() <-chan struct{} { return cs.done }
+
+// Stop cancels the consumers (no new deliveries), gives back the
+// deliveries not yet handed to the handler (nack with requeue), waits until
+// running handler calls return or ctx ends, deletes the DeleteOnStop queues
+// and closes the channel.
+func (cs *Consumer) Stop(ctx context.Context) error {
+	cs.stopOnce.Do(func() { close(cs.stopping) })
+	select {
+	case <-cs.done:
+		return nil
+	case <-ctx.Done():
+		cs.cancel()
+		<-cs.done
+		return context.Cause(ctx)
+	}
+}
+
+func (cs *Consumer) run() {
+	defer close(cs.done)
+	defer cs.cancel()
+	log := cs.c.log.With("consumer", cs.spec.Name)
+	b := newBackoff(cs.c.cfg.URL.Options)
+	for {
+		stopped, err := cs.session()
+		if stopped {
+			return
+		}
+		wait := b.next()
+		if err != nil {
+			log.Warn("consumer interrupted", "error", err, "retry_in", wait.Round(time.Millisecond))
+		}
+		select {
+		case <-cs.stopping:
+			return
+		case <-time.After(wait):
+		}
+		if err == nil {
+			b.reset()
+		}
+	}
+}
+
+// session consumes on one channel until it closes (stopped false) or Stop
+// (stopped true).
+func (cs *Consumer) session() (stopped bool, err error) {
+	ctx, cancel := context.WithCancel(cs.ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-cs.stopping:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	ch, _, err := cs.c.Channel(ctx)
+	if err != nil {
+		return cs.isStopping(), err
+	}
+	defer ch.Close()
+	if ch, err = cs.c.declare(ctx, ch, &cs.spec.Declare); err != nil {
+		if ch != nil {
+			_ = ch.Close()
+		}
+		return cs.isStopping(), err
+	}
+	if cs.spec.Prefetch > 0 {
+		if err := ch.Qos(cs.spec.Prefetch, 0, false); err != nil {
+			return cs.isStopping(), fmt.Errorf("qos: %w", err)
+		}
+	}
+	tags := make([]string, len(cs.spec.Queues))
+	streams := make([]<-chan amqp.Delivery, len(cs.spec.Queues))
+	for i, q := range cs.spec.Queues {
+		tags[i] = fmt.Sprintf("%s-%d-%s", cs.spec.Name, i+1, q)
+		if streams[i], err = ch.Consume(q, tags[i], false, false, false, false, cs.spec.Args); err != nil {
+			return cs.isStopping(), fmt.Errorf("consume %q: %w", q, err)
+		}
+	}
+	cs.readyOnce.Do(func() { close(cs.ready) })
+	cs.c.log.Debug("consuming", "consumer", cs.spec.Name, "queues", cs.spec.Queues)
+
+	var wg sync.WaitGroup
+	ended := make(chan struct{}, len(streams))
+	for _, s := range streams {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for d := range s {
+				select {
+				case <-ctx.Done():
+					_ = d.Nack(false, true) // not started: back to the queue
+					continue
+				default:
+				}
+				cs.h(ctx, d)
+			}
+			ended <- struct{}{}
+		}()
+	}
+	select {
+	case <-ended: // channel or consumer closed under us
+		_ = ch.Close()
+		wg.Wait()
+		return cs.isStopping(), fmt.Errorf("channel closed")
+	case <-cs.stopping:
+	}
+	for _, t := range tags {
+		_ = ch.Cancel(t, false)
+	}
+	cancel()
+	wg.Wait()
+	for _, q := range cs.spec.DeleteOnStop {
+		if _, err := ch.QueueDelete(q, false, false, false); err != nil {
+			cs.c.log.Debug("delete queue on stop", "queue", q, "error", err)
+		}
+	}
+	return true, nil
+}
+
+func (cs *Consumer) isStopping() bool {
+	select {
+	case <-cs.stopping:
+		return true
+	default:
+		return false
+	}
+}

@@ -1,0 +1,231 @@
+package rabbit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+		"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+)
+
+// Publishing errors.
+var (
+	// ErrNacked: the broker refused the message (publisher confirm nack).
+	ErrNacked = errors.New("rabbit: broker nacked the publish")
+
+	errChannelClosed = errors.New("rabbit: channel closed before the confirm")
+)
+
+// ReturnedError is a mandatory publish the broker could not route (no queue
+// bound for its routing key): the message was not delivered.
+type ReturnedError struct {
+	Exchange, Key string
+	Code          uint16
+	Text          string
+}
+
+func (e *ReturnedError) Error() string {
+	return fmt.Sprintf("rabbit: message to exchange %q key %q returned: %d %s", e.Exchange, e.Key, e.Code, e.Text)
+}
+
+// Message is one publish. Properties are those oslo.messaging sets on every
+// message (application/json, utf-8, persistent, priority 0, empty headers).
+type Message struct {
+	Exchange, Key string
+	Body          []byte
+	// Mandatory asks the broker to return the message when it cannot be
+	// routed; Publish then fails with *ReturnedError.
+	Mandatory bool
+	// Expiration is the per-message TTL in milliseconds ("" for none).
+	Expiration string
+	// Headers replaces the empty header table (compression).
+	Headers amqp.Table
+	// Exchange to declare before publishing (skipped when Name is empty);
+	// declarations are remembered per connection.
+	Declare ExchangeDecl
+	// Retries is how many times a publish that failed because the
+	// connection broke is tried again: <0 forever (until ctx ends), 0 never.
+	Retries int
+}
+
+// Publish sends m on a confirm-mode channel and waits for the broker's
+// confirm. Safe for concurrent use.
+func (c *Conn) Publish(ctx context.Context, m Message) error {
+	for attempt := 0; ; attempt++ {
+		err := c.pub.publish(ctx, m)
+		if err == nil || !retriable(err) || ctx.Err() != nil {
+			return err
+		}
+		if m.Retries >= 0 && attempt >= m.Retries {
+			return fmt.Errorf("publish to %q after %d tries: %w", m.Exchange+"/"+m.Key, attempt+1, err)
+		}
+		c.log.Debug("publish failed, retrying", "exchange", m.Exchange, "key", m.Key, "error", err)
+		select {
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		case <-c.done:
+			return ErrClosed
+		case <-time.After(jitter(50 * time.Millisecond)):
+		}
+	}
+}
+
+// retriable reports errors caused by a broken channel or connection.
+func retriable(err error) bool {
+	var ret *ReturnedError
+	if errors.As(err, &ret) || errors.Is(err, ErrNacked) || errors.Is(err, ErrClosed) {
+		return false
+	}
+	var ae *amqp.Error
+	if errors.As(err, &ae) {
+		// Refusals by the broker (404 no exchange, 406, 403) will not heal;
+		// a closed channel or connection will, after the reconnect.
+		return !ae.Server || ae.Code == amqp.ConnectionForced
+	}
+	return !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
+}
+
+// pubChannel is a confirm-mode channel used by one publisher at a time, so
+// that a basic.return (which RabbitMQ sends before the confirm of the same
+// message) is known to belong to the publish being confirmed.
+type pubChannel struct {
+	ch       *amqp.Channel
+	gen      uint64
+	returns  chan amqp.Return
+	declared map[string]bool
+}
+
+type publisherPool struct {
+	c    *Conn
+	free chan *pubChannel
+	sem  chan struct{} // bounds open channels
+}
+
+func newPublisherPool(c *Conn, size int) *publisherPool {
+	return &publisherPool{c: c, free: make(chan *pubChannel, size), sem: make(chan struct{}, size)}
+}
+
+func (p *publisherPool) get(ctx context.Context) (*pubChannel, error) {
+	for {
+		select {
+		case pc := <-p.free:
+			if pc.ch.IsClosed() {
+				<-p.sem
+				continue
+			}
+			return pc, nil
+		default:
+		}
+		select {
+		case pc := <-p.free:
+			if pc.ch.IsClosed() {
+				<-p.sem
+				continue
+			}
+			return pc, nil
+		case p.sem <- struct{}{}:
+			pc, err := p.open(ctx)
+			if err != nil {
+				<-p.sem
+				return nil, err
+			}
+			return pc, nil
+		case <-ctx.Done():
+			return nil, context.Cause(ctx)
+		}
+	}
+}
+
+func (p *publisherPool) open(ctx context.Context) (*pubChannel, error) {
+	ch, gen, err := p.c.Channel(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := ch.Confirm(false); err != nil {
+		_ = ch.Close()
+		return nil, fmt.Errorf("confirm mode: %w", err)
+	}
+	return &pubChannel{ch: ch, gen: gen, returns: ch.NotifyReturn(make(chan amqp.Return, 1)), declared: map[string]bool{}}, nil
+}
+
+// put gives a healthy channel back; a broken one is closed.
+func (p *publisherPool) put(pc *pubChannel, healthy bool) {
+	if healthy && !pc.ch.IsClosed() {
+		select {
+		case p.free <- pc:
+			return
+		default:
+		}
+	}
+	_ = pc.ch.Close()
+	<-p.sem
+}
+
+func (p *publisherPool) publish(ctx context.Context, m Message) error {
+	pc, err := p.get(ctx)
+	if err != nil {
+		return err
+	}
+	if m.Declare.Name != "" && !pc.declared[m.Declare.Name] {
+		decl := Declarations{Exchanges: []ExchangeDecl{m.Declare}}
+		ch, err := p.c.declare(ctx, pc.ch, &decl)
+		if err != nil {
+			if ch != nil && ch != pc.ch {
+				_ = ch.Close()
+			}
+			p.put(pc, false)
+			return err
+		}
+		if ch != pc.ch { // the channel was replaced after a 406
+			_ = pc.ch.Close()
+			pc.ch, pc.returns = ch, ch.NotifyReturn(make(chan amqp.Return, 1))
+			if err := ch.Confirm(false); err != nil {
+				p.put(pc, false)
+				return err
+			}
+		}
+		pc.declared[m.Declare.Name] = true
+	}
+	headers := m.Headers
+	if headers == nil {
+		headers = amqp.Table{}
+	}
+	dc, err := pc.ch.PublishWithDeferredConfirmWithContext(ctx, m.Exchange, m.Key, m.Mandatory, false, amqp.Publishing{
+		ContentType:     "application/json",
+		ContentEncoding: "utf-8",
+		DeliveryMode:    amqp.Persistent,
+		Headers:         headers,
+		Expiration:      m.Expiration,
+		Body:            m.Body,
+	})
+	if err != nil {
+		p.put(pc, false)
+		return fmt.Errorf("publish: %w", err)
+	}
+	ok, err := dc.WaitContext(ctx)
+	if err != nil {
+		// Unknown outcome on this channel: do not reuse it.
+		p.put(pc, false)
+		if ctx.Err() != nil {
+			return context.Cause(ctx)
+		}
+		return fmt.Errorf("publish confirm: %w", err)
+	}
+	if !ok {
+		if pc.ch.IsClosed() { // confirms are failed when the channel dies
+			p.put(pc, false)
+			return errChannelClosed
+		}
+		p.put(pc, true)
+		return ErrNacked
+	}
+	select {
+	case r := <-pc.returns:
+		p.put(pc, true)
+		return &ReturnedError{Exchange: r.Exchange, Key: r.RoutingKey, Code: r.ReplyCode, Text: r.ReplyText}
+	default:
+	}
+	p.put(pc, true)
+	return nil
+}

@@ -1,0 +1,121 @@
+package oslo
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// Reply is the inner object of a reply message: the final answer to a call
+// (Ending true) or a call-monitor heartbeat (Ending false, no result, no
+// failure).
+type Reply struct {
+	// Result is the raw return value; nil means null.
+	Result json.RawMessage
+	// Failure is the remote exception, nil on success.
+	Failure *Failure
+	Ending  bool
+	MsgID   string
+	// UniqueID is a fresh id per reply message; receivers ignore it.
+	UniqueID string
+}
+
+// IsHeartbeat reports whether r is a call-monitor heartbeat: not ending and
+// carrying neither a result nor a failure (how a Python client tells them).
+func (r *Reply) IsHeartbeat() bool {
+	return !r.Ending && r.Failure == nil && (len(r.Result) == 0 || string(r.Result) == "null")
+}
+
+// Heartbeat returns the heartbeat message for a call.
+func Heartbeat(msgID string) *Reply {
+	return &Reply{MsgID: msgID, UniqueID: NewID()}
+}
+
+// Encode returns the reply wrapped in the 2.0 envelope with the five keys a
+// Python server always sends: result, failure (a JSON string or null),
+// ending, _msg_id, _unique_id.
+func (r *Reply) Encode() ([]byte, error) {
+	dst := make([]byte, 0, 128+len(r.Result))
+	dst = append(dst, `{"result":`...)
+	if r.Failure != nil {
+		dst = append(dst, "null"...)
+	} else {
+		dst = appendRaw(dst, r.Result)
+	}
+	dst = append(dst, `,"failure":`...)
+	if r.Failure != nil {
+		f, err := MarshalFailure(r.Failure)
+		if err != nil {
+			return nil, fmt.Errorf("encode failure: %w", err)
+		}
+		dst = appendString(dst, f)
+	} else {
+		dst = append(dst, "null"...)
+	}
+	if r.Ending {
+		dst = append(dst, `,"ending":true`...)
+	} else {
+		dst = append(dst, `,"ending":false`...)
+	}
+	dst = append(dst, `,"_msg_id":`...)
+	dst = appendString(dst, r.MsgID)
+	if r.UniqueID != "" {
+		dst = append(dst, `,"_unique_id":`...)
+		dst = appendString(dst, r.UniqueID)
+	}
+	dst = append(dst, '}')
+	return Wrap(dst), nil
+}
+
+type replyFields struct {
+	Result   json.RawMessage `json:"result"`
+	Failure  json.RawMessage `json:"failure"`
+	Ending   *bool           `json:"ending"`
+	MsgID    *string         `json:"_msg_id"`
+	UniqueID *string         `json:"_unique_id"`
+}
+
+// DecodeReply parses a reply body (enveloped or not) as a Python client
+// reads it: a missing "ending" is false; "failure" must be null or a string
+// holding the failure JSON (an object is malformed, as in Python).
+func DecodeReply(body []byte) (*Reply, error) {
+	inner, err := Unwrap(body)
+	if err != nil {
+		return nil, err
+	}
+	var f replyFields
+	if err := json.Unmarshal(inner, &f); err != nil {
+		return nil, fmt.Errorf("%w: reply: %v", ErrMalformed, err)
+	}
+	if t := trimSpace(inner); len(t) == 0 || t[0] != '{' {
+		return nil, fmt.Errorf("%w: reply is not an object", ErrMalformed)
+	}
+	r := &Reply{}
+	if f.MsgID != nil {
+		r.MsgID = *f.MsgID
+	}
+	if f.UniqueID != nil {
+		r.UniqueID = *f.UniqueID
+	}
+	if f.Ending != nil {
+		r.Ending = *f.Ending
+	}
+	if len(f.Result) > 0 && string(f.Result) != "null" {
+		r.Result = f.Result
+	}
+	switch {
+	case len(f.Failure) == 0 || string(f.Failure) == "null":
+	case f.Failure[0] == '"':
+		var s string
+		if err := json.Unmarshal(f.Failure, &s); err != nil {
+			return nil, fmt.Errorf("%w: reply failure: %v", ErrMalformed, err)
+		}
+		if s != "" {
+			if r.Failure, err = UnmarshalFailure([]byte(s)); err != nil {
+				return r, err
+			}
+		}
+	default:
+		return r, fmt.Errorf("%w: reply failure is not a string", ErrMalformed)
+	}
+	return r, nil
+}

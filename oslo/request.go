@@ -1,0 +1,218 @@
+package oslo
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Request is an RPC call or cast (the inner object of a request message).
+// A call has MsgID and ReplyQ; a cast has neither.
+type Request struct {
+	Method string
+	// Args is the keyword-argument object; "{}" when the message had none.
+	// It is kept raw: it may be any JSON value when the sender misbehaves,
+	// and the dispatcher answers that as Python does.
+	Args json.RawMessage
+	// Namespace and Version are "" when absent (the server then assumes no
+	// namespace and version "1.0").
+	Namespace string
+	Version   string
+	MsgID     string
+	// ReplyQ is the caller's reply queue name, opaque (it may contain ':').
+	ReplyQ string
+	// Timeout is the raw _timeout (the caller's call_monitor_timeout):
+	// nil when absent, "null" when null.
+	Timeout  json.RawMessage
+	UniqueID string
+	Context  Context
+	// MethodMissing is set when the message had no string "method".
+	MethodMissing bool
+}
+
+// IsCall reports whether the request expects a reply.
+func (r *Request) IsCall() bool { return r.MsgID != "" }
+
+// VersionOrDefault is the requested version, "1.0" when none was sent.
+func (r *Request) VersionOrDefault() string {
+	if r.Version == "" {
+		return "1.0"
+	}
+	return r.Version
+}
+
+// HeartbeatInterval is how often a Python server sends call-monitor
+// heartbeats for this request (rpc/dispatcher.py _watchdog): int(_timeout)/2
+// seconds. It is 0 when no heartbeats are due: no _timeout, a falsy one, or
+// one whose interval would be under a second. invalid reports a truthy
+// _timeout that Python would warn about and ignore.
+func (r *Request) HeartbeatInterval() (interval time.Duration, invalid bool) {
+	v := strings.TrimSpace(string(r.Timeout))
+	switch v {
+	case "", "null", "0", "false", `""`, "0.0":
+		return 0, false
+	}
+	var secs int64
+	if f, err := strconv.ParseFloat(v, 64); err == nil {
+		secs = int64(f) // Python int() truncates floats
+	} else if s, err := strconv.Unquote(v); err == nil {
+		n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+		if err != nil {
+			return 0, true
+		}
+		secs = n
+	} else {
+		return 0, true
+	}
+	if secs < 2 {
+		return 0, true
+	}
+	return time.Duration(secs) * time.Second / 2, false
+}
+
+// EndpointContext is the context an endpoint sees: the request's context
+// keys plus "client_timeout" (the raw _timeout, null when absent), exactly
+// what a Python endpoint receives as ctxt.
+func (r *Request) EndpointContext() Context {
+	c := make(Context, len(r.Context)+1)
+	for k, v := range r.Context {
+		c[k] = v
+	}
+	if len(r.Timeout) > 0 {
+		c["client_timeout"] = r.Timeout
+	} else {
+		c["client_timeout"] = json.RawMessage("null")
+	}
+	return c
+}
+
+// DecodeRequest parses a request body (enveloped or not).
+func DecodeRequest(body []byte) (*Request, error) {
+	inner, err := Unwrap(body)
+	if err != nil {
+		return nil, err
+	}
+	return DecodeRequestInner(inner)
+}
+
+// DecodeRequestInner parses the inner request object.
+func DecodeRequestInner(inner []byte) (*Request, error) {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(inner, &fields); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	if fields == nil {
+		return nil, fmt.Errorf("%w: request is not an object", ErrMalformed)
+	}
+	r := &Request{}
+	for k, v := range fields {
+		var err error
+		switch k {
+		case "method":
+			if err = optString(v, &r.Method); err != nil || r.Method == "" {
+				r.MethodMissing, err = true, nil
+			}
+		case "args":
+			if string(v) != "null" {
+				r.Args = v
+			}
+		case "namespace":
+			err = optString(v, &r.Namespace)
+		case "version":
+			err = optString(v, &r.Version)
+		case "_msg_id":
+			err = optString(v, &r.MsgID)
+		case "_reply_q":
+			err = optString(v, &r.ReplyQ)
+		case "_unique_id":
+			err = optString(v, &r.UniqueID)
+		case "_timeout":
+			r.Timeout = v
+		default:
+			if name, ok := strings.CutPrefix(k, ContextPrefix); ok {
+				if r.Context == nil {
+					r.Context = make(Context, len(fields))
+				}
+				r.Context[name] = v
+			}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s: %v", ErrMalformed, k, err)
+		}
+	}
+	if _, ok := fields["method"]; !ok {
+		r.MethodMissing = true
+	}
+	if r.Args == nil {
+		r.Args = json.RawMessage("{}")
+	}
+	return r, nil
+}
+
+// optString decodes a JSON string or null into s.
+func optString(v json.RawMessage, s *string) error {
+	if string(v) == "null" {
+		return nil
+	}
+	if len(v) > 0 && v[0] != '"' {
+		return fmt.Errorf("want a string, got %s", truncate(v, 32))
+	}
+	return json.Unmarshal(v, s)
+}
+
+func truncate(b []byte, n int) string {
+	if len(b) > n {
+		return string(b[:n]) + "…"
+	}
+	return string(b)
+}
+
+// Encode returns the request wrapped in the 2.0 envelope, keys in Python's
+// order: method, args, namespace, version, _msg_id, _reply_q, _timeout,
+// _unique_id, then the _context_* keys (sorted). _timeout is written for
+// calls only (null when Timeout is nil), as Python does.
+func (r *Request) Encode() []byte {
+	inner := r.AppendInner(make([]byte, 0, 256+len(r.Args)))
+	return Wrap(inner)
+}
+
+// AppendInner appends the inner request object to dst.
+func (r *Request) AppendInner(dst []byte) []byte {
+	dst = append(dst, `{"method":`...)
+	dst = appendString(dst, r.Method)
+	dst = append(dst, `,"args":`...)
+	if len(r.Args) == 0 {
+		dst = append(dst, "{}"...)
+	} else {
+		dst = append(dst, r.Args...)
+	}
+	if r.Namespace != "" {
+		dst = append(dst, `,"namespace":`...)
+		dst = appendString(dst, r.Namespace)
+	}
+	if r.Version != "" {
+		dst = append(dst, `,"version":`...)
+		dst = appendString(dst, r.Version)
+	}
+	if r.MsgID != "" {
+		dst = append(dst, `,"_msg_id":`...)
+		dst = appendString(dst, r.MsgID)
+		dst = append(dst, `,"_reply_q":`...)
+		dst = appendString(dst, r.ReplyQ)
+		dst = append(dst, `,"_timeout":`...)
+		dst = appendRaw(dst, r.Timeout)
+	}
+	if r.UniqueID != "" {
+		dst = append(dst, `,"_unique_id":`...)
+		dst = appendString(dst, r.UniqueID)
+	}
+	for _, k := range r.Context.sortedKeys() {
+		dst = append(dst, ',')
+		dst = appendString(dst, ContextPrefix+k)
+		dst = append(dst, ':')
+		dst = appendRaw(dst, r.Context[k])
+	}
+	return append(dst, '}')
+}

@@ -1,0 +1,95 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/oslohost/oslohost/oslo"
+)
+
+var jsonUnmarshal = json.Unmarshal
+
+// dispatch runs one request on an executor worker: look up the handler,
+// call it with heartbeats going, reply.
+func (s *Server) dispatch(req *oslo.Request, deadline time.Time) {
+	ctx := s.hardCtx
+	if !deadline.IsZero() {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, deadline)
+		defer cancel()
+	}
+	log := s.log.With("method", req.Method, "msg_id", req.MsgID)
+	h, failure := s.cfg.Dispatcher.Lookup(req)
+	var result json.RawMessage
+	if failure == nil {
+		stopHB := s.startHeartbeats(req, log)
+		var err error
+		result, err = h.ServeRPC(ctx, &Call{
+			Method: req.Method, Namespace: req.Namespace, Version: req.VersionOrDefault(),
+			Args: req.Args, Context: req.EndpointContext(), MsgID: req.MsgID,
+		})
+		stopHB()
+		if err != nil {
+			failure = asFailure(err)
+			if isExpected(err) {
+				log.Debug("expected exception during message handling", "error", failure.Error())
+			} else {
+				log.Error("exception during message handling", "error", failure.Error())
+			}
+		}
+	} else {
+		log.Error("exception during message handling", "error", failure.Error())
+	}
+	if !req.IsCall() {
+		return
+	}
+	reply := &oslo.Reply{Result: result, Failure: failure, Ending: true, MsgID: req.MsgID, UniqueID: oslo.NewID()}
+	if err := s.replies.send(s.hardCtx, req.ReplyQ, reply); err != nil {
+		log.Warn("reply not sent", "reply_q", req.ReplyQ, "error", err)
+	}
+}
+
+// startHeartbeats sends call-monitor heartbeats every int(_timeout)/2 while
+// the call runs, as a Python server's watchdog does, and returns the func
+// that stops them (and waits until no heartbeat is being sent, so the final
+// reply is always last).
+func (s *Server) startHeartbeats(req *oslo.Request, log interface {
+	Warn(string, ...any)
+	Debug(string, ...any)
+}) func() {
+	if !req.IsCall() {
+		return func() {}
+	}
+	interval, invalid := req.HeartbeatInterval()
+	if invalid {
+		log.Warn("client provided an invalid timeout value", "timeout", string(req.Timeout))
+	}
+	if interval == 0 {
+		return func() {}
+	}
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			}
+			ctx, cancel := context.WithTimeout(s.hardCtx, interval)
+			err := s.replies.send(ctx, req.ReplyQ, oslo.Heartbeat(req.MsgID))
+			cancel()
+			if err != nil {
+				log.Debug("call-monitor heartbeat failed", "error", err)
+				return
+			}
+		}
+	}()
+	return func() {
+		close(stop)
+		<-done
+	}
+}

@@ -1,0 +1,320 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/oslohost/oslohost/executors"
+	"github.com/oslohost/oslohost/internal/rabbit"
+	"github.com/oslohost/oslohost/oslo"
+)
+
+// DefaultMaxBodySize bounds request bodies (after decompression).
+const DefaultMaxBodySize = 64 << 20
+
+// Config configures a Server.
+type Config struct {
+	// Conn is the broker connection consumed and replied on.
+	Conn *rabbit.Conn
+	// Options are the transport's rabbit options (topology flags, reply
+	// retry window, prefetch override, cancel-on-failover).
+	Options rabbit.Options
+	// Exchange is the control exchange ("openstack" when empty), unless
+	// Target.Exchange is set.
+	Exchange string
+	// Target gives the topic (required) and server name (the host name
+	// when empty).
+	Target oslo.Target
+	// NoFanout stops the server from listening on the topic's fanout
+	// exchange.
+	NoFanout   bool
+	Dispatcher *Dispatcher
+	// Executor runs dispatched calls; a pool of 64 when nil.
+	Executor executors.Executor
+	// Prefetch overrides the consumer prefetch; 0 means the
+	// rabbit_qos_prefetch_count option if set, else the executor capacity.
+	Prefetch    int
+	MaxBodySize int
+	Logger      hclog.Logger
+}
+
+// Server is an oslo.messaging RPC server. Safe for concurrent use.
+type Server struct {
+	cfg      Config
+	log      hclog.Logger
+	exec     executors.Executor
+	replies  *replySender
+	dedup    *dedupWindow
+	consumer *rabbit.Consumer
+
+	mu       sync.Mutex
+	started  bool
+	inflight sync.WaitGroup
+	hardCtx  context.Context // ends when shutdown gives up waiting
+	hardStop context.CancelFunc
+}
+
+// New checks cfg and returns a Server; Start begins serving.
+func New(cfg Config) (*Server, error) {
+	if cfg.Conn == nil || cfg.Dispatcher == nil {
+		return nil, errors.New("server: Conn and Dispatcher are required")
+	}
+	if cfg.Target.Topic == "" {
+		return nil, errors.New("server: target has no topic")
+	}
+	if cfg.Target.Server == "" {
+		h, err := os.Hostname()
+		if err != nil {
+			return nil, fmt.Errorf("server: host name: %w", err)
+		}
+		cfg.Target.Server = h
+	}
+	if cfg.Exchange == "" {
+		cfg.Exchange = "openstack"
+	}
+	if cfg.MaxBodySize <= 0 {
+		cfg.MaxBodySize = DefaultMaxBodySize
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = hclog.NewNullLogger()
+	}
+	exec := cfg.Executor
+	if exec == nil {
+		exec = executors.NewPool(64)
+	}
+	log := cfg.Logger.With("topic", cfg.Target.Topic, "server", cfg.Target.Server)
+	hard, stop := context.WithCancel(context.Background())
+	return &Server{
+		cfg: cfg, log: log, exec: exec,
+		replies: newReplySender(cfg.Conn, log, cfg.Options),
+		dedup:   newDedupWindow(16),
+		hardCtx: hard, hardStop: stop,
+	}, nil
+}
+
+// Target is the server's target, with its server name filled in.
+func (s *Server) Target() oslo.Target { return s.cfg.Target }
+
+// Start declares the topology, starts consuming and returns once the
+// consumers are ready (or ctx ends). Call it once.
+func (s *Server) Start(ctx context.Context) error {
+	s.mu.Lock()
+	if s.started {
+		s.mu.Unlock()
+		return errors.New("server: already started")
+	}
+	s.started = true
+	s.mu.Unlock()
+
+	t := s.cfg.Target
+	topo := rabbit.TopologyFrom(s.cfg.Options)
+	exchange := t.ExchangeOr(s.cfg.Exchange)
+	topicQ := topo.SharedQueue(t.Topic)
+	serverQ := topo.SharedQueue(t.Topic + "." + t.Server)
+	decl := rabbit.Declarations{
+		Exchanges: []rabbit.ExchangeDecl{topo.ControlExchange(exchange)},
+		Queues:    []rabbit.QueueDecl{topicQ, serverQ},
+		Bindings: []rabbit.Binding{
+			{Queue: topicQ.Name, Exchange: exchange, Key: t.Topic},
+			{Queue: serverQ.Name, Exchange: exchange, Key: t.Topic + "." + t.Server},
+		},
+	}
+	queues := []string{topicQ.Name, serverQ.Name}
+	var deleteOnStop []string
+	if !s.cfg.NoFanout {
+		fx, fq := topo.FanoutExchange(t.Topic), topo.FanoutQueue(t.Topic)
+		decl.Exchanges = append(decl.Exchanges, fx)
+		decl.Queues = append(decl.Queues, fq)
+		decl.Bindings = append(decl.Bindings, rabbit.Binding{Queue: fq.Name, Exchange: fx.Name, Key: t.Topic})
+		queues = append(queues, fq.Name)
+		deleteOnStop = []string{fq.Name}
+	}
+	prefetch := s.cfg.Prefetch
+	if prefetch == 0 {
+		prefetch = s.cfg.Options.PrefetchCount
+	}
+	if prefetch == 0 {
+		prefetch = s.exec.Capacity()
+	}
+	var args amqp.Table
+	if s.cfg.Options.CancelOnFailover {
+		args = amqp.Table{"x-cancel-on-ha-failover": true}
+	}
+	s.consumer = s.cfg.Conn.Consume(rabbit.ConsumeSpec{
+		Name:         "rpc-" + t.Topic,
+		Declare:      decl,
+		Queues:       queues,
+		Prefetch:     prefetch,
+		Args:         args,
+		DeleteOnStop: deleteOnStop,
+	}, s.handleDelivery)
+	select {
+	case <-s.consumer.Ready():
+		s.log.Info("serving", "exchange", exchange, "queues", queues, "prefetch", prefetch)
+		return nil
+	case <-ctx.Done():
+		_ = s.consumer.Stop(context.Background())
+		return fmt.Errorf("server %s: start: %w", t.Topic, context.Cause(ctx))
+	}
+}
+
+// Run starts the server, serves until ctx ends, then shuts down, giving
+// in-flight calls up to drain to finish.
+func (s *Server) Run(ctx context.Context, drain time.Duration) error {
+	if err := s.Start(ctx); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	sctx, cancel := context.WithTimeout(context.Background(), drain)
+	defer cancel()
+	return s.Shutdown(sctx)
+}
+
+// Shutdown stops taking requests (messages not yet dispatched go back to
+// their queue), waits for running calls to finish and their replies to be
+// sent until ctx ends (then cancels them), and deletes the fanout queue.
+// Idempotent.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	started := s.started
+	s.mu.Unlock()
+	if !started || s.consumer == nil {
+		return nil
+	}
+	stopped := make(chan error, 1)
+	go func() { stopped <- s.consumer.Stop(ctx) }()
+	var err error
+	select {
+	case err = <-stopped:
+	case <-ctx.Done():
+		s.hardStop()
+		err = <-stopped
+	}
+	if e := s.exec.Shutdown(ctx); e != nil && err == nil {
+		err = e
+	}
+	if err != nil {
+		s.hardStop()
+	}
+	s.inflight.Wait()
+	s.hardStop()
+	if err != nil {
+		return fmt.Errorf("server %s: shutdown: %w", s.cfg.Target.Topic, err)
+	}
+	return nil
+}
+
+// handleDelivery runs on the consumer's goroutine for each request.
+func (s *Server) handleDelivery(ctx context.Context, d amqp.Delivery) {
+	received := time.Now()
+	req, err := s.decode(&d)
+	if err != nil {
+		s.log.Warn("dropping malformed request", "error", err, "routing_key", d.RoutingKey, "bytes", len(d.Body))
+		_ = d.Reject(false)
+		if req != nil && req.IsCall() && req.ReplyQ != "" {
+			s.inflight.Add(1)
+			go func() {
+				defer s.inflight.Done()
+				_ = s.replies.send(s.hardCtx, req.ReplyQ, &oslo.Reply{Failure: malformedFailure(err), Ending: true, MsgID: req.MsgID, UniqueID: oslo.NewID()})
+			}()
+		}
+		return
+	}
+	if s.dedup.seen(req.UniqueID) {
+		s.log.Warn("ignoring duplicate message", "unique_id", req.UniqueID, "method", req.Method)
+		_ = d.Ack(false)
+		return
+	}
+	deadline := deliveryDeadline(&d, received)
+	s.inflight.Add(1)
+	err = s.exec.Submit(ctx, func() {
+		defer s.inflight.Done()
+		// Ack as the call starts: at-most-once, like oslo (a crash from
+		// here on loses the request instead of running it twice).
+		if err := d.Ack(false); err != nil {
+			s.log.Warn("ack failed, request discarded", "error", err, "method", req.Method)
+			return
+		}
+		s.dispatch(req, deadline)
+	})
+	if err != nil {
+		s.inflight.Done()
+		_ = d.Nack(false, true) // not started: back to the queue
+	}
+}
+
+// decode checks size and compression, then decodes the request. On a
+// decode failure it still returns what it could read of the request, so
+// the caller can be told.
+func (s *Server) decode(d *amqp.Delivery) (*oslo.Request, error) {
+	if len(d.Body) > s.cfg.MaxBodySize {
+		req := salvage(d.Body)
+		return req, fmt.Errorf("%w: body of %d bytes exceeds the limit of %d", errTooLarge, len(d.Body), s.cfg.MaxBodySize)
+	}
+	body := d.Body
+	if c, ok := d.Headers["compression"].(string); ok && c != "" {
+		var err error
+		if body, err = oslo.Decompress(c, body, int64(s.cfg.MaxBodySize)); err != nil {
+			return nil, err
+		}
+	}
+	if d.ContentType != "application/json" {
+		return salvage(body), fmt.Errorf("%w: content type %q, want application/json", oslo.ErrMalformed, d.ContentType)
+	}
+	req, err := oslo.DecodeRequest(body)
+	if err != nil {
+		return salvage(body), err
+	}
+	return req, nil
+}
+
+var errTooLarge = errors.New("request too large")
+
+// salvage reads the reply address of a request that cannot be served
+// (unknown envelope version, wrong content type), ignoring the envelope.
+func salvage(body []byte) *oslo.Request {
+	if req, err := oslo.DecodeRequestInner(body); err == nil && req.IsCall() {
+		return req
+	}
+	var env struct {
+		Message string `json:"oslo.message"`
+	}
+	if err := jsonUnmarshal(body, &env); err == nil && env.Message != "" {
+		if req, err := oslo.DecodeRequestInner([]byte(env.Message)); err == nil && req.IsCall() {
+			return req
+		}
+	}
+	return nil
+}
+
+func malformedFailure(err error) *oslo.Failure {
+	switch {
+	case errors.Is(err, oslo.ErrEnvelopeVersion):
+		return oslo.NewFailure("oslo_messaging._drivers.common", "UnsupportedRpcEnvelopeVersion", err.Error())
+	case errors.Is(err, errTooLarge):
+		return oslo.NewFailure(ModuleHost, "RequestTooLarge", err.Error())
+	default:
+		return oslo.NewFailure(ModuleHost, "MalformedRequest", err.Error())
+	}
+}
+
+// deliveryDeadline is when the caller gives up: a call's expiration is its
+// timeout (oslo sets it to timeout*1000 ms).
+func deliveryDeadline(d *amqp.Delivery, received time.Time) time.Time {
+	if d.Expiration == "" {
+		return time.Time{}
+	}
+	ms, err := strconv.ParseInt(d.Expiration, 10, 64)
+	if err != nil || ms <= 0 {
+		return time.Time{}
+	}
+	return received.Add(time.Duration(ms) * time.Millisecond)
+}
