@@ -44,6 +44,12 @@ func (s *Server) dispatch(req *oslo.Request, deadline time.Time) {
 	if !req.IsCall() {
 		return
 	}
+	if !deadline.IsZero() && time.Now().After(deadline) {
+		// The caller gave up at its timeout (the request's expiration):
+		// a reply now would only be dropped as late, as Python's is.
+		log.Debug("call outlived the caller's timeout; not replying")
+		return
+	}
 	reply := &oslo.Reply{Result: result, Failure: failure, Ending: true, MsgID: req.MsgID, UniqueID: oslo.NewID()}
 	if err := s.replies.send(s.hardCtx, req.ReplyQ, reply); err != nil {
 		log.Warn("reply not sent", "reply_q", req.ReplyQ, "error", err)
