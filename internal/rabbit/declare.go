@@ -78,7 +78,9 @@ type DeclareError struct {
 	Err        error
 }
 
-func (e *DeclareError) Error() string { return "declare " + e.Kind + " " + quote(e.Name) + ": " + e.Err.Error() }
+func (e *DeclareError) Error() string {
+	return "declare " + e.Kind + " " + quote(e.Name) + ": " + e.Err.Error()
+}
 func (e *DeclareError) Unwrap() error { return e.Err }
 
 func declareError(kind, name string, err error) error {

@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-		"time"
+	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 )
