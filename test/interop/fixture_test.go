@@ -32,6 +32,7 @@ type castRecord struct {
 // scenarios.
 type goServer struct {
 	*server.Server
+	conn  *rabbit.Conn
 	name  string
 	casts chan castRecord
 }
@@ -67,6 +68,7 @@ type serverOpts struct {
 	topic    string
 	server   string
 	executor executors.Executor
+	maxBody  int
 }
 
 // startGoServer starts a Go server with the fixture endpoints.
@@ -76,13 +78,14 @@ func startGoServer(t testing.TB, o serverOpts) *goServer {
 		o.url = pypeer.URL()
 	}
 	conn, u := dial(t, o.url, "server-"+o.server)
-	gs := &goServer{name: o.server, casts: make(chan castRecord, 1000)}
+	gs := &goServer{conn: conn, name: o.server, casts: make(chan castRecord, 1000)}
 	srv, err := server.New(server.Config{
 		Conn: conn, Options: u.Options, Exchange: o.exchange,
-		Target:     oslo.Target{Topic: o.topic, Server: o.server},
-		Dispatcher: server.NewDispatcher(gs.endpoints()...),
-		Executor:   o.executor,
-		Logger:     logger(t),
+		Target:      oslo.Target{Topic: o.topic, Server: o.server},
+		Dispatcher:  server.NewDispatcher(gs.endpoints()...),
+		Executor:    o.executor,
+		MaxBodySize: o.maxBody,
+		Logger:      logger(t),
 	})
 	if err != nil {
 		t.Fatal(err)
