@@ -5,7 +5,10 @@ PKGS    ?= ./...
 # Extra flags for go test, e.g. TESTFLAGS='-run Interop -v'.
 TESTFLAGS ?=
 
-.PHONY: help build test test-short run deps bench fuzz vet fmt clean proto
+.PHONY: help build test test-short run deps bench fuzz vet fmt clean
+
+# make proto: regenerate plugin/pluginv1 from endpoint.proto (pinned generators).
+include plugin/pluginv1/proto.mk
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort

@@ -1,0 +1,129 @@
+package host
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/oslohost/oslohost/oslo"
+	"github.com/oslohost/oslohost/plugin/pluginv1"
+	"github.com/oslohost/oslohost/server"
+)
+
+// Failure classes the host itself sends (module "oslohost"); Python callers
+// see them as RemoteError with that exc_type.
+const (
+	// ClassPluginUnavailable: the plugin could not be reached (not running,
+	// crashed, or its connection broke) so the call was not made or its
+	// outcome is unknown.
+	ClassPluginUnavailable = "PluginUnavailable"
+	// ClassPluginTimeout: the plugin did not answer within the call's
+	// deadline (the caller's timeout or the server's call_timeout).
+	ClassPluginTimeout = "PluginTimeout"
+)
+
+// forwarder is the server.Handler of one plugin method: it forwards the
+// call to the plugin with the caller's deadline and turns the outcome into a
+// result or a failure that keeps the exception's class and module.
+type forwarder struct {
+	plugin    *pluginProc
+	namespace string // the endpoint's, as described
+	version   string
+	method    string
+	timeout   time.Duration // server call_timeout when the call has no deadline
+}
+
+var _ server.Handler = (*forwarder)(nil)
+
+func (f *forwarder) ServeRPC(ctx context.Context, call *server.Call) (json.RawMessage, error) {
+	if _, ok := ctx.Deadline(); !ok && f.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, f.timeout)
+		defer cancel()
+	}
+	rctx, err := json.Marshal(call.Context)
+	if err != nil {
+		return nil, fmt.Errorf("encode request context: %w", err)
+	}
+	req := &pluginv1.InvokeRequest{
+		Namespace: f.namespace, Version: f.version, Method: f.method,
+		ContextJson: rctx, ArgsJson: call.Args, MsgId: call.MsgID,
+		RequestNamespace: call.Namespace, RequestVersion: call.Version,
+	}
+	if d, ok := ctx.Deadline(); ok {
+		req.SetDeadline(d)
+	}
+	resp, err := f.plugin.ep.Invoke(ctx, req)
+	if err != nil {
+		return nil, f.invokeError(ctx, err)
+	}
+	if fl := resp.GetFailure(); fl != nil {
+		return nil, failureFrom(fl)
+	}
+	res := resp.GetResultJson()
+	if len(res) == 0 {
+		res = []byte("null")
+	}
+	return res, nil
+}
+
+func (f *forwarder) invokeError(ctx context.Context, err error) error {
+	code := status.Code(err)
+	if code == codes.DeadlineExceeded || errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return oslo.NewFailure(server.ModuleHost, ClassPluginTimeout,
+			fmt.Sprintf("plugin %q did not answer %s in time", f.plugin.name, f.method))
+	}
+	return oslo.NewFailure(server.ModuleHost, ClassPluginUnavailable,
+		fmt.Sprintf("plugin %q is unavailable: %s", f.plugin.name, status.Convert(err).Message()))
+}
+
+// expectedFailure marks a failure the plugin declared expected.
+type expectedFailure struct{ *oslo.Failure }
+
+func (e expectedFailure) Expected() bool { return true }
+func (e expectedFailure) Unwrap() error  { return e.Failure }
+
+func failureFrom(fl *pluginv1.Failure) error {
+	f := &oslo.Failure{
+		Class: fl.GetClassName(), Module: fl.GetModule(), Message: fl.GetMessage(),
+		Traceback: fl.GetTraceback(), Args: fl.GetArgsJson(), Kwargs: fl.GetKwargsJson(),
+	}
+	if f.Module == "" {
+		f.Module = oslo.ModuleBuiltins
+	}
+	if len(f.Args) == 0 {
+		f.Args, _ = json.Marshal([]string{f.Message})
+	}
+	if len(f.Traceback) == 0 {
+		f.Traceback = []string{f.QualifiedClass() + ": " + f.Message + "\n"}
+	}
+	if fl.GetExpected() {
+		return expectedFailure{f}
+	}
+	return f
+}
+
+// endpointsFor builds the dispatcher endpoints of a server from its
+// plugins' descriptions, in the order the plugins are listed and then the
+// order each plugin describes its endpoints.
+func endpointsFor(plugins []*pluginProc, timeout time.Duration) []server.Endpoint {
+	var eps []server.Endpoint
+	for _, p := range plugins {
+		for _, e := range p.desc.GetEndpoints() {
+			ep := server.Endpoint{
+				Namespace: e.GetNamespace(), LegacyNamespaces: e.GetLegacyNamespaces(), Version: e.GetVersion(),
+				Methods: make(map[string]server.Handler, len(e.GetMethods())),
+			}
+			for _, m := range e.GetMethods() {
+				ep.Methods[m] = &forwarder{plugin: p, namespace: e.GetNamespace(), version: e.GetVersion(), method: m, timeout: timeout}
+			}
+			eps = append(eps, ep)
+		}
+	}
+	return eps
+}

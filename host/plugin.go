@@ -1,0 +1,128 @@
+package host
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/go-plugin"
+
+	"github.com/oslohost/oslohost/host/config"
+	"github.com/oslohost/oslohost/plugin/pluginv1"
+)
+
+// pluginProc is one running generation of an endpoint plugin.
+type pluginProc struct {
+	name   string
+	cfg    *config.Plugin
+	client *plugin.Client
+	ep     pluginv1.Endpoint
+	desc   *pluginv1.DescribeResponse
+	path   string
+	log    hclog.Logger
+}
+
+// startPlugin launches the plugin's binary, configures it and asks it to
+// describe its endpoints. On any failure the process is stopped again.
+func startPlugin(ctx context.Context, cfg *config.Plugin, maxMsg int, log hclog.Logger) (*pluginProc, error) {
+	path := resolve(filepath.Dir(cfg.Range.Filename), cfg.Command)
+	if st, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("plugin %q: command %s: %w", cfg.Name, path, err)
+	} else if st.IsDir() || st.Mode()&0o111 == 0 {
+		return nil, fmt.Errorf("plugin %q: command %s is not an executable file", cfg.Name, path)
+	}
+	cmd := exec.Command(path, cfg.Args...)
+	cmd.Env = pluginEnv(cfg.Env)
+	setPdeathsig(cmd)
+	opts := []pluginv1.ClientOption{pluginv1.WithMaxMessageSize(maxMsg)}
+	if cfg.SHA256 != "" {
+		sum, err := hex.DecodeString(cfg.SHA256)
+		if err != nil {
+			return nil, fmt.Errorf("plugin %q: sha256: %w", cfg.Name, err)
+		}
+		opts = append(opts, pluginv1.WithSecureConfig(&plugin.SecureConfig{Checksum: sum, Hash: sha256.New()}))
+	}
+	plog := log.Named("plugin").Named(cfg.Name)
+	ccfg := pluginv1.ClientConfig(cmd, plog, opts...)
+	if cfg.StartTimeout > 0 {
+		ccfg.StartTimeout = cfg.StartTimeout.Duration()
+	}
+	p := &pluginProc{name: cfg.Name, cfg: cfg, client: plugin.NewClient(ccfg), path: path, log: plog}
+	if err := p.handshake(ctx); err != nil {
+		p.client.Kill()
+		return nil, err
+	}
+	return p, nil
+}
+
+func (p *pluginProc) handshake(ctx context.Context) error {
+	rpc, err := p.client.Client()
+	if err != nil {
+		if errors.Is(err, plugin.ErrChecksumsDoNotMatch) {
+			return fmt.Errorf("plugin %q: %s does not match the pinned sha256", p.name, p.path)
+		}
+		return fmt.Errorf("plugin %q: start %s: %w", p.name, p.path, err)
+	}
+	if p.ep, err = pluginv1.Dispense(rpc); err != nil {
+		return fmt.Errorf("plugin %q: %w", p.name, err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := p.ep.Configure(ctx, p.name, p.cfg.Config); err != nil {
+		return fmt.Errorf("plugin %q: configure: %w", p.name, err)
+	}
+	if p.desc, err = p.ep.Describe(ctx); err != nil {
+		return fmt.Errorf("plugin %q: describe: %w", p.name, err)
+	}
+	if len(p.desc.GetEndpoints()) == 0 {
+		return fmt.Errorf("plugin %q: describes no endpoints", p.name)
+	}
+	p.log.Info("plugin started", "path", p.path, "version", p.desc.GetPluginVersion(), "endpoints", describeSummary(p.desc))
+	return nil
+}
+
+// stop runs the plugin's close hook (bounded by ctx) and ends the process.
+func (p *pluginProc) stop(ctx context.Context) {
+	if p.ep != nil && !p.client.Exited() {
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		if err := p.ep.Close(cctx); err != nil {
+			p.log.Debug("close hook", "error", err)
+		}
+		cancel()
+	}
+	p.client.Kill()
+}
+
+// pluginEnv is the plugin's whole environment: what its block gives.
+func pluginEnv(env map[string]string) []string {
+	out := make([]string, 0, len(env))
+	for k, v := range env {
+		out = append(out, k+"="+v)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func describeSummary(d *pluginv1.DescribeResponse) []string {
+	var out []string
+	for _, e := range d.GetEndpoints() {
+		ns := e.GetNamespace()
+		if ns == "" {
+			ns = "(default)"
+		}
+		v := e.GetVersion()
+		if v == "" {
+			v = "1.0"
+		}
+		out = append(out, fmt.Sprintf("%s@%s:%d methods", ns, v, len(e.GetMethods())))
+	}
+	return out
+}

@@ -1,0 +1,48 @@
+package host
+
+import (
+	"fmt"
+	"path/filepath"
+
+	"github.com/oslohost/oslohost/host/config"
+	"github.com/oslohost/oslohost/internal/rabbit"
+)
+
+// transportURL turns the transport block into a parsed transport URL: the
+// block's settings (quorum queues, heartbeat, TLS files) are the base, and
+// options in the URL's query override them, as oslo's config file and URL do.
+func transportURL(t config.Transport) (*rabbit.URL, error) {
+	base := rabbit.DefaultOptions()
+	base.QuorumQueue = t.QuorumQueues
+	if t.Heartbeat > 0 {
+		base.HeartbeatTimeout = t.Heartbeat.Duration()
+	}
+	if t.Prefetch > 0 {
+		base.PrefetchCount = t.Prefetch
+	}
+	if t.TLS != nil {
+		dir := filepath.Dir(t.TLS.Range.Filename)
+		base.SSL = true
+		base.SSLCAFile = resolve(dir, t.TLS.CAFile)
+		base.SSLCertFile = resolve(dir, t.TLS.CertFile)
+		base.SSLKeyFile = resolve(dir, t.TLS.KeyFile)
+		base.SSLVerifyHostname = !t.TLS.InsecureSkipVerify
+	}
+	u, err := rabbit.ParseURLWithOptions(t.URL, base)
+	if err != nil {
+		return nil, err
+	}
+	if err := u.Options.Validate(); err != nil {
+		return nil, fmt.Errorf("transport options: %w", err)
+	}
+	return u, nil
+}
+
+// resolve makes a path from the config relative to the config file's
+// directory.
+func resolve(dir, p string) string {
+	if p == "" || filepath.IsAbs(p) || dir == "" {
+		return p
+	}
+	return filepath.Join(dir, p)
+}

@@ -1,0 +1,61 @@
+package host
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/oslohost/oslohost/host/config"
+)
+
+// Validate runs the real load path without serving: the transport settings
+// are checked, and each plugin a server or listener uses is started,
+// configured, asked to describe itself and stopped. Problems are returned as
+// diagnostics pointing at the block concerned.
+func Validate(ctx context.Context, cfg *config.Config, log hclog.Logger) hcl.Diagnostics {
+	if log == nil {
+		log = hclog.NewNullLogger()
+	}
+	var diags hcl.Diagnostics
+	if _, err := transportURL(cfg.Transport); err != nil {
+		r := cfg.Transport.AttrRange("url")
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid transport", Detail: err.Error(), Subject: &r})
+	}
+	used := map[string]bool{}
+	for _, s := range cfg.Servers {
+		for _, p := range s.Plugins {
+			used[p] = true
+		}
+	}
+	for _, l := range cfg.Listeners {
+		for _, p := range l.Plugins {
+			used[p] = true
+		}
+	}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, pc := range cfg.Plugins {
+		if !used[pc.Name] {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p, err := startPlugin(ctx, pc, pc.MaxMessageSize, log)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				r := pc.AttrRange("command")
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Plugin failed to start", Detail: err.Error(), Subject: &r})
+				return
+			}
+			p.stop(ctx)
+			log.Info("plugin ok", "plugin", pc.Name, "endpoints", fmt.Sprint(describeSummary(p.desc)))
+		}()
+	}
+	wg.Wait()
+	return diags
+}

@@ -1,0 +1,17 @@
+// Package pluginv1 is the wire contract between oslohost and its endpoint
+// plugins, defined once and imported by both sides: the protocol
+// (endpoint.proto and the code generated from it), the go-plugin handshake,
+// the plugin set, the gRPC glue and the message size cap.
+//
+// Plugin authors do not import this package; they use plugin/sdk. The host
+// uses [ClientConfig] to launch a plugin and [Dispense] to obtain its
+// [Endpoint]; the SDK uses [ServeConfig] to serve one.
+//
+// The protocol, driven by the host: Configure once (the plugin's config
+// block), Describe (readiness, and the endpoints to route to), Invoke any
+// number of times concurrently, Close before the process is stopped. Errors
+// raised by plugin methods travel as a [Failure] inside [InvokeResponse];
+// a gRPC error from Invoke means the call could not be made at all.
+//
+// Regenerate the code with `make proto` (recipe in proto.mk).
+package pluginv1

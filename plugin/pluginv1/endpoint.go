@@ -1,0 +1,102 @@
+package pluginv1
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
+)
+
+// Endpoint is the host's view of a running endpoint plugin. Implementations
+// returned by this package are safe for concurrent use; the host still calls
+// Configure once and before Describe, and Describe before Invoke.
+//
+// Errors returned by these methods are gRPC status errors: the call could not
+// be made or the plugin refused it (codes.FailedPrecondition when not
+// configured, codes.InvalidArgument for a bad config). A method's own error is
+// not an error here but InvokeResponse.GetFailure().
+type Endpoint interface {
+	// Configure hands the plugin its name and its config block (a JSON
+	// object; nil or empty when none is configured).
+	Configure(ctx context.Context, pluginName string, configJSON []byte) error
+	// Describe lists the endpoints the plugin serves, in dispatch order.
+	Describe(ctx context.Context) (*DescribeResponse, error)
+	// Invoke calls one method of a described endpoint.
+	Invoke(ctx context.Context, req *InvokeRequest) (*InvokeResponse, error)
+	// Close runs the plugin's close hook. Idempotent on the plugin side.
+	Close(ctx context.Context) error
+}
+
+// GRPCPlugin is the go-plugin glue of the endpoint plugin (gRPC only). On the
+// plugin side Impl is the server registered with the gRPC server; on the host
+// side Impl is nil and GRPCClient returns an [Endpoint]. go-plugin calls its
+// methods; it holds no state of its own beyond Impl.
+type GRPCPlugin struct {
+	plugin.NetRPCUnsupportedPlugin
+	Impl EndpointServer
+}
+
+var _ plugin.GRPCPlugin = (*GRPCPlugin)(nil)
+
+// GRPCServer registers Impl with s. It is called by go-plugin in the plugin process.
+func (p *GRPCPlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
+	if p.Impl == nil {
+		return fmt.Errorf("pluginv1: GRPCPlugin.Impl is nil")
+	}
+	RegisterEndpointServer(s, p.Impl)
+	return nil
+}
+
+// GRPCClient returns an [Endpoint] over c. It is called by go-plugin in the host.
+func (p *GRPCPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, c *grpc.ClientConn) (any, error) {
+	return NewClient(c), nil
+}
+
+// NewClient returns an [Endpoint] that calls the plugin served on cc. The host
+// normally gets one from [Dispense]; NewClient serves in-process tests.
+func NewClient(cc grpc.ClientConnInterface) Endpoint {
+	return &client{c: NewEndpointClient(cc)}
+}
+
+// Dispense returns the [Endpoint] of a started plugin client:
+//
+//	c := plugin.NewClient(pluginv1.ClientConfig(cmd, logger))
+//	rpc, err := c.Client()
+//	...
+//	ep, err := pluginv1.Dispense(rpc)
+func Dispense(c plugin.ClientProtocol) (Endpoint, error) {
+	raw, err := c.Dispense(PluginName)
+	if err != nil {
+		return nil, fmt.Errorf("dispense %q: %w", PluginName, err)
+	}
+	ep, ok := raw.(Endpoint)
+	if !ok {
+		return nil, fmt.Errorf("dispense %q: got %T, want pluginv1.Endpoint", PluginName, raw)
+	}
+	return ep, nil
+}
+
+type client struct {
+	c EndpointClient
+}
+
+var _ Endpoint = (*client)(nil)
+
+func (c *client) Configure(ctx context.Context, pluginName string, configJSON []byte) error {
+	_, err := c.c.Configure(ctx, &ConfigureRequest{PluginName: pluginName, ConfigJson: configJSON})
+	return err
+}
+
+func (c *client) Describe(ctx context.Context) (*DescribeResponse, error) {
+	return c.c.Describe(ctx, &DescribeRequest{})
+}
+
+func (c *client) Invoke(ctx context.Context, req *InvokeRequest) (*InvokeResponse, error) {
+	return c.c.Invoke(ctx, req)
+}
+
+func (c *client) Close(ctx context.Context) error {
+	_, err := c.c.Close(ctx, &CloseRequest{})
+	return err
+}

@@ -1,0 +1,21 @@
+package pluginv1
+
+import "time"
+
+// Deadline returns the call's deadline, and false when it has none.
+func (x *InvokeRequest) Deadline() (time.Time, bool) {
+	n := x.GetDeadlineUnixNano()
+	if n == 0 {
+		return time.Time{}, false
+	}
+	return time.Unix(0, n), true
+}
+
+// SetDeadline sets the call's deadline; the zero time clears it.
+func (x *InvokeRequest) SetDeadline(t time.Time) {
+	if t.IsZero() {
+		x.DeadlineUnixNano = 0
+		return
+	}
+	x.DeadlineUnixNano = t.UnixNano()
+}

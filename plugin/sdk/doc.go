@@ -1,0 +1,67 @@
+// Package sdk is all a plugin author imports to serve oslo.messaging RPC
+// endpoints from an oslohost plugin.
+//
+// A plugin is a struct whose methods are RPC methods, and a main that calls
+// [Serve]:
+//
+//	type Greeter struct{}
+//
+//	type HelloArgs struct {
+//		Name string `json:"name"`
+//	}
+//
+//	func (g *Greeter) Hello(ctx context.Context, a HelloArgs) (string, error) {
+//		if a.Name == "" {
+//			return "", sdk.ValueError("name is empty")
+//		}
+//		return "hello, " + a.Name, nil
+//	}
+//
+//	func main() {
+//		sdk.Serve(sdk.Endpoint{Version: "1.0", Impl: &Greeter{}})
+//	}
+//
+// A Python caller reaches it with client.call(ctxt, "hello", name="oslo").
+// See [Endpoint] for the method shapes, argument decoding and naming rules.
+//
+// # Errors
+//
+// A method's error reaches the caller as a Python exception. A [RemoteError]
+// (from [ValueError], [TypeError], [KeyError], [RuntimeError],
+// [NewRemoteError] or a literal), also wrapped, keeps its module, class,
+// message, args and kwargs. context.DeadlineExceeded becomes
+// builtins.TimeoutError; any other error becomes builtins.RuntimeError with
+// the error's text. Bad arguments become builtins.TypeError, as a Python
+// method would raise for bad keyword arguments. A panic in a method is
+// recovered and becomes builtins.RuntimeError "plugin panic: <value>"; the
+// plugin keeps serving. Failures carry a short Python-style traceback of the
+// Go frames. [Expected] marks an error the host should not log as a failure
+// (oslo's expected_exceptions).
+//
+// # Calls
+//
+// Each call runs in its own goroutine with a ctx that ends at the caller's
+// deadline or when the host abandons the call. [RequestContext] gives the
+// oslo request context, [CallInfo] the endpoint, method and message id,
+// [Logger] a logger tagged with them.
+//
+// # Lifecycle
+//
+// The host configures a plugin once, then asks for its endpoints, then
+// calls methods, then closes it. An Impl implementing [Configurer] receives
+// the plugin's config block ([Config.Decode]) before any call; one
+// implementing [Closer] is closed when the host stops the plugin. A plugin
+// whose endpoints depend on its configuration implements [Plugin] (or uses
+// [PluginFunc]) and calls [ServePlugin].
+//
+// # Logging and output
+//
+// [Log] and [Logger] write hclog JSON lines to stderr; the host re-emits them
+// under the plugin's name. Stdout belongs to the go-plugin handshake: do not
+// write to it (what is written after the handshake is re-logged by the host).
+//
+// # Testing
+//
+// Package sdktest calls a plugin's endpoints in-process through the real
+// protocol, from an ordinary Go test.
+package sdk

@@ -1,0 +1,104 @@
+package sdk
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/oslohost/oslohost/plugin/pluginv1"
+)
+
+// Module and classes of oslo.messaging's dispatcher errors.
+const (
+	moduleDispatcher        = "oslo_messaging.rpc.dispatcher"
+	classNoSuchMethod       = "NoSuchMethod"
+	classUnsupportedVersion = "UnsupportedVersion"
+)
+
+// failureFromError turns a method's error into the failure the caller sees:
+// a *RemoteError (possibly wrapped) keeps its module, class and message;
+// context.DeadlineExceeded is builtins.TimeoutError; anything else is
+// builtins.RuntimeError with err.Error() as message.
+func failureFromError(err error, methodPC uintptr) *pluginv1.Failure {
+	var re *RemoteError
+	if !errors.As(err, &re) {
+		class := "RuntimeError"
+		if errors.Is(err, context.DeadlineExceeded) {
+			class = "TimeoutError"
+		}
+		re = &RemoteError{Module: ModuleBuiltins, Class: class, Message: err.Error()}
+	}
+	f := failureFromRemote(re, methodPC)
+	f.Expected = IsExpected(err)
+	return f
+}
+
+func failureFromRemote(re *RemoteError, methodPC uintptr) *pluginv1.Failure {
+	module := re.Module
+	if module == "" {
+		module = ModuleBuiltins
+	}
+	tb := re.Traceback
+	if tb == nil {
+		tb = traceback(re.pcs, methodPC, re.QualifiedClass(), re.Message)
+	}
+	args := re.Args
+	if args == nil {
+		args = []any{re.Message}
+	}
+	argsJSON, err := marshalJSON(args)
+	if err != nil {
+		argsJSON, _ = marshalJSON([]any{re.Message})
+	}
+	kwargs := re.Kwargs
+	if kwargs == nil {
+		kwargs = map[string]any{}
+	}
+	kwargsJSON, err := marshalJSON(kwargs)
+	if err != nil {
+		kwargsJSON = []byte("{}")
+	}
+	return &pluginv1.Failure{
+		ClassName:  re.Class,
+		Module:     module,
+		Message:    re.Message,
+		Traceback:  tb,
+		ArgsJson:   argsJSON,
+		KwargsJson: kwargsJSON,
+	}
+}
+
+// failureFromPanic turns a recovered panic into builtins.RuntimeError
+// "plugin panic: <value>" with the traceback of the panicking goroutine.
+func failureFromPanic(v any, pcs []uintptr, methodPC uintptr) *pluginv1.Failure {
+	msg := fmt.Sprintf("plugin panic: %v", v)
+	re := &RemoteError{Module: ModuleBuiltins, Class: "RuntimeError", Message: msg, pcs: pcs}
+	return failureFromRemote(re, methodPC)
+}
+
+// dispatcherFailure is a NoSuchMethod or UnsupportedVersion failure, with
+// oslo.messaging's texts.
+func dispatcherFailure(class, msg string) *pluginv1.Failure {
+	re := &RemoteError{Module: moduleDispatcher, Class: class, Message: msg, Traceback: []string{}}
+	f := failureFromRemote(re, 0)
+	f.Traceback = nil
+	return f
+}
+
+// marshalJSON is json.Marshal without HTML escaping, so values travel as the
+// Python side wrote them.
+func marshalJSON(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	b := buf.Bytes()
+	if n := len(b); n > 0 && b[n-1] == '\n' {
+		b = b[:n-1]
+	}
+	return b, nil
+}

@@ -1,0 +1,12 @@
+// Package bridge lets plugin/sdk/sdktest reach the SDK's protocol server
+// without making it part of the SDK's API.
+package bridge
+
+import (
+	"github.com/hashicorp/go-hclog"
+	"github.com/oslohost/oslohost/plugin/pluginv1"
+)
+
+// NewServer returns the server of an sdk.Plugin p, logging to logger. Package
+// sdk sets it in its init function; it is read-only afterwards.
+var NewServer func(p any, logger hclog.Logger) pluginv1.EndpointServer

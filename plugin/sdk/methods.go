@@ -1,0 +1,230 @@
+package sdk
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+var (
+	ctxType    = reflect.TypeFor[context.Context]()
+	errType    = reflect.TypeFor[error]()
+	configType = reflect.TypeFor[Config]()
+)
+
+// method is one RPC method of an endpoint, ready to call.
+type method struct {
+	name    string        // RPC (snake_case) name
+	goName  string        // Go method name
+	fn      reflect.Value // bound method value
+	argType reflect.Type  // nil when the method takes no args
+	hasRes  bool          // false for func(ctx[, T]) error
+	pc      uintptr       // entry of the method, for tracebacks
+}
+
+// compiledEndpoint is an Endpoint with its methods discovered.
+type compiledEndpoint struct {
+	namespace string
+	version   string
+	legacy    []string
+	methods   map[string]*method
+	names     []string // sorted RPC names
+}
+
+var versionRE = regexp.MustCompile(`^[0-9]+\.[0-9]+(\.[0-9]+)?$`)
+
+// compile discovers the RPC methods of e.Impl. Errors describe what to fix.
+func compile(e Endpoint) (*compiledEndpoint, error) {
+	label := fmt.Sprintf("endpoint (namespace %q, version %q)", e.Namespace, e.Version)
+	if e.Impl == nil {
+		return nil, fmt.Errorf("%s: Impl is nil", label)
+	}
+	version := e.Version
+	if version == "" {
+		version = DefaultVersion
+	}
+	if !versionRE.MatchString(version) {
+		return nil, fmt.Errorf("%s: version must look like \"1.0\"", label)
+	}
+	v := reflect.ValueOf(e.Impl)
+	t := v.Type()
+	ce := &compiledEndpoint{namespace: e.Namespace, version: version, legacy: e.LegacyNamespaces, methods: map[string]*method{}}
+	var errs []error
+	for i := 0; i < t.NumMethod(); i++ {
+		m := t.Method(i)
+		rm, err := compileMethod(m, v.Method(i))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: method %s.%s: %w", label, typeName(t), m.Name, err))
+			continue
+		}
+		if rm == nil {
+			continue
+		}
+		if prev, ok := ce.methods[rm.name]; ok {
+			errs = append(errs, fmt.Errorf("%s: methods %s and %s both map to RPC name %q", label, prev.goName, rm.goName, rm.name))
+			continue
+		}
+		ce.methods[rm.name] = rm
+		ce.names = append(ce.names, rm.name)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	if len(ce.methods) == 0 {
+		hint := ""
+		if t.Kind() != reflect.Pointer {
+			hint = " (methods with pointer receivers need Impl to be a pointer: &" + typeName(t) + "{})"
+		}
+		return nil, fmt.Errorf("%s: %s has no RPC methods of the form func(context.Context, Args) (Result, error)%s", label, typeName(t), hint)
+	}
+	sort.Strings(ce.names)
+	return ce, nil
+}
+
+// compileMethod returns the RPC method of m, nil when m is not meant as one
+// (its first parameter is not a context.Context, or it is a lifecycle hook),
+// and an error when it takes a context but has an unsupported shape.
+func compileMethod(m reflect.Method, bound reflect.Value) (*method, error) {
+	ft := bound.Type()
+	if ft.NumIn() == 0 || ft.In(0) != ctxType {
+		return nil, nil
+	}
+	if isHook(m.Name, ft) {
+		return nil, nil
+	}
+	rm := &method{name: SnakeCase(m.Name), goName: m.Name, fn: bound, pc: m.Func.Pointer()}
+	switch ft.NumIn() {
+	case 1:
+	case 2:
+		at := ft.In(1)
+		if !argsTypeOK(at) {
+			return nil, fmt.Errorf("args type %s: want a struct, a pointer to a struct or a map with string keys", at)
+		}
+		rm.argType = at
+	default:
+		return nil, fmt.Errorf("takes %d parameters: want (ctx) or (ctx, args)", ft.NumIn())
+	}
+	switch {
+	case ft.NumOut() == 2 && ft.Out(1) == errType:
+		rm.hasRes = true
+	case ft.NumOut() == 1 && ft.Out(0) == errType:
+	default:
+		return nil, errors.New("results must be (Result, error) or error")
+	}
+	if ft.IsVariadic() {
+		return nil, errors.New("variadic methods are not supported")
+	}
+	return rm, nil
+}
+
+// isHook reports whether m is a lifecycle hook rather than an RPC method:
+// Configure(context.Context, sdk.Config) error or Close(context.Context) error.
+func isHook(name string, ft reflect.Type) bool {
+	if ft.NumOut() != 1 || ft.Out(0) != errType {
+		return false
+	}
+	switch name {
+	case "Configure":
+		return ft.NumIn() == 2 && ft.In(1) == configType
+	case "Close":
+		return ft.NumIn() == 1
+	}
+	return false
+}
+
+func argsTypeOK(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Struct:
+		return true
+	case reflect.Pointer:
+		return t.Elem().Kind() == reflect.Struct
+	case reflect.Map:
+		return t.Key().Kind() == reflect.String
+	}
+	return false
+}
+
+func typeName(t reflect.Type) string {
+	if t.Kind() == reflect.Pointer {
+		return t.Elem().Name()
+	}
+	return t.Name()
+}
+
+// decodeArgs decodes the args object into a new value of m.argType. null or
+// empty args are an empty object; keys the type does not have are ignored;
+// numbers in untyped places (any, map[string]any) become json.Number.
+func (m *method) decodeArgs(argsJSON []byte) (reflect.Value, error) {
+	ptr := reflect.New(m.argType)
+	raw := strings.TrimSpace(string(argsJSON))
+	if raw != "" && raw != "null" {
+		if raw[0] != '{' {
+			return reflect.Value{}, TypeError("%s() argument after ** must be a mapping, not %s", m.name, jsonKind(raw))
+		}
+		dec := json.NewDecoder(strings.NewReader(raw))
+		dec.UseNumber()
+		if err := dec.Decode(ptr.Interface()); err != nil {
+			return reflect.Value{}, argsError(m.name, err)
+		}
+	}
+	v := ptr.Elem()
+	switch m.argType.Kind() {
+	case reflect.Pointer:
+		if v.IsNil() {
+			v.Set(reflect.New(m.argType.Elem()))
+		}
+	case reflect.Map:
+		if v.IsNil() {
+			v.Set(reflect.MakeMap(m.argType))
+		}
+	}
+	return v, nil
+}
+
+// argsError is the TypeError a Python method would raise for bad arguments.
+func argsError(name string, err error) *RemoteError {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		if te.Field != "" {
+			return TypeError("%s() argument '%s': expected %s, got %s", name, te.Field, pyTypeName(te.Type), te.Value)
+		}
+		return TypeError("%s() arguments: expected %s, got %s", name, pyTypeName(te.Type), te.Value)
+	}
+	return TypeError("%s() arguments: %v", name, err)
+}
+
+func pyTypeName(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Bool:
+		return "bool"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "int"
+	case reflect.Float32, reflect.Float64:
+		return "float"
+	case reflect.String:
+		return "str"
+	case reflect.Slice, reflect.Array:
+		return "list"
+	case reflect.Map, reflect.Struct:
+		return "dict"
+	}
+	return t.String()
+}
+
+func jsonKind(raw string) string {
+	switch raw[0] {
+	case '[':
+		return "list"
+	case '"':
+		return "str"
+	case 't', 'f':
+		return "bool"
+	}
+	return "number"
+}

@@ -1,0 +1,91 @@
+package sdktest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"testing"
+
+	"github.com/oslohost/oslohost/plugin/sdk"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+func TestVersionCompatible(t *testing.T) {
+	tests := []struct {
+		imp, version string
+		want         bool
+	}{
+		{"1.0", "1.0", true},
+		{"1.3", "1.2", true},
+		{"1.3", "1.4", false},
+		{"2.0", "1.0", false},
+		{"1.0", "2.0", false},
+		{"1.2.3", "1.2.2", true},
+		{"1.2.3", "1.2.4", false},
+		{"1.3", "1.2.9", true},
+		{"1.2", "1.2.1", false},
+		{"1", "1.0", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.imp+"_"+tt.version, func(t *testing.T) {
+			if got := versionCompatible(tt.imp, tt.version); got != tt.want {
+				t.Errorf("versionCompatible(%q, %q) = %v, want %v", tt.imp, tt.version, got, tt.want)
+			}
+		})
+	}
+}
+
+type echo struct{}
+
+func (echo) Echo(_ context.Context, a map[string]any) (any, error) { return a["v"], nil }
+
+func (echo) Fail(context.Context) (any, error) { return nil, sdk.Expected(sdk.KeyError("k")) }
+
+func TestHarness(t *testing.T) {
+	h := New(t, sdk.Endpoint{Version: "1.1", Impl: echo{}})
+	eps, err := h.Describe() // configures without config
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(eps) != 1 || eps[0].Version != "1.1" || len(eps[0].Methods) != 2 {
+		t.Fatalf("Describe = %+v", eps)
+	}
+	if err := h.Configure(json.RawMessage(`{}`)); err == nil {
+		t.Error("Configure after Describe succeeded")
+	}
+	var got any
+	if err := h.Call(context.Background(), "echo", map[string]any{"v": "x"}, &got); err != nil || got != "x" {
+		t.Errorf("echo = %v, %v", got, err)
+	}
+	if err := h.Call(context.Background(), "echo", nil, nil); err != nil {
+		t.Errorf("echo discarding result: %v", err)
+	}
+	err = h.Call(context.Background(), "fail", nil, nil)
+	var re *sdk.RemoteError
+	if !errors.As(err, &re) || re.Class != "KeyError" || re.Message != "'k'" || !sdk.IsExpected(err) {
+		t.Errorf("fail = %v", err)
+	}
+}
+
+func TestStartStop(t *testing.T) {
+	h, err := Start(sdk.Static(sdk.Endpoint{Impl: echo{}}), PluginName("x"), WithLogger(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Configure([]byte(`{}`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Stop(); err != nil {
+		t.Errorf("second Stop = %v", err)
+	}
+	if err := h.Call(context.Background(), "echo", nil, nil); err == nil {
+		t.Error("Call after Stop succeeded")
+	}
+}

@@ -1,0 +1,266 @@
+package sdk
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/oslohost/oslohost/plugin/pluginv1"
+	"github.com/oslohost/oslohost/plugin/sdk/internal/bridge"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+func init() {
+	bridge.NewServer = func(p any, logger hclog.Logger) pluginv1.EndpointServer {
+		return newServer(p.(Plugin), logger)
+	}
+}
+
+// server implements the plugin side of the protocol for a Plugin. It is safe
+// for concurrent use; Invoke calls run concurrently.
+type server struct {
+	pluginv1.UnimplementedEndpointServer
+
+	plugin  Plugin
+	logger  hclog.Logger
+	version string
+
+	mu         sync.Mutex // serializes Configure and Close
+	closed     bool
+	pluginName string
+	state      atomic.Pointer[serverState] // nil until configured
+}
+
+type serverState struct {
+	endpoints []*compiledEndpoint
+	describe  *pluginv1.DescribeResponse
+}
+
+var _ pluginv1.EndpointServer = (*server)(nil)
+
+func newServer(p Plugin, logger hclog.Logger) *server {
+	return &server{plugin: p, logger: logger, version: buildVersion()}
+}
+
+func (s *server) Configure(ctx context.Context, req *pluginv1.ConfigureRequest) (*pluginv1.ConfigureResponse, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state.Load() != nil {
+		return nil, status.Error(codes.FailedPrecondition, "plugin already configured")
+	}
+	if s.closed {
+		return nil, status.Error(codes.FailedPrecondition, "plugin closed")
+	}
+	cfg := NewConfig(req.GetPluginName(), req.GetConfigJson())
+	var eps []Endpoint
+	err := s.hook(ctx, "configure", func(ctx context.Context) error {
+		var err error
+		eps, err = s.plugin.Configure(ctx, cfg)
+		return err
+	})
+	if err != nil {
+		return nil, status.Error(codes.InvalidArgument, err.Error())
+	}
+	if len(eps) == 0 {
+		return nil, status.Error(codes.InvalidArgument, "plugin serves no endpoints")
+	}
+	st := &serverState{describe: &pluginv1.DescribeResponse{PluginVersion: s.version}}
+	var errs []error
+	for _, e := range eps {
+		ce, err := compile(e)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		st.endpoints = append(st.endpoints, ce)
+		st.describe.Endpoints = append(st.describe.Endpoints, &pluginv1.EndpointInfo{
+			Namespace:        ce.namespace,
+			Version:          ce.version,
+			Methods:          append([]string(nil), ce.names...),
+			LegacyNamespaces: append([]string(nil), ce.legacy...),
+		})
+	}
+	if len(errs) > 0 {
+		return nil, status.Error(codes.InvalidArgument, errors.Join(errs...).Error())
+	}
+	s.pluginName = req.GetPluginName()
+	s.state.Store(st)
+	return &pluginv1.ConfigureResponse{}, nil
+}
+
+func (s *server) Describe(context.Context, *pluginv1.DescribeRequest) (*pluginv1.DescribeResponse, error) {
+	st := s.state.Load()
+	if st == nil {
+		return nil, errNotConfigured
+	}
+	return st.describe, nil
+}
+
+func (s *server) Close(ctx context.Context, _ *pluginv1.CloseRequest) (*pluginv1.CloseResponse, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return &pluginv1.CloseResponse{}, nil
+	}
+	s.closed = true
+	c, ok := s.plugin.(Closer)
+	if !ok || s.state.Load() == nil {
+		return &pluginv1.CloseResponse{}, nil
+	}
+	if err := s.hook(ctx, "close", c.Close); err != nil {
+		return nil, status.Error(codes.Internal, err.Error())
+	}
+	return &pluginv1.CloseResponse{}, nil
+}
+
+var errNotConfigured = status.Error(codes.FailedPrecondition, "plugin not configured: the host calls Configure first")
+
+// hook runs a lifecycle hook, turning a panic into an error.
+func (s *server) hook(ctx context.Context, name string, f func(context.Context) error) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.logger.Error("plugin panic", "hook", name, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			err = fmt.Errorf("%s: plugin panic: %v", name, v)
+		}
+	}()
+	return f(withLogger(ctx, s.logger))
+}
+
+func (s *server) Invoke(ctx context.Context, req *pluginv1.InvokeRequest) (*pluginv1.InvokeResponse, error) {
+	st := s.state.Load()
+	if st == nil {
+		return nil, errNotConfigured
+	}
+	m, ep, f := st.lookup(req)
+	if f != nil {
+		return failed(f), nil
+	}
+	reqCtx := map[string]any{}
+	if raw := strings.TrimSpace(string(req.GetContextJson())); raw != "" && raw != "null" {
+		dec := json.NewDecoder(strings.NewReader(raw))
+		dec.UseNumber()
+		if err := dec.Decode(&reqCtx); err != nil {
+			return nil, status.Errorf(codes.InvalidArgument, "request context: %v", err)
+		}
+	}
+	if d, ok := req.Deadline(); ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, d)
+		defer cancel()
+	}
+	cs := &callState{
+		info: Call{
+			PluginName:       s.pluginName,
+			Namespace:        ep.namespace,
+			Version:          ep.version,
+			Method:           m.name,
+			MsgID:            req.GetMsgId(),
+			RequestNamespace: req.GetRequestNamespace(),
+			RequestVersion:   req.GetRequestVersion(),
+		},
+		reqCtx: reqCtx,
+	}
+	kv := []any{"method", m.name}
+	if id := req.GetMsgId(); id != "" {
+		kv = append(kv, "msg_id", id)
+	}
+	if rid, ok := reqCtx["request_id"].(string); ok && rid != "" {
+		kv = append(kv, "request_id", rid)
+	}
+	cs.logger = s.logger.With(kv...)
+	return s.call(withCall(ctx, cs), m, req.GetArgsJson()), nil
+}
+
+// lookup finds the endpoint the host chose (namespace and version as
+// described) and its method; otherwise it returns the dispatcher failure a
+// Python server would give.
+func (st *serverState) lookup(req *pluginv1.InvokeRequest) (*method, *compiledEndpoint, *pluginv1.Failure) {
+	version := req.GetVersion()
+	if version == "" {
+		version = DefaultVersion
+	}
+	found := false
+	for _, ep := range st.endpoints {
+		if ep.namespace != req.GetNamespace() || ep.version != version {
+			continue
+		}
+		found = true
+		if m, ok := ep.methods[req.GetMethod()]; ok {
+			return m, ep, nil
+		}
+	}
+	if found {
+		return nil, nil, dispatcherFailure(classNoSuchMethod, "Endpoint does not support RPC method "+req.GetMethod())
+	}
+	rv := req.GetRequestVersion()
+	if rv == "" {
+		rv = version
+	}
+	return nil, nil, dispatcherFailure(classUnsupportedVersion,
+		fmt.Sprintf("Endpoint does not support RPC version %s. Attempted method: %s", rv, req.GetMethod()))
+}
+
+// call runs m, turning its result, error or panic into a response.
+func (s *server) call(ctx context.Context, m *method, argsJSON []byte) (resp *pluginv1.InvokeResponse) {
+	defer func() {
+		if v := recover(); v != nil {
+			pcs := make([]uintptr, 64)
+			n := runtime.Callers(2, pcs)
+			Logger(ctx).Error("plugin panic", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			resp = failed(failureFromPanic(v, pcs[:n], m.pc))
+		}
+	}()
+	in := []reflect.Value{reflect.ValueOf(ctx)}
+	if m.argType != nil {
+		arg, err := m.decodeArgs(argsJSON)
+		if err != nil {
+			return failed(failureFromError(err, m.pc))
+		}
+		in = append(in, arg)
+	}
+	out := m.fn.Call(in)
+	if errV := out[len(out)-1]; !errV.IsNil() {
+		return failed(failureFromError(errV.Interface().(error), m.pc))
+	}
+	result := []byte("null")
+	if m.hasRes {
+		b, err := marshalJSON(out[0].Interface())
+		if err != nil {
+			return failed(failureFromError(TypeError("%s() result is not JSON serializable: %v", m.name, err), m.pc))
+		}
+		result = b
+	}
+	return &pluginv1.InvokeResponse{Outcome: &pluginv1.InvokeResponse_ResultJson{ResultJson: result}}
+}
+
+func failed(f *pluginv1.Failure) *pluginv1.InvokeResponse {
+	return &pluginv1.InvokeResponse{Outcome: &pluginv1.InvokeResponse_Failure{Failure: f}}
+}
+
+// buildVersion names the plugin build: the main module's version, or its VCS
+// revision for a development build.
+func buildVersion() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return ""
+	}
+	v := bi.Main.Version
+	if v != "" && v != "(devel)" {
+		return v
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+			return s.Value[:12]
+		}
+	}
+	return v
+}
