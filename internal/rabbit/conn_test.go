@@ -1,0 +1,154 @@
+package rabbit
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"net"
+	"os"
+	"testing"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+)
+
+const testURL = "rabbit://guest:guest@127.0.0.1:5672/"
+
+// brokerOrSkip skips when no broker answers, except in CI where that fails.
+func brokerOrSkip(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("needs RabbitMQ (skipped with -short)")
+	}
+	c, err := net.DialTimeout("tcp", "127.0.0.1:5672", 2*time.Second)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("no RabbitMQ at 127.0.0.1:5672: %v", err)
+		}
+		t.Skipf("no RabbitMQ at 127.0.0.1:5672: %v", err)
+	}
+	c.Close()
+}
+
+func uniq(prefix string) string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return prefix + "-" + hex.EncodeToString(b[:])
+}
+
+func dialTest(t *testing.T, raw string) *Conn {
+	t.Helper()
+	brokerOrSkip(t)
+	u, err := ParseURL(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, err := Dial(ctx, Config{URL: u, Name: "rabbit-test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// TestPublishConsume: a confirmed publish reaches a consumer of a declared
+// queue; a mandatory publish to nowhere comes back as *ReturnedError.
+func TestPublishConsume(t *testing.T) {
+	c := dialTest(t, testURL)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	topo := Topology{TransientTTL: time.Minute}
+	x := topo.ControlExchange(uniq("x"))
+	q := topo.SharedQueue(uniq("q"))
+	got := make(chan amqp.Delivery, 1)
+	cs := c.Consume(ConsumeSpec{
+		Name:    "test",
+		Declare: Declarations{Exchanges: []ExchangeDecl{x}, Queues: []QueueDecl{q}, Bindings: []Binding{{Queue: q.Name, Exchange: x.Name, Key: "k"}}},
+		Queues:  []string{q.Name}, Prefetch: 1, DeleteOnStop: []string{q.Name},
+	}, func(_ context.Context, d amqp.Delivery) { _ = d.Ack(false); got <- d })
+	defer cs.Stop(ctx)
+	select {
+	case <-cs.Ready():
+	case <-ctx.Done():
+		t.Fatal("consumer not ready")
+	}
+	if err := c.Publish(ctx, Message{Exchange: x.Name, Key: "k", Body: []byte(`{}`), Expiration: "5000", Declare: x}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case d := <-got:
+		if d.ContentType != "application/json" || d.ContentEncoding != "utf-8" || d.DeliveryMode != amqp.Persistent || d.Expiration != "5000" {
+			t.Fatalf("properties %+v", d)
+		}
+	case <-ctx.Done():
+		t.Fatal("no delivery")
+	}
+	err := c.Publish(ctx, Message{Exchange: x.Name, Key: "nobody", Body: []byte(`{}`), Mandatory: true})
+	var ret *ReturnedError
+	if !errors.As(err, &ret) || ret.Code != amqp.NoRoute {
+		t.Fatalf("mandatory publish to nowhere: %v", err)
+	}
+	// The channel is still usable after a return.
+	if err := c.Publish(ctx, Message{Exchange: x.Name, Key: "k", Body: []byte(`{}`)}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestDurableMismatchTolerated: an exchange and a queue that exist with
+// the other durable flag are used as they are (newer oslo does the same).
+func TestDurableMismatchTolerated(t *testing.T) {
+	c := dialTest(t, testURL)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	x, q := uniq("durx"), uniq("durq")
+	ch, _, err := c.Channel(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ch.Close()
+	if err := ch.ExchangeDeclare(x, "topic", true, true, false, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ch.QueueDeclare(q, true, true, false, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	d := Declarations{
+		Exchanges: []ExchangeDecl{{Name: x, Kind: "topic", AutoDelete: true}},
+		Queues:    []QueueDecl{{Name: q, AutoDelete: true}},
+	}
+	ch2, _, err := c.Channel(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch2, err = c.declare(ctx, ch2, &d)
+	if err != nil {
+		t.Fatalf("declare with the other durable flag: %v", err)
+	}
+	defer ch2.Close()
+	if !d.Exchanges[0].Durable || !d.Queues[0].Durable {
+		t.Fatalf("flags not switched: %+v", d)
+	}
+	// Other mismatches are not papered over.
+	bad := Declarations{Exchanges: []ExchangeDecl{{Name: x, Kind: "fanout", Durable: true, AutoDelete: true}}}
+	if _, err := c.declare(ctx, ch2, &bad); err == nil {
+		t.Fatal("a type mismatch was accepted")
+	}
+}
+
+// TestFailoverToNextHost: the first host of the URL does not answer; the
+// connection is made to the next.
+func TestFailoverToNextHost(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := ln.Addr().String()
+	ln.Close()
+	c := dialTest(t, "rabbit://guest:guest@"+dead+",guest:guest@127.0.0.1:5672/?rabbit_retry_interval=1&kombu_failover_strategy=round-robin")
+	if !c.Connected() {
+		t.Fatal("not connected")
+	}
+}
