@@ -11,7 +11,7 @@ TESTFLAGS ?=
 include plugin/pluginv1/proto.mk
 
 help: ## list targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
 
 build: ## build the host and the example plugins into bin/
 	$(GO) build -o $(BIN)/ ./cmd/... 2>/dev/null || true
