@@ -35,13 +35,13 @@ type forwarder struct {
 	namespace string // the endpoint's, as described
 	version   string
 	method    string
-	timeout   time.Duration // server call_timeout when the call has no deadline
+	timeout   time.Duration // the server's call_timeout, 0 for none
 }
 
 var _ server.Handler = (*forwarder)(nil)
 
 func (f *forwarder) ServeRPC(ctx context.Context, call *server.Call) (json.RawMessage, error) {
-	if _, ok := ctx.Deadline(); !ok && f.timeout > 0 {
+	if f.timeout > 0 { // the earlier of the caller's deadline and call_timeout
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, f.timeout)
 		defer cancel()

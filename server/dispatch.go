@@ -20,6 +20,9 @@ func (s *Server) dispatch(req *oslo.Request, deadline time.Time) {
 		defer cancel()
 	}
 	log := s.log.With("method", req.Method, "msg_id", req.MsgID)
+	if log.IsDebug() {
+		log.Debug("dispatching", "namespace", req.Namespace, "version", req.Version, "call", req.IsCall())
+	}
 	h, failure := s.cfg.Dispatcher.Lookup(req)
 	var result json.RawMessage
 	if failure == nil {

@@ -124,7 +124,8 @@ type Server struct {
 	Plugins  []string `json:"plugins"`
 	// Fanout makes the server also consume from the topic's fanout exchange.
 	Fanout bool `json:"fanout"`
-	// CallTimeout bounds one dispatch when the message carries no deadline; 0 is none.
+	// CallTimeout bounds one call to a plugin (the caller's own deadline
+	// applies too, whichever comes first); 0 is none.
 	CallTimeout Duration `json:"call_timeout"`
 }
 

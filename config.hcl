@@ -1,0 +1,72 @@
+# The sample configuration `make run` serves: the example plugins of
+# plugins/examples, built by `make build` into bin/plugins/. Relative paths are
+# resolved from this file's directory.
+#
+# Try it from another shell, or from any Python oslo.messaging client:
+#   oslohost call --topic hello hello name=oslo
+#   oslohost call --topic calc add increment=2
+#   oslohost call --topic calc --namespace calc_admin --version 2.1 get_state
+
+transport {
+  # oslo transport_url syntax; set OSLOHOST_TRANSPORT_URL to use another broker.
+  url              = env("OSLOHOST_TRANSPORT_URL", "rabbit://guest:guest@127.0.0.1:5672/")
+  control_exchange = "openstack"
+}
+
+# A pool runs up to 64 calls at once, as a Python server's threading executor.
+executor "default" {
+  kind    = "pool"
+  workers = 64
+}
+
+# One message at a time, in arrival order: for endpoints that are not safe for
+# concurrent use. None of the examples needs it.
+executor "serial" {
+  kind = "blocking"
+}
+
+plugin "hello" {
+  command = "./bin/plugins/hello"
+}
+
+plugin "echo" {
+  command = "./bin/plugins/echo"
+}
+
+plugin "calc" {
+  command = "./bin/plugins/calc"
+  config  = { start = 0 } # decoded by the plugin into its own Config struct
+}
+
+# Each server consumes topic, topic.server and the topic's fanout exchange.
+# server = "local" (rather than the hostname) lets examples name it:
+#   oslohost call --topic calc --server local …
+server "hello" {
+  topic   = "hello"
+  server  = "local"
+  plugins = ["hello"]
+}
+
+server "echo" {
+  topic   = "echo"
+  server  = "local"
+  plugins = ["echo"]
+}
+
+# calc has state, but guards it with a mutex, so it runs on the pool: a
+# long_running_task must not hold up add, as in oslo's functional tests.
+server "calc" {
+  topic    = "calc"
+  server   = "local"
+  executor = "default"
+  plugins  = ["calc"]
+}
+
+# The admin API: /healthz /readyz /metrics /v1/status, POST /v1/reload.
+admin {
+  listen = "127.0.0.1:9464"
+}
+
+log {
+  level = "info"
+}

@@ -1,0 +1,54 @@
+package cli
+
+import (
+	"io"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/oslohost/oslohost/host/config"
+)
+
+// loadConfig loads the configuration at paths and prints its diagnostics,
+// warnings included, on stderr (in color on a terminal). It returns nil and
+// an exitError when any diagnostic is an error.
+func loadConfig(paths []string, stderr io.Writer) (*config.Config, map[string]*hcl.File, error) {
+	var l config.Loader
+	cfg, diags := l.Load(paths...)
+	files := l.Files()
+	if len(diags) > 0 {
+		writeDiagnostics(stderr, files, diags)
+	}
+	if diags.HasErrors() {
+		return nil, files, silentExit(ExitFailure)
+	}
+	return cfg, files, nil
+}
+
+func writeDiagnostics(w io.Writer, files map[string]*hcl.File, diags hcl.Diagnostics) {
+	_ = config.WriteDiagnostics(w, files, diags, isTerminal(w))
+}
+
+// newLogger is the root logger configured by the log block.
+func newLogger(c config.Log, w io.Writer) hclog.Logger {
+	level := hclog.LevelFromString(c.Level)
+	if level == hclog.NoLevel {
+		level = hclog.Info
+	}
+	return hclog.New(&hclog.LoggerOptions{
+		Name:       "oslohost",
+		Level:      level,
+		JSONFormat: c.Format == "json",
+		Output:     w,
+		Color:      logColor(w),
+	})
+}
+
+// logColor colors text logs on a terminal only (hclog's AutoColor colors
+// any writer that is not a file).
+func logColor(w io.Writer) hclog.ColorOption {
+	if isTerminal(w) {
+		return hclog.AutoColor
+	}
+	return hclog.ColorOff
+}

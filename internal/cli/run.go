@@ -1,0 +1,97 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/oslohost/oslohost/host"
+)
+
+// shutdownSignals stop the host gracefully; a second one while it drains
+// ends the process at once.
+var shutdownSignals = []os.Signal{os.Interrupt, syscall.SIGTERM}
+
+func newRunCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "run CONFIG...",
+		Short: "Run the host: serve the configured RPC servers until interrupted",
+		Long: `Run loads the configuration (files, or directories of *.hcl files, merged),
+starts the plugins, connects to the broker and serves the configured RPC
+servers until SIGINT or SIGTERM. It then stops consuming, lets in-flight calls
+finish (up to host.shutdown_timeout), stops the plugins and exits with status
+0. A second SIGINT or SIGTERM during that drain exits at once with status 1.
+
+Logs go to stderr as the log block says (level, text or json).
+SIGHUP is logged and ignored: reloading is not supported yet.`,
+		Example: `  oslohost run config.hcl
+  oslohost run /etc/oslohost/`,
+		Args: requireArgs(1, "CONFIG (a file or a directory)"),
+		RunE: runE(runHost),
+	}
+}
+
+func runHost(cmd *cobra.Command, paths []string) error {
+	stderr := cmd.ErrOrStderr()
+	cfg, _, err := loadConfig(paths, stderr)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg.Log, stderr)
+	h, err := host.New(cfg, log)
+	if err != nil {
+		return err
+	}
+
+	// Registered before the host starts, so that no signal can kill the
+	// process with its default action once plugins run.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, append(shutdownSignals, syscall.SIGHUP)...)
+	defer signal.Stop(sigs)
+
+	ctx, cancel := context.WithCancel(cmd.Context())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- h.Run(ctx) }()
+
+	stopping := false
+	for {
+		select {
+		case err := <-done:
+			switch {
+			case err == nil:
+				return nil
+			case stopping && errors.Is(err, context.Canceled):
+				return nil // interrupted while starting; what had started was stopped
+			case stopping:
+				return fmt.Errorf("shutdown: %w", err)
+			}
+			return err
+		case s := <-sigs:
+			switch {
+			case s == syscall.SIGHUP:
+				log.Warn("reload is not supported yet; ignoring the signal", "signal", s.String())
+			case !stopping:
+				stopping = true
+				log.Info("signal received, shutting down; send it again to exit at once", "signal", s.String())
+				cancel()
+			default:
+				// The host goroutine is abandoned: the process is about to
+				// exit, and plugins die with it.
+				log.Error("second signal received, exiting without finishing the shutdown", "signal", s.String())
+				return silentExit(ExitFailure)
+			}
+		}
+	}
+}
+
+// interruptContext is ctx cancelled on the first SIGINT or SIGTERM, for the
+// commands that end on one (validate, call, cast, ping).
+func interruptContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(ctx, shutdownSignals...)
+}

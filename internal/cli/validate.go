@@ -1,0 +1,56 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/spf13/cobra"
+
+	"github.com/oslohost/oslohost/host"
+)
+
+func newValidateCommand() *cobra.Command {
+	var logLevel string
+	cmd := &cobra.Command{
+		Use:   "validate CONFIG...",
+		Short: "Check a configuration, starting each plugin once",
+		Long: `Validate loads the configuration as run does (files, or directories of *.hcl
+files, merged), then starts each plugin a server or listener uses, asks it to
+describe its endpoints and stops it. Nothing is served and the broker is not
+contacted.
+
+Problems are printed with their file and line; the exit status is 1 when there
+is any error, 0 otherwise (warnings are printed too).`,
+		Example: `  oslohost validate config.hcl
+  oslohost validate /etc/oslohost/`,
+		Args: requireArgs(1, "CONFIG (a file or a directory)"),
+		RunE: runE(func(cmd *cobra.Command, args []string) error {
+			level := hclog.LevelFromString(logLevel)
+			if level == hclog.NoLevel {
+				return usageErrorf("invalid --log-level %q: want trace, debug, info, warn, error or off", logLevel)
+			}
+			stderr := cmd.ErrOrStderr()
+			cfg, files, err := loadConfig(args, stderr)
+			if err != nil {
+				return err
+			}
+			log := hclog.New(&hclog.LoggerOptions{Name: "oslohost", Level: level, Output: stderr, Color: logColor(stderr)})
+			ctx, stop := interruptContext(cmd.Context())
+			defer stop()
+			diags := host.Validate(ctx, cfg, log)
+			if len(diags) > 0 {
+				writeDiagnostics(stderr, files, diags)
+			}
+			if diags.HasErrors() {
+				return silentExit(ExitFailure)
+			}
+			if err := ctx.Err(); err != nil {
+				return fmt.Errorf("interrupted")
+			}
+			_, err = fmt.Fprintln(cmd.OutOrStdout(), "Configuration is valid.")
+			return err
+		}),
+	}
+	cmd.Flags().StringVar(&logLevel, "log-level", "warn", "log level of plugin output on stderr: trace, debug, info, warn, error, off")
+	return cmd
+}

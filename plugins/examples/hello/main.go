@@ -1,0 +1,29 @@
+// Command hello is the smallest oslohost plugin: one endpoint with one
+// method. A Python oslo.messaging client calls it as
+//
+//	client.call(ctxt, "hello", name="oslo")  # returns "hello, oslo"
+package main
+
+import (
+	"context"
+
+	"github.com/oslohost/oslohost/plugin/sdk"
+)
+
+// Greeter is the endpoint. Its exported methods that take a context are its
+// RPC methods, exposed under their snake_case names (Hello is "hello").
+type Greeter struct{}
+
+// HelloArgs are the keyword arguments of hello, under their Python names.
+type HelloArgs struct {
+	Name string `json:"name"`
+}
+
+// Hello returns a greeting for args.Name.
+func (Greeter) Hello(ctx context.Context, args HelloArgs) (string, error) {
+	return "hello, " + args.Name, nil
+}
+
+func main() {
+	sdk.Serve(sdk.Endpoint{Version: "1.0", Impl: Greeter{}})
+}
