@@ -28,13 +28,21 @@ type Failure struct {
 	Kwargs    json.RawMessage `json:"kwargs"`
 }
 
-// Error returns "module.Class: message" ("Class: message" for builtins).
-func (f *Failure) Error() string { return f.QualifiedClass() + ": " + f.Message }
+// Error returns "module.Class: message" ("Class: message" for builtins),
+// just "module.Class" when the message is empty: the last line of Python's
+// traceback.
+func (f *Failure) Error() string {
+	if f.Message == "" {
+		return f.QualifiedClass()
+	}
+	return f.QualifiedClass() + ": " + f.Message
+}
 
 // QualifiedClass is the class name as Python prints it in a traceback's last
-// line: bare for builtins, "module.Class" otherwise.
+// line: bare for builtins (and __main__), "module.Class" otherwise.
 func (f *Failure) QualifiedClass() string {
-	if f.Module == "" || f.Module == ModuleBuiltins || f.Module == "exceptions" {
+	switch f.Module {
+	case "", ModuleBuiltins, "exceptions", "__main__":
 		return f.Class
 	}
 	return f.Module + "." + f.Class
@@ -42,7 +50,7 @@ func (f *Failure) QualifiedClass() string {
 
 // NewFailure builds a failure of the given module and class whose args are
 // [message] and whose traceback is a short one naming where it was raised,
-// ending in "<qualified class>: <message>\n" as Python's does.
+// ending in "<qualified class>: <message>\n" (Error()) as Python's does.
 func NewFailure(module, class, message string) *Failure {
 	f := &Failure{Class: class, Module: module, Message: message}
 	f.Args, _ = json.Marshal([]string{message})
@@ -50,7 +58,7 @@ func NewFailure(module, class, message string) *Failure {
 	f.Traceback = []string{
 		"Traceback (most recent call last):\n",
 		"  File \"oslohost\", in dispatch\n",
-		f.QualifiedClass() + ": " + message + "\n",
+		f.Error() + "\n",
 	}
 	return f
 }

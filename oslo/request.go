@@ -3,6 +3,7 @@ package oslo
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -45,31 +46,48 @@ func (r *Request) VersionOrDefault() string {
 
 // HeartbeatInterval is how often a Python server sends call-monitor
 // heartbeats for this request (rpc/dispatcher.py _watchdog): int(_timeout)/2
-// seconds. It is 0 when no heartbeats are due: no _timeout, a falsy one, or
-// one whose interval would be under a second. invalid reports a truthy
-// _timeout that Python would warn about and ignore.
+// seconds. It is 0 when no heartbeats are due: no _timeout, a falsy one
+// (null, false, 0, "", [] or {}), or one whose interval would be under a
+// second or too long to wait for. invalid reports a truthy _timeout that
+// Python would warn about (or fail on) and ignore.
 func (r *Request) HeartbeatInterval() (interval time.Duration, invalid bool) {
 	v := strings.TrimSpace(string(r.Timeout))
 	switch v {
-	case "", "null", "0", "false", `""`, "0.0":
+	case "", "null", "false", `""`:
 		return 0, false
 	}
 	var secs int64
 	if f, err := strconv.ParseFloat(v, 64); err == nil {
+		switch {
+		case f == 0: // 0, 0.0, -0, 0e0: falsy
+			return 0, false
+		case math.IsNaN(f) || math.Abs(f) > 1e18:
+			return 0, true
+		}
 		secs = int64(f) // Python int() truncates floats
-	} else if s, err := strconv.Unquote(v); err == nil {
+	} else if len(v) >= 2 && v[0] == '"' {
+		var s string
+		if err := json.Unmarshal([]byte(v), &s); err != nil {
+			return 0, true
+		}
 		n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
 		if err != nil {
 			return 0, true
 		}
 		secs = n
+	} else if len(v) >= 2 && (v[0] == '[' || v[0] == '{') && strings.TrimSpace(v[1:len(v)-1]) == "" {
+		return 0, false // an empty list or dict: falsy
 	} else {
 		return 0, true
 	}
 	if secs < 2 {
 		return 0, true
 	}
-	return time.Duration(secs) * time.Second / 2, false
+	if secs/2 > math.MaxInt64/int64(time.Second) {
+		// Python's Event.wait raises OverflowError: no heartbeats.
+		return 0, true
+	}
+	return time.Duration(secs) * (time.Second / 2), false
 }
 
 // EndpointContext is the context an endpoint sees: the request's context

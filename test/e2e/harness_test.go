@@ -19,7 +19,7 @@ import (
 
 // bin holds the binaries built once for the package.
 var bin struct {
-	dir                                string
+	dir                             string
 	host, hello, echo, calc, faulty string
 }
 
