@@ -14,9 +14,13 @@ help: ## list targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
 
 build: ## build the host and the example plugins into bin/
-	$(GO) build -o $(BIN)/ ./cmd/... 2>/dev/null || true
-	@if [ -d plugins/examples ]; then for p in plugins/examples/*/; do \
-		$(GO) build -o $(BIN)/plugins/$$(basename $$p) ./$$p || exit 1; done; fi
+	$(GO) build -o $(BIN)/ ./cmd/oslohost
+	@mkdir -p $(BIN)/plugins
+	$(GO) build -o $(BIN)/plugins/ $(addprefix ./,$(wildcard plugins/examples/*/))
+
+run: build ## build, make sure a RabbitMQ answers, and serve config.hcl with the example plugins
+	@scripts/ensure-broker.sh
+	$(BIN)/oslohost run config.hcl
 
 deps: ## make sure a RabbitMQ answers and the Python oslo.messaging peer is installed
 	@scripts/ensure-broker.sh

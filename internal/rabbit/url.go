@@ -256,7 +256,9 @@ func (u *URL) Redacted() string {
 		b.WriteString(hostPort(h))
 	}
 	b.WriteByte('/')
-	b.WriteString(url.PathEscape(u.VirtualHost))
+	if u.VirtualHost != "/" { // the default vhost is written as an empty path
+		b.WriteString(url.PathEscape(u.VirtualHost))
+	}
 	for i, q := range u.query {
 		if i == 0 {
 			b.WriteByte('?')

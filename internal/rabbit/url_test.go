@@ -155,7 +155,7 @@ func TestParseURLErrors(t *testing.T) {
 
 func TestRedacted(t *testing.T) {
 	tests := []struct{ raw, want string }{
-		{"rabbit://", "rabbit://guest:***@127.0.0.1:5672/%2F"},
+		{"rabbit://", "rabbit://guest:***@127.0.0.1:5672/"},
 		{"rabbit://u:" + secret + "@h1,us%40er:" + secret + "@[::1]:5673/%2Fnova?ssl=true",
 			"rabbit://u:***@h1:5672,us%40er:***@[::1]:5673/%2Fnova?ssl=true"},
 		{"rabbit://u:" + secret + "@h/vh?kombu_compression=gzip&kombu_compression=bz2",
