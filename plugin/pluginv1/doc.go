@@ -8,10 +8,13 @@
 // [Endpoint]; the SDK uses [ServeConfig] to serve one.
 //
 // The protocol, driven by the host: Configure once (the plugin's config
-// block), Describe (readiness, and the endpoints to route to), Invoke any
-// number of times concurrently, Close before the process is stopped. Errors
-// raised by plugin methods travel as a [Failure] inside [InvokeResponse];
-// a gRPC error from Invoke means the call could not be made at all.
+// block), Describe (readiness, the endpoints to route to and the
+// notification handlers), Invoke and Notify any number of times
+// concurrently, Close before the process is stopped. Errors raised by plugin
+// methods travel as a [Failure] inside [InvokeResponse]; a gRPC error from
+// Invoke means the call could not be made at all. Notify returns one
+// [NotifyResult] per notification, HANDLED (ack) or REQUEUE (reject for
+// redelivery); a gRPC error from Notify means none was handled.
 //
 // Regenerate the code with `make proto` (recipe in proto.mk).
 package pluginv1

@@ -6,16 +6,20 @@ import (
 
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // Endpoint is the host's view of a running endpoint plugin. Implementations
 // returned by this package are safe for concurrent use; the host still calls
-// Configure once and before Describe, and Describe before Invoke.
+// Configure once and before Describe, and Describe before Invoke and Notify.
 //
 // Errors returned by these methods are gRPC status errors: the call could not
 // be made or the plugin refused it (codes.FailedPrecondition when not
-// configured, codes.InvalidArgument for a bad config). A method's own error is
-// not an error here but InvokeResponse.GetFailure().
+// configured, codes.InvalidArgument for a bad config, codes.NotFound for an
+// unknown notification handler, codes.Unimplemented for Notify on a plugin
+// built before notifications existed). A method's own error is not an error
+// here but InvokeResponse.GetFailure(), or a REQUEUE NotifyResult.
 type Endpoint interface {
 	// Configure hands the plugin its name and its config block (a JSON
 	// object; nil or empty when none is configured).
@@ -24,6 +28,10 @@ type Endpoint interface {
 	Describe(ctx context.Context) (*DescribeResponse, error)
 	// Invoke calls one method of a described endpoint.
 	Invoke(ctx context.Context, req *InvokeRequest) (*InvokeResponse, error)
+	// Notify hands notifications to a described notification handler. A
+	// response always holds exactly one result per notification, in order;
+	// a plugin answering otherwise yields a codes.Internal error.
+	Notify(ctx context.Context, req *NotifyRequest) (*NotifyResponse, error)
 	// Close runs the plugin's close hook. Idempotent on the plugin side.
 	Close(ctx context.Context) error
 }
@@ -94,6 +102,17 @@ func (c *client) Describe(ctx context.Context) (*DescribeResponse, error) {
 
 func (c *client) Invoke(ctx context.Context, req *InvokeRequest) (*InvokeResponse, error) {
 	return c.c.Invoke(ctx, req)
+}
+
+func (c *client) Notify(ctx context.Context, req *NotifyRequest) (*NotifyResponse, error) {
+	resp, err := c.c.Notify(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	if got, want := len(resp.GetResults()), len(req.GetNotifications()); got != want {
+		return nil, status.Errorf(codes.Internal, "plugin returned %d notify results for %d notifications", got, want)
+	}
+	return resp, nil
 }
 
 func (c *client) Close(ctx context.Context) error {

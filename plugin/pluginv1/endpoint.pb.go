@@ -21,6 +21,54 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type NotifyResult_Outcome int32
+
+const (
+	// Handled (or deliberately ignored): the host acknowledges the message.
+	NotifyResult_HANDLED NotifyResult_Outcome = 0
+	// Not handled: the host rejects it for redelivery, within its bounds.
+	NotifyResult_REQUEUE NotifyResult_Outcome = 1
+)
+
+// Enum value maps for NotifyResult_Outcome.
+var (
+	NotifyResult_Outcome_name = map[int32]string{
+		0: "HANDLED",
+		1: "REQUEUE",
+	}
+	NotifyResult_Outcome_value = map[string]int32{
+		"HANDLED": 0,
+		"REQUEUE": 1,
+	}
+)
+
+func (x NotifyResult_Outcome) Enum() *NotifyResult_Outcome {
+	p := new(NotifyResult_Outcome)
+	*p = x
+	return p
+}
+
+func (x NotifyResult_Outcome) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (NotifyResult_Outcome) Descriptor() protoreflect.EnumDescriptor {
+	return file_endpoint_proto_enumTypes[0].Descriptor()
+}
+
+func (NotifyResult_Outcome) Type() protoreflect.EnumType {
+	return &file_endpoint_proto_enumTypes[0]
+}
+
+func (x NotifyResult_Outcome) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use NotifyResult_Outcome.Descriptor instead.
+func (NotifyResult_Outcome) EnumDescriptor() ([]byte, []int) {
+	return file_endpoint_proto_rawDescGZIP(), []int{12, 0}
+}
+
 type ConfigureRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The plugin's `config` block as a JSON object; empty when none is configured.
@@ -154,8 +202,11 @@ type DescribeResponse struct {
 	Endpoints []*EndpointInfo `protobuf:"bytes,1,rep,name=endpoints,proto3" json:"endpoints,omitempty"`
 	// Free-form version of the plugin build, for status output and logs.
 	PluginVersion string `protobuf:"bytes,2,opt,name=plugin_version,json=pluginVersion,proto3" json:"plugin_version,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// The plugin's notification handlers, in registration order; empty when it
+	// handles no notifications.
+	NotificationHandlers []*NotificationHandlerInfo `protobuf:"bytes,3,rep,name=notification_handlers,json=notificationHandlers,proto3" json:"notification_handlers,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 func (x *DescribeResponse) Reset() {
@@ -202,6 +253,81 @@ func (x *DescribeResponse) GetPluginVersion() string {
 	return ""
 }
 
+func (x *DescribeResponse) GetNotificationHandlers() []*NotificationHandlerInfo {
+	if x != nil {
+		return x.NotificationHandlers
+	}
+	return nil
+}
+
+type NotificationHandlerInfo struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The handler's id, unique within the plugin; NotifyRequest.handler names it.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// The priorities the handler implements, lower case ("audit", "debug",
+	// "info", "warn", "error", "critical", "sample"), in that order. As in
+	// oslo.messaging, a listener subscribes only to these.
+	Priorities []string `protobuf:"bytes,2,rep,name=priorities,proto3" json:"priorities,omitempty"`
+	// True when the handler takes notifications in batches (oslo's batch
+	// listener): the host may send several per Notify and should, when the
+	// listener is configured for batches. A handler without batch still accepts
+	// several per Notify and handles them one by one, in order.
+	Batch         bool `protobuf:"varint,3,opt,name=batch,proto3" json:"batch,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NotificationHandlerInfo) Reset() {
+	*x = NotificationHandlerInfo{}
+	mi := &file_endpoint_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NotificationHandlerInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NotificationHandlerInfo) ProtoMessage() {}
+
+func (x *NotificationHandlerInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_endpoint_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NotificationHandlerInfo.ProtoReflect.Descriptor instead.
+func (*NotificationHandlerInfo) Descriptor() ([]byte, []int) {
+	return file_endpoint_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *NotificationHandlerInfo) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *NotificationHandlerInfo) GetPriorities() []string {
+	if x != nil {
+		return x.Priorities
+	}
+	return nil
+}
+
+func (x *NotificationHandlerInfo) GetBatch() bool {
+	if x != nil {
+		return x.Batch
+	}
+	return false
+}
+
 type EndpointInfo struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// oslo Target.namespace; "" means null.
@@ -218,7 +344,7 @@ type EndpointInfo struct {
 
 func (x *EndpointInfo) Reset() {
 	*x = EndpointInfo{}
-	mi := &file_endpoint_proto_msgTypes[4]
+	mi := &file_endpoint_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -230,7 +356,7 @@ func (x *EndpointInfo) String() string {
 func (*EndpointInfo) ProtoMessage() {}
 
 func (x *EndpointInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_endpoint_proto_msgTypes[4]
+	mi := &file_endpoint_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -243,7 +369,7 @@ func (x *EndpointInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndpointInfo.ProtoReflect.Descriptor instead.
 func (*EndpointInfo) Descriptor() ([]byte, []int) {
-	return file_endpoint_proto_rawDescGZIP(), []int{4}
+	return file_endpoint_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *EndpointInfo) GetNamespace() string {
@@ -301,7 +427,7 @@ type InvokeRequest struct {
 
 func (x *InvokeRequest) Reset() {
 	*x = InvokeRequest{}
-	mi := &file_endpoint_proto_msgTypes[5]
+	mi := &file_endpoint_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -313,7 +439,7 @@ func (x *InvokeRequest) String() string {
 func (*InvokeRequest) ProtoMessage() {}
 
 func (x *InvokeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_endpoint_proto_msgTypes[5]
+	mi := &file_endpoint_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -326,7 +452,7 @@ func (x *InvokeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvokeRequest.ProtoReflect.Descriptor instead.
 func (*InvokeRequest) Descriptor() ([]byte, []int) {
-	return file_endpoint_proto_rawDescGZIP(), []int{5}
+	return file_endpoint_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *InvokeRequest) GetNamespace() string {
@@ -405,7 +531,7 @@ type InvokeResponse struct {
 
 func (x *InvokeResponse) Reset() {
 	*x = InvokeResponse{}
-	mi := &file_endpoint_proto_msgTypes[6]
+	mi := &file_endpoint_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -417,7 +543,7 @@ func (x *InvokeResponse) String() string {
 func (*InvokeResponse) ProtoMessage() {}
 
 func (x *InvokeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_endpoint_proto_msgTypes[6]
+	mi := &file_endpoint_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -430,7 +556,7 @@ func (x *InvokeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvokeResponse.ProtoReflect.Descriptor instead.
 func (*InvokeResponse) Descriptor() ([]byte, []int) {
-	return file_endpoint_proto_rawDescGZIP(), []int{6}
+	return file_endpoint_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *InvokeResponse) GetOutcome() isInvokeResponse_Outcome {
@@ -501,7 +627,7 @@ type Failure struct {
 
 func (x *Failure) Reset() {
 	*x = Failure{}
-	mi := &file_endpoint_proto_msgTypes[7]
+	mi := &file_endpoint_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -513,7 +639,7 @@ func (x *Failure) String() string {
 func (*Failure) ProtoMessage() {}
 
 func (x *Failure) ProtoReflect() protoreflect.Message {
-	mi := &file_endpoint_proto_msgTypes[7]
+	mi := &file_endpoint_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -526,7 +652,7 @@ func (x *Failure) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Failure.ProtoReflect.Descriptor instead.
 func (*Failure) Descriptor() ([]byte, []int) {
-	return file_endpoint_proto_rawDescGZIP(), []int{7}
+	return file_endpoint_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Failure) GetClassName() string {
@@ -578,6 +704,287 @@ func (x *Failure) GetExpected() bool {
 	return false
 }
 
+type NotifyRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The NotificationHandlerInfo.name of the handler.
+	Handler string `protobuf:"bytes,1,opt,name=handler,proto3" json:"handler,omitempty"`
+	// At least one; in the order received.
+	Notifications []*Notification `protobuf:"bytes,2,rep,name=notifications,proto3" json:"notifications,omitempty"`
+	// Absolute deadline for handling them in Unix nanoseconds; 0 means none.
+	DeadlineUnixNano int64 `protobuf:"varint,3,opt,name=deadline_unix_nano,json=deadlineUnixNano,proto3" json:"deadline_unix_nano,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *NotifyRequest) Reset() {
+	*x = NotifyRequest{}
+	mi := &file_endpoint_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NotifyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NotifyRequest) ProtoMessage() {}
+
+func (x *NotifyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_endpoint_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NotifyRequest.ProtoReflect.Descriptor instead.
+func (*NotifyRequest) Descriptor() ([]byte, []int) {
+	return file_endpoint_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *NotifyRequest) GetHandler() string {
+	if x != nil {
+		return x.Handler
+	}
+	return ""
+}
+
+func (x *NotifyRequest) GetNotifications() []*Notification {
+	if x != nil {
+		return x.Notifications
+	}
+	return nil
+}
+
+func (x *NotifyRequest) GetDeadlineUnixNano() int64 {
+	if x != nil {
+		return x.DeadlineUnixNano
+	}
+	return 0
+}
+
+// Notification is one oslo.messaging notification (messagingv2 fields).
+type Notification struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The priority in lower case, e.g. "info" (the message carries "INFO").
+	Priority string `protobuf:"bytes,1,opt,name=priority,proto3" json:"priority,omitempty"`
+	// e.g. "compute.host1".
+	PublisherId string `protobuf:"bytes,2,opt,name=publisher_id,json=publisherId,proto3" json:"publisher_id,omitempty"`
+	// e.g. "compute.instance.create.end".
+	EventType string `protobuf:"bytes,3,opt,name=event_type,json=eventType,proto3" json:"event_type,omitempty"`
+	// The payload as JSON (any JSON value; "null" when absent).
+	PayloadJson []byte `protobuf:"bytes,4,opt,name=payload_json,json=payloadJson,proto3" json:"payload_json,omitempty"`
+	// The context as a JSON object (oslo `_context_*` keys unpacked).
+	ContextJson []byte `protobuf:"bytes,5,opt,name=context_json,json=contextJson,proto3" json:"context_json,omitempty"`
+	// The notification's message_id (a uuid4 with dashes).
+	MessageId string `protobuf:"bytes,6,opt,name=message_id,json=messageId,proto3" json:"message_id,omitempty"`
+	// The notification's timestamp as sent, "YYYY-MM-DD HH:MM:SS.ffffff" (UTC).
+	Timestamp string `protobuf:"bytes,7,opt,name=timestamp,proto3" json:"timestamp,omitempty"`
+	// True when the broker redelivers the message (AMQP redelivered flag).
+	Redelivered bool `protobuf:"varint,8,opt,name=redelivered,proto3" json:"redelivered,omitempty"`
+	// Deliveries of this notification to the plugin so far, counting this one:
+	// 1 the first time; 0 when the host does not count them.
+	Attempts      int32 `protobuf:"varint,9,opt,name=attempts,proto3" json:"attempts,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Notification) Reset() {
+	*x = Notification{}
+	mi := &file_endpoint_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Notification) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Notification) ProtoMessage() {}
+
+func (x *Notification) ProtoReflect() protoreflect.Message {
+	mi := &file_endpoint_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Notification.ProtoReflect.Descriptor instead.
+func (*Notification) Descriptor() ([]byte, []int) {
+	return file_endpoint_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *Notification) GetPriority() string {
+	if x != nil {
+		return x.Priority
+	}
+	return ""
+}
+
+func (x *Notification) GetPublisherId() string {
+	if x != nil {
+		return x.PublisherId
+	}
+	return ""
+}
+
+func (x *Notification) GetEventType() string {
+	if x != nil {
+		return x.EventType
+	}
+	return ""
+}
+
+func (x *Notification) GetPayloadJson() []byte {
+	if x != nil {
+		return x.PayloadJson
+	}
+	return nil
+}
+
+func (x *Notification) GetContextJson() []byte {
+	if x != nil {
+		return x.ContextJson
+	}
+	return nil
+}
+
+func (x *Notification) GetMessageId() string {
+	if x != nil {
+		return x.MessageId
+	}
+	return ""
+}
+
+func (x *Notification) GetTimestamp() string {
+	if x != nil {
+		return x.Timestamp
+	}
+	return ""
+}
+
+func (x *Notification) GetRedelivered() bool {
+	if x != nil {
+		return x.Redelivered
+	}
+	return false
+}
+
+func (x *Notification) GetAttempts() int32 {
+	if x != nil {
+		return x.Attempts
+	}
+	return 0
+}
+
+type NotifyResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One per NotifyRequest.notifications, in the same order.
+	Results       []*NotifyResult `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NotifyResponse) Reset() {
+	*x = NotifyResponse{}
+	mi := &file_endpoint_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NotifyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NotifyResponse) ProtoMessage() {}
+
+func (x *NotifyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_endpoint_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NotifyResponse.ProtoReflect.Descriptor instead.
+func (*NotifyResponse) Descriptor() ([]byte, []int) {
+	return file_endpoint_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *NotifyResponse) GetResults() []*NotifyResult {
+	if x != nil {
+		return x.Results
+	}
+	return nil
+}
+
+type NotifyResult struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Outcome NotifyResult_Outcome   `protobuf:"varint,1,opt,name=outcome,proto3,enum=oslohost.plugin.v1.NotifyResult_Outcome" json:"outcome,omitempty"`
+	// Why the handler did not handle it (its error or panic), or why the
+	// notification was ignored; "" otherwise. For the host's log.
+	Error         string `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NotifyResult) Reset() {
+	*x = NotifyResult{}
+	mi := &file_endpoint_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NotifyResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NotifyResult) ProtoMessage() {}
+
+func (x *NotifyResult) ProtoReflect() protoreflect.Message {
+	mi := &file_endpoint_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NotifyResult.ProtoReflect.Descriptor instead.
+func (*NotifyResult) Descriptor() ([]byte, []int) {
+	return file_endpoint_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *NotifyResult) GetOutcome() NotifyResult_Outcome {
+	if x != nil {
+		return x.Outcome
+	}
+	return NotifyResult_HANDLED
+}
+
+func (x *NotifyResult) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
 type CloseRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -586,7 +993,7 @@ type CloseRequest struct {
 
 func (x *CloseRequest) Reset() {
 	*x = CloseRequest{}
-	mi := &file_endpoint_proto_msgTypes[8]
+	mi := &file_endpoint_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -598,7 +1005,7 @@ func (x *CloseRequest) String() string {
 func (*CloseRequest) ProtoMessage() {}
 
 func (x *CloseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_endpoint_proto_msgTypes[8]
+	mi := &file_endpoint_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -611,7 +1018,7 @@ func (x *CloseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseRequest.ProtoReflect.Descriptor instead.
 func (*CloseRequest) Descriptor() ([]byte, []int) {
-	return file_endpoint_proto_rawDescGZIP(), []int{8}
+	return file_endpoint_proto_rawDescGZIP(), []int{13}
 }
 
 type CloseResponse struct {
@@ -622,7 +1029,7 @@ type CloseResponse struct {
 
 func (x *CloseResponse) Reset() {
 	*x = CloseResponse{}
-	mi := &file_endpoint_proto_msgTypes[9]
+	mi := &file_endpoint_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -634,7 +1041,7 @@ func (x *CloseResponse) String() string {
 func (*CloseResponse) ProtoMessage() {}
 
 func (x *CloseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_endpoint_proto_msgTypes[9]
+	mi := &file_endpoint_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -647,7 +1054,7 @@ func (x *CloseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseResponse.ProtoReflect.Descriptor instead.
 func (*CloseResponse) Descriptor() ([]byte, []int) {
-	return file_endpoint_proto_rawDescGZIP(), []int{9}
+	return file_endpoint_proto_rawDescGZIP(), []int{14}
 }
 
 var File_endpoint_proto protoreflect.FileDescriptor
@@ -661,10 +1068,17 @@ const file_endpoint_proto_rawDesc = "" +
 	"\vplugin_name\x18\x02 \x01(\tR\n" +
 	"pluginName\"\x13\n" +
 	"\x11ConfigureResponse\"\x11\n" +
-	"\x0fDescribeRequest\"y\n" +
+	"\x0fDescribeRequest\"\xdb\x01\n" +
 	"\x10DescribeResponse\x12>\n" +
 	"\tendpoints\x18\x01 \x03(\v2 .oslohost.plugin.v1.EndpointInfoR\tendpoints\x12%\n" +
-	"\x0eplugin_version\x18\x02 \x01(\tR\rpluginVersion\"\x8d\x01\n" +
+	"\x0eplugin_version\x18\x02 \x01(\tR\rpluginVersion\x12`\n" +
+	"\x15notification_handlers\x18\x03 \x03(\v2+.oslohost.plugin.v1.NotificationHandlerInfoR\x14notificationHandlers\"c\n" +
+	"\x17NotificationHandlerInfo\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1e\n" +
+	"\n" +
+	"priorities\x18\x02 \x03(\tR\n" +
+	"priorities\x12\x14\n" +
+	"\x05batch\x18\x03 \x01(\bR\x05batch\"\x8d\x01\n" +
 	"\fEndpointInfo\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x12\x18\n" +
@@ -694,13 +1108,38 @@ const file_endpoint_proto_rawDesc = "" +
 	"\targs_json\x18\x05 \x01(\fR\bargsJson\x12\x1f\n" +
 	"\vkwargs_json\x18\x06 \x01(\fR\n" +
 	"kwargsJson\x12\x1a\n" +
-	"\bexpected\x18\a \x01(\bR\bexpected\"\x0e\n" +
+	"\bexpected\x18\a \x01(\bR\bexpected\"\x9f\x01\n" +
+	"\rNotifyRequest\x12\x18\n" +
+	"\ahandler\x18\x01 \x01(\tR\ahandler\x12F\n" +
+	"\rnotifications\x18\x02 \x03(\v2 .oslohost.plugin.v1.NotificationR\rnotifications\x12,\n" +
+	"\x12deadline_unix_nano\x18\x03 \x01(\x03R\x10deadlineUnixNano\"\xad\x02\n" +
+	"\fNotification\x12\x1a\n" +
+	"\bpriority\x18\x01 \x01(\tR\bpriority\x12!\n" +
+	"\fpublisher_id\x18\x02 \x01(\tR\vpublisherId\x12\x1d\n" +
+	"\n" +
+	"event_type\x18\x03 \x01(\tR\teventType\x12!\n" +
+	"\fpayload_json\x18\x04 \x01(\fR\vpayloadJson\x12!\n" +
+	"\fcontext_json\x18\x05 \x01(\fR\vcontextJson\x12\x1d\n" +
+	"\n" +
+	"message_id\x18\x06 \x01(\tR\tmessageId\x12\x1c\n" +
+	"\ttimestamp\x18\a \x01(\tR\ttimestamp\x12 \n" +
+	"\vredelivered\x18\b \x01(\bR\vredelivered\x12\x1a\n" +
+	"\battempts\x18\t \x01(\x05R\battempts\"L\n" +
+	"\x0eNotifyResponse\x12:\n" +
+	"\aresults\x18\x01 \x03(\v2 .oslohost.plugin.v1.NotifyResultR\aresults\"\x8d\x01\n" +
+	"\fNotifyResult\x12B\n" +
+	"\aoutcome\x18\x01 \x01(\x0e2(.oslohost.plugin.v1.NotifyResult.OutcomeR\aoutcome\x12\x14\n" +
+	"\x05error\x18\x02 \x01(\tR\x05error\"#\n" +
+	"\aOutcome\x12\v\n" +
+	"\aHANDLED\x10\x00\x12\v\n" +
+	"\aREQUEUE\x10\x01\"\x0e\n" +
 	"\fCloseRequest\"\x0f\n" +
-	"\rCloseResponse2\xda\x02\n" +
+	"\rCloseResponse2\xab\x03\n" +
 	"\bEndpoint\x12X\n" +
 	"\tConfigure\x12$.oslohost.plugin.v1.ConfigureRequest\x1a%.oslohost.plugin.v1.ConfigureResponse\x12U\n" +
 	"\bDescribe\x12#.oslohost.plugin.v1.DescribeRequest\x1a$.oslohost.plugin.v1.DescribeResponse\x12O\n" +
-	"\x06Invoke\x12!.oslohost.plugin.v1.InvokeRequest\x1a\".oslohost.plugin.v1.InvokeResponse\x12L\n" +
+	"\x06Invoke\x12!.oslohost.plugin.v1.InvokeRequest\x1a\".oslohost.plugin.v1.InvokeResponse\x12O\n" +
+	"\x06Notify\x12!.oslohost.plugin.v1.NotifyRequest\x1a\".oslohost.plugin.v1.NotifyResponse\x12L\n" +
 	"\x05Close\x12 .oslohost.plugin.v1.CloseRequest\x1a!.oslohost.plugin.v1.CloseResponseB.Z,github.com/oslohost/oslohost/plugin/pluginv1b\x06proto3"
 
 var (
@@ -715,35 +1154,48 @@ func file_endpoint_proto_rawDescGZIP() []byte {
 	return file_endpoint_proto_rawDescData
 }
 
-var file_endpoint_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_endpoint_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_endpoint_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_endpoint_proto_goTypes = []any{
-	(*ConfigureRequest)(nil),  // 0: oslohost.plugin.v1.ConfigureRequest
-	(*ConfigureResponse)(nil), // 1: oslohost.plugin.v1.ConfigureResponse
-	(*DescribeRequest)(nil),   // 2: oslohost.plugin.v1.DescribeRequest
-	(*DescribeResponse)(nil),  // 3: oslohost.plugin.v1.DescribeResponse
-	(*EndpointInfo)(nil),      // 4: oslohost.plugin.v1.EndpointInfo
-	(*InvokeRequest)(nil),     // 5: oslohost.plugin.v1.InvokeRequest
-	(*InvokeResponse)(nil),    // 6: oslohost.plugin.v1.InvokeResponse
-	(*Failure)(nil),           // 7: oslohost.plugin.v1.Failure
-	(*CloseRequest)(nil),      // 8: oslohost.plugin.v1.CloseRequest
-	(*CloseResponse)(nil),     // 9: oslohost.plugin.v1.CloseResponse
+	(NotifyResult_Outcome)(0),       // 0: oslohost.plugin.v1.NotifyResult.Outcome
+	(*ConfigureRequest)(nil),        // 1: oslohost.plugin.v1.ConfigureRequest
+	(*ConfigureResponse)(nil),       // 2: oslohost.plugin.v1.ConfigureResponse
+	(*DescribeRequest)(nil),         // 3: oslohost.plugin.v1.DescribeRequest
+	(*DescribeResponse)(nil),        // 4: oslohost.plugin.v1.DescribeResponse
+	(*NotificationHandlerInfo)(nil), // 5: oslohost.plugin.v1.NotificationHandlerInfo
+	(*EndpointInfo)(nil),            // 6: oslohost.plugin.v1.EndpointInfo
+	(*InvokeRequest)(nil),           // 7: oslohost.plugin.v1.InvokeRequest
+	(*InvokeResponse)(nil),          // 8: oslohost.plugin.v1.InvokeResponse
+	(*Failure)(nil),                 // 9: oslohost.plugin.v1.Failure
+	(*NotifyRequest)(nil),           // 10: oslohost.plugin.v1.NotifyRequest
+	(*Notification)(nil),            // 11: oslohost.plugin.v1.Notification
+	(*NotifyResponse)(nil),          // 12: oslohost.plugin.v1.NotifyResponse
+	(*NotifyResult)(nil),            // 13: oslohost.plugin.v1.NotifyResult
+	(*CloseRequest)(nil),            // 14: oslohost.plugin.v1.CloseRequest
+	(*CloseResponse)(nil),           // 15: oslohost.plugin.v1.CloseResponse
 }
 var file_endpoint_proto_depIdxs = []int32{
-	4, // 0: oslohost.plugin.v1.DescribeResponse.endpoints:type_name -> oslohost.plugin.v1.EndpointInfo
-	7, // 1: oslohost.plugin.v1.InvokeResponse.failure:type_name -> oslohost.plugin.v1.Failure
-	0, // 2: oslohost.plugin.v1.Endpoint.Configure:input_type -> oslohost.plugin.v1.ConfigureRequest
-	2, // 3: oslohost.plugin.v1.Endpoint.Describe:input_type -> oslohost.plugin.v1.DescribeRequest
-	5, // 4: oslohost.plugin.v1.Endpoint.Invoke:input_type -> oslohost.plugin.v1.InvokeRequest
-	8, // 5: oslohost.plugin.v1.Endpoint.Close:input_type -> oslohost.plugin.v1.CloseRequest
-	1, // 6: oslohost.plugin.v1.Endpoint.Configure:output_type -> oslohost.plugin.v1.ConfigureResponse
-	3, // 7: oslohost.plugin.v1.Endpoint.Describe:output_type -> oslohost.plugin.v1.DescribeResponse
-	6, // 8: oslohost.plugin.v1.Endpoint.Invoke:output_type -> oslohost.plugin.v1.InvokeResponse
-	9, // 9: oslohost.plugin.v1.Endpoint.Close:output_type -> oslohost.plugin.v1.CloseResponse
-	6, // [6:10] is the sub-list for method output_type
-	2, // [2:6] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	6,  // 0: oslohost.plugin.v1.DescribeResponse.endpoints:type_name -> oslohost.plugin.v1.EndpointInfo
+	5,  // 1: oslohost.plugin.v1.DescribeResponse.notification_handlers:type_name -> oslohost.plugin.v1.NotificationHandlerInfo
+	9,  // 2: oslohost.plugin.v1.InvokeResponse.failure:type_name -> oslohost.plugin.v1.Failure
+	11, // 3: oslohost.plugin.v1.NotifyRequest.notifications:type_name -> oslohost.plugin.v1.Notification
+	13, // 4: oslohost.plugin.v1.NotifyResponse.results:type_name -> oslohost.plugin.v1.NotifyResult
+	0,  // 5: oslohost.plugin.v1.NotifyResult.outcome:type_name -> oslohost.plugin.v1.NotifyResult.Outcome
+	1,  // 6: oslohost.plugin.v1.Endpoint.Configure:input_type -> oslohost.plugin.v1.ConfigureRequest
+	3,  // 7: oslohost.plugin.v1.Endpoint.Describe:input_type -> oslohost.plugin.v1.DescribeRequest
+	7,  // 8: oslohost.plugin.v1.Endpoint.Invoke:input_type -> oslohost.plugin.v1.InvokeRequest
+	10, // 9: oslohost.plugin.v1.Endpoint.Notify:input_type -> oslohost.plugin.v1.NotifyRequest
+	14, // 10: oslohost.plugin.v1.Endpoint.Close:input_type -> oslohost.plugin.v1.CloseRequest
+	2,  // 11: oslohost.plugin.v1.Endpoint.Configure:output_type -> oslohost.plugin.v1.ConfigureResponse
+	4,  // 12: oslohost.plugin.v1.Endpoint.Describe:output_type -> oslohost.plugin.v1.DescribeResponse
+	8,  // 13: oslohost.plugin.v1.Endpoint.Invoke:output_type -> oslohost.plugin.v1.InvokeResponse
+	12, // 14: oslohost.plugin.v1.Endpoint.Notify:output_type -> oslohost.plugin.v1.NotifyResponse
+	15, // 15: oslohost.plugin.v1.Endpoint.Close:output_type -> oslohost.plugin.v1.CloseResponse
+	11, // [11:16] is the sub-list for method output_type
+	6,  // [6:11] is the sub-list for method input_type
+	6,  // [6:6] is the sub-list for extension type_name
+	6,  // [6:6] is the sub-list for extension extendee
+	0,  // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_endpoint_proto_init() }
@@ -751,7 +1203,7 @@ func file_endpoint_proto_init() {
 	if File_endpoint_proto != nil {
 		return
 	}
-	file_endpoint_proto_msgTypes[6].OneofWrappers = []any{
+	file_endpoint_proto_msgTypes[7].OneofWrappers = []any{
 		(*InvokeResponse_ResultJson)(nil),
 		(*InvokeResponse_Failure)(nil),
 	}
@@ -760,13 +1212,14 @@ func file_endpoint_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_endpoint_proto_rawDesc), len(file_endpoint_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   10,
+			NumEnums:      1,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_endpoint_proto_goTypes,
 		DependencyIndexes: file_endpoint_proto_depIdxs,
+		EnumInfos:         file_endpoint_proto_enumTypes,
 		MessageInfos:      file_endpoint_proto_msgTypes,
 	}.Build()
 	File_endpoint_proto = out.File

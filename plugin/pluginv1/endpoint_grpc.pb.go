@@ -22,6 +22,7 @@ const (
 	Endpoint_Configure_FullMethodName = "/oslohost.plugin.v1.Endpoint/Configure"
 	Endpoint_Describe_FullMethodName  = "/oslohost.plugin.v1.Endpoint/Describe"
 	Endpoint_Invoke_FullMethodName    = "/oslohost.plugin.v1.Endpoint/Invoke"
+	Endpoint_Notify_FullMethodName    = "/oslohost.plugin.v1.Endpoint/Notify"
 	Endpoint_Close_FullMethodName     = "/oslohost.plugin.v1.Endpoint/Close"
 )
 
@@ -35,7 +36,11 @@ const (
 //
 // Lifecycle, driven by the host: Configure once, then Describe (readiness; the
 // plugin may decide its endpoints from its configuration), then any number of
-// concurrent Invoke calls, then Close before the process is stopped.
+// concurrent Invoke and Notify calls, then Close before the process is stopped.
+//
+// Notification handlers and Notify were added to version 1 compatibly: a
+// plugin that handles no notifications describes none, and a plugin built
+// before they existed answers Notify with UNIMPLEMENTED.
 //
 // JSON fields carry the oslo.messaging values unchanged (UTF-8 JSON text).
 // A namespace of "" means oslo's null (default) namespace.
@@ -48,6 +53,12 @@ type EndpointClient interface {
 	// method come back as a Failure in the response; a gRPC error means the
 	// call could not be made (plugin not configured, transport failure).
 	Invoke(ctx context.Context, in *InvokeRequest, opts ...grpc.CallOption) (*InvokeResponse, error)
+	// Notify hands notifications received by a listener to one described
+	// notification handler and returns one result per notification, in order.
+	// The host acknowledges a notification only after it has the result. A
+	// gRPC error means none of them was handled (unknown handler, plugin not
+	// configured, transport failure): the host treats them as requeued.
+	Notify(ctx context.Context, in *NotifyRequest, opts ...grpc.CallOption) (*NotifyResponse, error)
 	// Close runs the plugin's close hook. The host calls it before stopping the
 	// process; the plugin serves no further Invoke calls reliably afterwards.
 	Close(ctx context.Context, in *CloseRequest, opts ...grpc.CallOption) (*CloseResponse, error)
@@ -91,6 +102,16 @@ func (c *endpointClient) Invoke(ctx context.Context, in *InvokeRequest, opts ...
 	return out, nil
 }
 
+func (c *endpointClient) Notify(ctx context.Context, in *NotifyRequest, opts ...grpc.CallOption) (*NotifyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(NotifyResponse)
+	err := c.cc.Invoke(ctx, Endpoint_Notify_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *endpointClient) Close(ctx context.Context, in *CloseRequest, opts ...grpc.CallOption) (*CloseResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(CloseResponse)
@@ -111,7 +132,11 @@ func (c *endpointClient) Close(ctx context.Context, in *CloseRequest, opts ...gr
 //
 // Lifecycle, driven by the host: Configure once, then Describe (readiness; the
 // plugin may decide its endpoints from its configuration), then any number of
-// concurrent Invoke calls, then Close before the process is stopped.
+// concurrent Invoke and Notify calls, then Close before the process is stopped.
+//
+// Notification handlers and Notify were added to version 1 compatibly: a
+// plugin that handles no notifications describes none, and a plugin built
+// before they existed answers Notify with UNIMPLEMENTED.
 //
 // JSON fields carry the oslo.messaging values unchanged (UTF-8 JSON text).
 // A namespace of "" means oslo's null (default) namespace.
@@ -124,6 +149,12 @@ type EndpointServer interface {
 	// method come back as a Failure in the response; a gRPC error means the
 	// call could not be made (plugin not configured, transport failure).
 	Invoke(context.Context, *InvokeRequest) (*InvokeResponse, error)
+	// Notify hands notifications received by a listener to one described
+	// notification handler and returns one result per notification, in order.
+	// The host acknowledges a notification only after it has the result. A
+	// gRPC error means none of them was handled (unknown handler, plugin not
+	// configured, transport failure): the host treats them as requeued.
+	Notify(context.Context, *NotifyRequest) (*NotifyResponse, error)
 	// Close runs the plugin's close hook. The host calls it before stopping the
 	// process; the plugin serves no further Invoke calls reliably afterwards.
 	Close(context.Context, *CloseRequest) (*CloseResponse, error)
@@ -145,6 +176,9 @@ func (UnimplementedEndpointServer) Describe(context.Context, *DescribeRequest) (
 }
 func (UnimplementedEndpointServer) Invoke(context.Context, *InvokeRequest) (*InvokeResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Invoke not implemented")
+}
+func (UnimplementedEndpointServer) Notify(context.Context, *NotifyRequest) (*NotifyResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Notify not implemented")
 }
 func (UnimplementedEndpointServer) Close(context.Context, *CloseRequest) (*CloseResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Close not implemented")
@@ -224,6 +258,24 @@ func _Endpoint_Invoke_Handler(srv interface{}, ctx context.Context, dec func(int
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Endpoint_Notify_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(NotifyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EndpointServer).Notify(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Endpoint_Notify_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EndpointServer).Notify(ctx, req.(*NotifyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _Endpoint_Close_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(CloseRequest)
 	if err := dec(in); err != nil {
@@ -260,6 +312,10 @@ var Endpoint_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Invoke",
 			Handler:    _Endpoint_Invoke_Handler,
+		},
+		{
+			MethodName: "Notify",
+			Handler:    _Endpoint_Notify_Handler,
 		},
 		{
 			MethodName: "Close",

@@ -31,6 +31,7 @@ type fake struct {
 	pluginv1.UnimplementedEndpointServer
 	configured *pluginv1.ConfigureRequest
 	invoked    *pluginv1.InvokeRequest
+	notified   *pluginv1.NotifyRequest
 	deadline   time.Time
 	closed     int
 }
@@ -50,6 +51,9 @@ func (f *fake) Describe(context.Context, *pluginv1.DescribeRequest) (*pluginv1.D
 			{Version: "1.0", Methods: []string{"add", "echo"}},
 			{Namespace: "ns", Version: "2.1", Methods: []string{"big"}, LegacyNamespaces: []string{"old"}},
 		},
+		NotificationHandlers: []*pluginv1.NotificationHandlerInfo{
+			{Name: "audit", Priorities: []string{"info", "error"}, Batch: true},
+		},
 	}, nil
 }
 
@@ -67,6 +71,26 @@ func (f *fake) Invoke(ctx context.Context, req *pluginv1.InvokeRequest) (*plugin
 		Traceback: []string{"Traceback (most recent call last):\n", "ValueError: bad\n"},
 		ArgsJson:  []byte(`["bad"]`), KwargsJson: []byte(`{}`), Expected: true,
 	}}}, nil
+}
+
+func (f *fake) Notify(ctx context.Context, req *pluginv1.NotifyRequest) (*pluginv1.NotifyResponse, error) {
+	f.notified = req
+	f.deadline, _ = ctx.Deadline()
+	if req.GetHandler() != "audit" && req.GetHandler() != "short" {
+		return nil, status.Errorf(codes.NotFound, "no notification handler %q", req.GetHandler())
+	}
+	resp := &pluginv1.NotifyResponse{}
+	for _, n := range req.GetNotifications() {
+		r := &pluginv1.NotifyResult{}
+		if n.GetPriority() == "error" {
+			r = &pluginv1.NotifyResult{Outcome: pluginv1.NotifyResult_REQUEUE, Error: "boom"}
+		}
+		resp.Results = append(resp.Results, r)
+	}
+	if req.GetHandler() == "short" {
+		resp.Results = resp.Results[:len(resp.Results)-1]
+	}
+	return resp, nil
 }
 
 func (f *fake) Close(context.Context, *pluginv1.CloseRequest) (*pluginv1.CloseResponse, error) {
@@ -125,6 +149,10 @@ func TestRoundTrip(t *testing.T) {
 		!slices.Equal(d.GetEndpoints()[1].GetLegacyNamespaces(), []string{"old"}) {
 		t.Errorf("Describe = %v", d)
 	}
+	if hs := d.GetNotificationHandlers(); len(hs) != 1 || hs[0].GetName() != "audit" || !hs[0].GetBatch() ||
+		!slices.Equal(hs[0].GetPriorities(), []string{"info", "error"}) {
+		t.Errorf("Describe notification handlers = %v", hs)
+	}
 
 	deadline := time.Now().Add(time.Minute).Truncate(time.Nanosecond)
 	req := &pluginv1.InvokeRequest{
@@ -166,6 +194,70 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
+func TestNotifyRoundTrip(t *testing.T) {
+	f := &fake{}
+	ep := serve(t, f, 0)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	deadline := time.Now().Add(time.Minute)
+	req := &pluginv1.NotifyRequest{
+		Handler: "audit",
+		Notifications: []*pluginv1.Notification{
+			{
+				Priority: "info", PublisherId: "compute.host1", EventType: "compute.instance.create.end",
+				PayloadJson: []byte(`{"id":1}`), ContextJson: []byte(`{"user_id":"u"}`),
+				MessageId: "6b1e3b57-0d0a-4d3c-9d4e-1b6f0c7f6d2a", Timestamp: "2024-01-02 03:04:05.678901",
+				Redelivered: true, Attempts: 2,
+			},
+			{Priority: "error", EventType: "compute.instance.delete.end", PayloadJson: []byte(`"gone"`), MessageId: "m2"},
+			{Priority: "info", PayloadJson: []byte(`null`), MessageId: "m3"},
+		},
+	}
+	req.SetDeadline(deadline)
+	callCtx, cancelCall := context.WithDeadline(ctx, deadline)
+	defer cancelCall()
+	resp, err := ep.Notify(callCtx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !proto.Equal(f.notified, req) {
+		t.Errorf("plugin got %v, want %v", f.notified, req)
+	}
+	if got, ok := f.notified.Deadline(); !ok || !got.Equal(time.Unix(0, deadline.UnixNano())) {
+		t.Errorf("request deadline %v, want %v", got, deadline)
+	}
+	if f.deadline.IsZero() || f.deadline.After(deadline) {
+		t.Errorf("gRPC deadline %v, want at most %v", f.deadline, deadline)
+	}
+	var got []string
+	for _, r := range resp.GetResults() {
+		got = append(got, r.GetOutcome().String()+":"+r.GetError())
+	}
+	if want := []string{"HANDLED:", "REQUEUE:boom", "HANDLED:"}; !slices.Equal(got, want) {
+		t.Errorf("results = %q, want %q", got, want)
+	}
+
+	if _, err := ep.Notify(ctx, &pluginv1.NotifyRequest{Handler: "nope"}); status.Code(err) != codes.NotFound {
+		t.Errorf("Notify to an unknown handler = %v, want NotFound", err)
+	}
+	short := &pluginv1.NotifyRequest{Handler: "short", Notifications: req.GetNotifications()}
+	if _, err := ep.Notify(ctx, short); status.Code(err) != codes.Internal {
+		t.Errorf("Notify answered with too few results = %v, want Internal", err)
+	}
+}
+
+// TestNotifyUnimplemented is a plugin built before Notify existed.
+func TestNotifyUnimplemented(t *testing.T) {
+	ep := serve(t, struct {
+		pluginv1.UnimplementedEndpointServer
+	}{}, 0)
+	_, err := ep.Notify(context.Background(), &pluginv1.NotifyRequest{Handler: "x"})
+	if status.Code(err) != codes.Unimplemented {
+		t.Errorf("Notify = %v, want Unimplemented", err)
+	}
+}
+
 func TestMessageSizeCap(t *testing.T) {
 	ctx := context.Background()
 	// 6 MiB is over gRPC's 4 MiB default: the default cap lets it through.
@@ -180,6 +272,22 @@ func TestMessageSizeCap(t *testing.T) {
 	args := bytes.Repeat([]byte("y"), 2<<20)
 	if _, err := small.Invoke(ctx, &pluginv1.InvokeRequest{Method: "echo", ArgsJson: args}); status.Code(err) != codes.ResourceExhausted {
 		t.Errorf("2 MiB request with a 1 MiB cap = %v, want ResourceExhausted", err)
+	}
+}
+
+func TestNotifyDeadlineHelpers(t *testing.T) {
+	var r pluginv1.NotifyRequest
+	if _, ok := r.Deadline(); ok {
+		t.Error("zero request has a deadline")
+	}
+	d := time.Unix(1700000000, 123456789)
+	r.SetDeadline(d)
+	if got, ok := r.Deadline(); !ok || !got.Equal(d) || r.GetDeadlineUnixNano() != d.UnixNano() {
+		t.Errorf("Deadline = %v, %v", got, ok)
+	}
+	r.SetDeadline(time.Time{})
+	if r.GetDeadlineUnixNano() != 0 {
+		t.Error("SetDeadline(zero) did not clear")
 	}
 }
 

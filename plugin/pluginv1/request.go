@@ -19,3 +19,23 @@ func (x *InvokeRequest) SetDeadline(t time.Time) {
 	}
 	x.DeadlineUnixNano = t.UnixNano()
 }
+
+// Deadline returns the deadline for handling the notifications, and false
+// when there is none.
+func (x *NotifyRequest) Deadline() (time.Time, bool) {
+	n := x.GetDeadlineUnixNano()
+	if n == 0 {
+		return time.Time{}, false
+	}
+	return time.Unix(0, n), true
+}
+
+// SetDeadline sets the deadline for handling the notifications; the zero
+// time clears it.
+func (x *NotifyRequest) SetDeadline(t time.Time) {
+	if t.IsZero() {
+		x.DeadlineUnixNano = 0
+		return
+	}
+	x.DeadlineUnixNano = t.UnixNano()
+}

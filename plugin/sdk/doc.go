@@ -1,5 +1,5 @@
 // Package sdk is all a plugin author imports to serve oslo.messaging RPC
-// endpoints from an oslohost plugin.
+// endpoints and handle oslo.messaging notifications from an oslohost plugin.
 //
 // A plugin is a struct whose methods are RPC methods, and a main that calls
 // [Serve]:
@@ -45,14 +45,56 @@
 // oslo request context, [CallInfo] the endpoint, method and message id,
 // [Logger] a logger tagged with them.
 //
+// # Notifications
+//
+// A notification handler is a struct whose methods are named after the
+// priorities they handle, registered as [Notifications] next to the
+// endpoints with [ServeAll]:
+//
+//	type Auditor struct{}
+//
+//	func (a *Auditor) Info(ctx context.Context, n sdk.Notification) (sdk.NotificationResult, error) {
+//		var p struct {
+//			InstanceID string `json:"instance_id"`
+//		}
+//		if err := n.DecodePayload(&p); err != nil {
+//			return sdk.Handled, err // an error requeues
+//		}
+//		if !ready() {
+//			return sdk.Requeue, nil // delivered again later
+//		}
+//		sdk.Logger(ctx).Info("instance event", "event_type", n.EventType, "instance_id", p.InstanceID)
+//		return sdk.Handled, nil
+//	}
+//
+//	func (a *Auditor) Error(ctx context.Context, n sdk.Notification) error { ... }
+//
+//	func main() {
+//		sdk.ServeAll(
+//			sdk.Endpoint{Version: "1.0", Impl: &Greeter{}},
+//			sdk.Notifications{Name: "audit", Impl: &Auditor{}},
+//		)
+//	}
+//
+// A listener of the host names the handler ("audit") and subscribes to the
+// priorities it has methods for, as oslo.messaging's listener does for an
+// endpoint with methods info and error. Notify(ctx, n) catches every other
+// priority; InfoBatch(ctx, ns) and NotifyBatch(ctx, ns) take batches. See
+// [Notifications] for the method shapes. The host acknowledges a
+// notification once the method has returned [Handled]; [Requeue], an error
+// or a panic make the host deliver it again, up to its configured bound.
+// One struct may be both an [Endpoint]'s and a handler's Impl.
+//
 // # Lifecycle
 //
-// The host configures a plugin once, then asks for its endpoints, then
-// calls methods, then closes it. An Impl implementing [Configurer] receives
-// the plugin's config block ([Config.Decode]) before any call; one
-// implementing [Closer] is closed when the host stops the plugin. A plugin
+// The host configures a plugin once, then asks for its endpoints and
+// handlers, then calls methods and hands over notifications, then closes
+// it. An Impl implementing [Configurer] receives the plugin's config block
+// ([Config.Decode]) before any call; one implementing [Closer] is closed
+// when the host stops the plugin. A plugin
 // whose endpoints depend on its configuration implements [Plugin] (or uses
-// [PluginFunc]) and calls [ServePlugin].
+// [PluginFunc]) and calls [ServePlugin]; one whose notification handlers do
+// implements [NotificationPlugin].
 //
 // # Logging and output
 //
@@ -62,6 +104,6 @@
 //
 // # Testing
 //
-// Package sdktest calls a plugin's endpoints in-process through the real
-// protocol, from an ordinary Go test.
+// Package sdktest calls a plugin's endpoints and notification handlers
+// in-process through the real protocol, from an ordinary Go test.
 package sdk

@@ -47,3 +47,55 @@ func Example() {
 	// hello, oslo <nil>
 	// ValueError: name must not be empty
 }
+
+// Auditor handles info notifications and requeues those it cannot handle yet.
+type Auditor struct{}
+
+// Info handles info notifications; other priorities are not subscribed to.
+func (a *Auditor) Info(ctx context.Context, n sdk.Notification) (sdk.NotificationResult, error) {
+	var p struct {
+		InstanceID string `json:"instance_id"`
+	}
+	if err := n.DecodePayload(&p); err != nil {
+		return sdk.Handled, err // an error requeues (and is logged)
+	}
+	if p.InstanceID == "" {
+		return sdk.Requeue, nil
+	}
+	fmt.Println(n.EventType, p.InstanceID)
+	return sdk.Handled, nil
+}
+
+// A plugin handling notifications registers its handler next to its endpoints:
+//
+//	func main() {
+//		sdk.ServeAll(
+//			sdk.Endpoint{Version: "1.0", Impl: &Greeter{}},
+//			sdk.Notifications{Name: "audit", Impl: &Auditor{}},
+//		)
+//	}
+//
+// Here sdktest delivers notifications in-process instead.
+func Example_notifications() {
+	h, err := sdktest.Start(sdk.StaticAll(
+		sdk.Endpoint{Version: "1.0", Impl: &Greeter{}},
+		sdk.Notifications{Name: "audit", Impl: &Auditor{}},
+	))
+	if err != nil {
+		panic(err)
+	}
+	defer h.Stop()
+
+	hs, _ := h.NotificationHandlers()
+	fmt.Println(hs[0].Name, hs[0].Priorities)
+
+	results, err := h.Notify(context.Background(), "audit",
+		sdk.Notification{Priority: "info", EventType: "compute.instance.create.end", Payload: []byte(`{"instance_id":"i-1"}`)},
+		sdk.Notification{Priority: "info", EventType: "compute.instance.create.end", Payload: []byte(`{}`)},
+	)
+	fmt.Println(results, err)
+	// Output:
+	// audit [info]
+	// compute.instance.create.end i-1
+	// [handled requeue] <nil>
+}

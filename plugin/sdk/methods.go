@@ -97,6 +97,9 @@ func compileMethod(m reflect.Method, bound reflect.Value) (*method, error) {
 	if isHook(m.Name, ft) {
 		return nil, nil
 	}
+	if ft.NumIn() == 2 && isNotificationParam(ft.In(1)) {
+		return nil, nil // a notification handler method of the same Impl
+	}
 	rm := &method{name: SnakeCase(m.Name), goName: m.Name, fn: bound, pc: m.Func.Pointer()}
 	switch ft.NumIn() {
 	case 1:

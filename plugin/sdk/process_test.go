@@ -17,7 +17,7 @@ import (
 
 // TestRealPluginProcess builds testdata/helloplugin and drives it as the host
 // does: go-plugin launch with pluginv1.ClientConfig, Configure, Describe,
-// Invoke, Close, kill.
+// Invoke, Notify, Close, kill.
 func TestRealPluginProcess(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs a plugin binary")
@@ -85,6 +85,29 @@ func TestRealPluginProcess(t *testing.T) {
 	if got := string(invoke("hello", `{"name":"again"}`).GetResultJson()); got != `"hi, again"` {
 		t.Errorf("hello after a panic = %s", got)
 	}
+	if hs := d.GetNotificationHandlers(); len(hs) != 1 || hs[0].GetName() != "greetings" ||
+		strings.Join(hs[0].GetPriorities(), ",") != "info" || hs[0].GetBatch() {
+		t.Fatalf("Describe notification handlers = %v", hs)
+	}
+	nreq := &pluginv1.NotifyRequest{Handler: "greetings", Notifications: []*pluginv1.Notification{
+		{Priority: "info", PublisherId: "greeter.host1", EventType: "greeting.sent", PayloadJson: []byte(`{"to":"oslo"}`),
+			ContextJson: []byte(`{"request_id":"req-43"}`), MessageId: "n-1", Attempts: 1},
+		{Priority: "info", PayloadJson: []byte(`{"requeue":true}`), MessageId: "n-2", Attempts: 1},
+		{Priority: "info", PayloadJson: []byte(`{"panic":true}`), MessageId: "n-3", Attempts: 1},
+		{Priority: "info", PayloadJson: []byte(`{}`), MessageId: "n-4", Attempts: 1},
+	}}
+	nreq.SetDeadline(time.Now().Add(10 * time.Second))
+	nresp, err := ep.Notify(ctx, nreq)
+	if err != nil {
+		t.Fatalf("Notify: %v", err)
+	}
+	var outcomes []string
+	for _, r := range nresp.GetResults() {
+		outcomes = append(outcomes, r.GetOutcome().String()+":"+r.GetError())
+	}
+	if got, want := strings.Join(outcomes, " "), "HANDLED: REQUEUE: REQUEUE:plugin panic: notification boom HANDLED:"; got != want {
+		t.Errorf("Notify outcomes = %q, want %q", got, want)
+	}
 	if err := ep.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +120,8 @@ func TestRealPluginProcess(t *testing.T) {
 	}()
 	// The plugin's JSON log lines were re-emitted through the host's logger.
 	out := logs.String()
-	for _, want := range []string{"saying hello", "request_id=req-42", "msg_id=m-hello", `panic=boom`} {
+	for _, want := range []string{"saying hello", "request_id=req-42", "msg_id=m-hello", `panic=boom`,
+		"greeting noted", "request_id=req-43", "message_id=n-1", "handler=greetings", `panic="notification boom"`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("host log lacks %q", want)
 		}

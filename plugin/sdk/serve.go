@@ -88,9 +88,30 @@ func (f PluginFunc) Configure(ctx context.Context, cfg Config) ([]Endpoint, erro
 
 // Static returns a [Plugin] serving fixed endpoints. Its Configure calls the
 // [Configurer] hook of each distinct Impl, in order; its Close calls the
-// [Closer] hook of each distinct Impl, in reverse order.
+// [Closer] hook of each distinct Impl, in reverse order. It is
+// StaticAll with endpoints only.
 func Static(endpoints ...Endpoint) Plugin {
-	return &staticPlugin{endpoints: endpoints}
+	return StaticAll(servables(endpoints)...)
+}
+
+// StaticAll returns a [NotificationPlugin] serving fixed endpoints and
+// notification handlers, each [Endpoint] or [Notifications] in items. Its
+// Configure calls the [Configurer] hook of each distinct Impl (of endpoints
+// and handlers alike), in order; its Close calls the [Closer] hook of each
+// distinct Impl, in reverse order.
+func StaticAll(items ...Servable) NotificationPlugin {
+	sp := &staticPlugin{}
+	for _, it := range items {
+		switch v := it.(type) {
+		case Endpoint:
+			sp.endpoints = append(sp.endpoints, v)
+			sp.impls = append(sp.impls, v.Impl)
+		case Notifications:
+			sp.handlers = append(sp.handlers, v)
+			sp.impls = append(sp.impls, v.Impl)
+		}
+	}
+	return sp
 }
 
 // Serve serves endpoints to the host and returns when the host stops the
@@ -98,21 +119,67 @@ func Static(endpoints ...Endpoint) Plugin {
 // method of an unsupported shape, a bad version) Serve logs why and exits
 // the process with status 1 before the handshake. Started by hand rather
 // than by oslohost, the binary prints a notice and exits with status 1.
+// It is ServeAll with endpoints only.
 func Serve(endpoints ...Endpoint) {
-	for _, e := range endpoints {
-		if _, err := compile(e); err != nil {
-			fail(err)
+	ServeAll(servables(endpoints)...)
+}
+
+// ServeAll is [Serve] for a plugin that also handles notifications (or
+// only handles notifications): it serves each [Endpoint] and
+// [Notifications] in items. Invalid endpoints or handlers (no handler
+// methods, a method of an unsupported shape, a name used twice) make it log
+// why and exit with status 1 before the handshake.
+//
+//	audit := &Auditor{}
+//	sdk.ServeAll(
+//		sdk.Endpoint{Namespace: "audit", Version: "1.0", Impl: audit},
+//		sdk.Notifications{Name: "audit", Impl: audit},
+//	)
+func ServeAll(items ...Servable) {
+	if err := validate(items); err != nil {
+		fail(err)
+	}
+	ServePlugin(StaticAll(items...))
+}
+
+func servables(endpoints []Endpoint) []Servable {
+	out := make([]Servable, len(endpoints))
+	for i, e := range endpoints {
+		out[i] = e
+	}
+	return out
+}
+
+// validate checks items as the server will when configured.
+func validate(items []Servable) error {
+	if len(items) == 0 {
+		return errors.New("nothing to serve: no endpoints and no notification handlers")
+	}
+	var errs []error
+	names := map[string]bool{}
+	for _, it := range items {
+		switch v := it.(type) {
+		case Endpoint:
+			if _, err := compile(v); err != nil {
+				errs = append(errs, err)
+			}
+		case Notifications:
+			if _, err := compileHandler(v); err != nil {
+				errs = append(errs, err)
+			} else if names[v.Name] {
+				errs = append(errs, fmt.Errorf("notification handler %q: name used twice", v.Name))
+			}
+			names[v.Name] = true
 		}
 	}
-	if len(endpoints) == 0 {
-		fail(fmt.Errorf("sdk.Serve: no endpoints"))
-	}
-	ServePlugin(Static(endpoints...))
+	return errors.Join(errs...)
 }
 
 // ServePlugin serves p to the host and returns when the host stops the
-// plugin; call it from main. Errors of p.Configure and invalid endpoints are
-// reported to the host, which refuses to start the plugin.
+// plugin; call it from main. A p implementing [NotificationPlugin] serves
+// its notification handlers too. Errors of p.Configure and invalid
+// endpoints or handlers are reported to the host, which refuses to start
+// the plugin.
 func ServePlugin(p Plugin) {
 	logger := Log() // created before go-plugin redirects os.Stderr
 	size, err := pluginv1.MaxMessageSizeFromEnv()
@@ -129,31 +196,38 @@ func fail(err error) {
 
 type staticPlugin struct {
 	endpoints []Endpoint
+	handlers  []Notifications
+	impls     []any // of endpoints and handlers, in registration order
 }
 
 var (
-	_ Plugin = (*staticPlugin)(nil)
-	_ Closer = (*staticPlugin)(nil)
+	_ NotificationPlugin = (*staticPlugin)(nil)
+	_ Closer             = (*staticPlugin)(nil)
 )
 
-func (s *staticPlugin) impls() []any {
+// distinctImpls returns the Impls, each comparable one once.
+func (s *staticPlugin) distinctImpls() []any {
 	var out []any
 	seen := map[any]bool{}
-	for _, e := range s.endpoints {
-		if e.Impl == nil || !reflect.TypeOf(e.Impl).Comparable() {
-			out = append(out, e.Impl)
+	for _, impl := range s.impls {
+		if impl == nil || !reflect.TypeOf(impl).Comparable() {
+			out = append(out, impl)
 			continue
 		}
-		if !seen[e.Impl] {
-			seen[e.Impl] = true
-			out = append(out, e.Impl)
+		if !seen[impl] {
+			seen[impl] = true
+			out = append(out, impl)
 		}
 	}
 	return out
 }
 
+func (s *staticPlugin) NotificationHandlers() []Notifications {
+	return s.handlers
+}
+
 func (s *staticPlugin) Configure(ctx context.Context, cfg Config) ([]Endpoint, error) {
-	for _, impl := range s.impls() {
+	for _, impl := range s.distinctImpls() {
 		if c, ok := impl.(Configurer); ok {
 			if err := c.Configure(ctx, cfg); err != nil {
 				return nil, fmt.Errorf("configure %T: %w", impl, err)
@@ -164,7 +238,7 @@ func (s *staticPlugin) Configure(ctx context.Context, cfg Config) ([]Endpoint, e
 }
 
 func (s *staticPlugin) Close(ctx context.Context) error {
-	impls := s.impls()
+	impls := s.distinctImpls()
 	var errs []error
 	for i := len(impls) - 1; i >= 0; i-- {
 		if c, ok := impls[i].(Closer); ok {

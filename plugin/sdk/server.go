@@ -26,7 +26,7 @@ func init() {
 }
 
 // server implements the plugin side of the protocol for a Plugin. It is safe
-// for concurrent use; Invoke calls run concurrently.
+// for concurrent use; Invoke and Notify calls run concurrently.
 type server struct {
 	pluginv1.UnimplementedEndpointServer
 
@@ -42,6 +42,7 @@ type server struct {
 
 type serverState struct {
 	endpoints []*compiledEndpoint
+	handlers  map[string]*compiledHandler
 	describe  *pluginv1.DescribeResponse
 }
 
@@ -61,20 +62,28 @@ func (s *server) Configure(ctx context.Context, req *pluginv1.ConfigureRequest) 
 		return nil, status.Error(codes.FailedPrecondition, "plugin closed")
 	}
 	cfg := NewConfig(req.GetPluginName(), req.GetConfigJson())
-	var eps []Endpoint
+	var (
+		eps []Endpoint
+		hs  []Notifications
+	)
 	err := s.hook(ctx, "configure", func(ctx context.Context) error {
 		var err error
-		eps, err = s.plugin.Configure(ctx, cfg)
-		return err
+		if eps, err = s.plugin.Configure(ctx, cfg); err != nil {
+			return err
+		}
+		if np, ok := s.plugin.(NotificationPlugin); ok {
+			hs = np.NotificationHandlers()
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, status.Error(codes.InvalidArgument, err.Error())
 	}
-	if len(eps) == 0 {
-		return nil, status.Error(codes.InvalidArgument, "plugin serves no endpoints")
+	if len(eps) == 0 && len(hs) == 0 {
+		return nil, status.Error(codes.InvalidArgument, "plugin serves no endpoints and no notification handlers")
 	}
 	st := &serverState{describe: &pluginv1.DescribeResponse{PluginVersion: s.version}}
-	var errs []error
+	errs := st.addHandlers(hs)
 	for _, e := range eps {
 		ce, err := compile(e)
 		if err != nil {
@@ -95,6 +104,30 @@ func (s *server) Configure(ctx context.Context, req *pluginv1.ConfigureRequest) 
 	s.pluginName = req.GetPluginName()
 	s.state.Store(st)
 	return &pluginv1.ConfigureResponse{}, nil
+}
+
+// addHandlers compiles hs into st, in order.
+func (st *serverState) addHandlers(hs []Notifications) []error {
+	var errs []error
+	st.handlers = map[string]*compiledHandler{}
+	for _, n := range hs {
+		ch, err := compileHandler(n)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if _, dup := st.handlers[ch.name]; dup {
+			errs = append(errs, fmt.Errorf("notification handler %q: name used twice", ch.name))
+			continue
+		}
+		st.handlers[ch.name] = ch
+		st.describe.NotificationHandlers = append(st.describe.NotificationHandlers, &pluginv1.NotificationHandlerInfo{
+			Name:       ch.name,
+			Priorities: append([]string(nil), ch.priorities...),
+			Batch:      ch.batch,
+		})
+	}
+	return errs
 }
 
 func (s *server) Describe(context.Context, *pluginv1.DescribeRequest) (*pluginv1.DescribeResponse, error) {

@@ -33,6 +33,7 @@ type Harness struct {
 	mu         sync.Mutex
 	configured bool
 	endpoints  []EndpointInfo
+	handlers   []NotificationHandlerInfo
 
 	stop     func() error
 	stopOnce sync.Once
@@ -66,8 +67,9 @@ func MaxMessageSize(n int) Option { return func(o *options) { o.maxSize = n } }
 func WithLogger(l hclog.Logger) Option { return func(o *options) { o.logger = l } }
 
 // New serves endpoints in-process, as sdk.Serve would, and returns a harness
-// calling them. Configure hooks run on the first Configure, Describe or Call.
-// Use [NewPlugin] with sdk.Static(endpoints...) to pass options.
+// calling them. Configure hooks run on the first Configure, Describe, Call
+// or Notify. Use [NewPlugin] with sdk.Static(endpoints...) to pass options,
+// and with sdk.StaticAll(...) to serve notification handlers too.
 func New(t testing.TB, endpoints ...sdk.Endpoint) *Harness {
 	return NewPlugin(t, sdk.Static(endpoints...))
 }
@@ -186,6 +188,7 @@ func (h *Harness) configureLocked(cfg any) error {
 	}
 	h.configured = true
 	h.endpoints = endpointInfos(resp)
+	h.handlers = handlerInfos(resp)
 	return nil
 }
 

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"regexp"
 	"testing"
+	"time"
 
 	"github.com/oslohost/oslohost/plugin/sdk"
 	"go.uber.org/goleak"
@@ -87,5 +89,51 @@ func TestStartStop(t *testing.T) {
 	}
 	if err := h.Call(context.Background(), "echo", nil, nil); err == nil {
 		t.Error("Call after Stop succeeded")
+	}
+}
+
+// seen records the one notification it was given.
+type seen struct{ n chan sdk.Notification }
+
+func (s seen) Notify(_ context.Context, n sdk.Notification) error { s.n <- n; return nil }
+
+func TestNotifyFillsDefaults(t *testing.T) {
+	s := seen{n: make(chan sdk.Notification, 1)}
+	h := NewPlugin(t, sdk.StaticAll(sdk.Notifications{Name: "s", Impl: s}))
+	before := time.Now().UTC().Add(-time.Second)
+	res, err := h.Notify(context.Background(), "s", sdk.Notification{Priority: "WARN"})
+	if err != nil || len(res) != 1 || res[0] != sdk.Handled {
+		t.Fatalf("Notify = %v, %v", res, err)
+	}
+	n := <-s.n
+	if n.Priority != "warn" || string(n.Payload) != "null" || n.Context == nil || n.Attempts != 1 || n.Redelivered {
+		t.Errorf("notification = %+v", n)
+	}
+	if !regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`).MatchString(n.MessageID) {
+		t.Errorf("message id %q is not a uuid4", n.MessageID)
+	}
+	ts, err := time.Parse("2006-01-02 15:04:05.999999", n.Timestamp)
+	if err != nil || ts.Before(before) {
+		t.Errorf("timestamp %q: %v", n.Timestamp, err)
+	}
+	if _, err := h.Notify(context.Background(), "s", sdk.Notification{Payload: []byte("{")}); err == nil {
+		t.Error("Notify with a payload that is not JSON succeeded")
+	}
+}
+
+func TestOsloTimestamp(t *testing.T) {
+	tests := []struct {
+		t    time.Time
+		want string
+	}{
+		{time.Date(2024, 1, 2, 3, 4, 5, 678901000, time.UTC), "2024-01-02 03:04:05.678901"},
+		{time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC), "2024-01-02 03:04:05"},
+		{time.Date(2024, 1, 2, 3, 4, 5, 999, time.UTC), "2024-01-02 03:04:05"}, // below a microsecond
+		{time.Date(2024, 1, 2, 4, 4, 5, 10000, time.FixedZone("CET", 3600)), "2024-01-02 03:04:05.000010"},
+	}
+	for _, tt := range tests {
+		if got := OsloTimestamp(tt.t); got != tt.want {
+			t.Errorf("OsloTimestamp(%v) = %q, want %q", tt.t, got, tt.want)
+		}
 	}
 }

@@ -41,6 +41,31 @@ func (g *Greeter) Boom(context.Context) (any, error) {
 	panic("boom")
 }
 
+// Greetings handles info notifications: handled, requeued when the payload
+// asks for it, or a panic.
+type Greetings struct{}
+
+func (Greetings) Info(ctx context.Context, n sdk.Notification) (sdk.NotificationResult, error) {
+	var p struct {
+		Requeue bool `json:"requeue"`
+		Panic   bool `json:"panic"`
+	}
+	if err := n.DecodePayload(&p); err != nil {
+		return sdk.Requeue, err
+	}
+	if p.Panic {
+		panic("notification boom")
+	}
+	sdk.Logger(ctx).Info("greeting noted", "publisher_id", n.PublisherID)
+	if p.Requeue {
+		return sdk.Requeue, nil
+	}
+	return sdk.Handled, nil
+}
+
 func main() {
-	sdk.Serve(sdk.Endpoint{Version: "1.2", Impl: &Greeter{}})
+	sdk.ServeAll(
+		sdk.Endpoint{Version: "1.2", Impl: &Greeter{}},
+		sdk.Notifications{Name: "greetings", Impl: Greetings{}},
+	)
 }
