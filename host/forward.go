@@ -25,13 +25,17 @@ const (
 	// ClassPluginTimeout: the plugin did not answer within the call's
 	// deadline (the caller's timeout or the server's call_timeout).
 	ClassPluginTimeout = "PluginTimeout"
+	// ClassPluginCrashed: the plugin process died while it handled the
+	// call. The call is not retried (oslo RPC is at-most-once); the plugin
+	// is restarted.
+	ClassPluginCrashed = "PluginCrashed"
 )
 
 // forwarder is the server.Handler of one plugin method: it forwards the
 // call to the plugin with the caller's deadline and turns the outcome into a
 // result or a failure that keeps the exception's class and module.
 type forwarder struct {
-	plugin    *pluginProc
+	slot      *pluginSlot
 	namespace string // the endpoint's, as described
 	version   string
 	method    string
@@ -58,9 +62,15 @@ func (f *forwarder) ServeRPC(ctx context.Context, call *server.Call) (json.RawMe
 	if d, ok := ctx.Deadline(); ok {
 		req.SetDeadline(d)
 	}
-	resp, err := f.plugin.ep.Invoke(ctx, req)
+	g, err := f.slot.acquire(ctx)
 	if err != nil {
-		return nil, f.invokeError(ctx, err)
+		return nil, oslo.NewFailure(server.ModuleHost, ClassPluginUnavailable,
+			fmt.Sprintf("plugin %q is unavailable: %v", f.slot.name, err))
+	}
+	defer g.release()
+	resp, err := g.proc.ep.Invoke(ctx, req)
+	if err != nil {
+		return nil, f.invokeError(ctx, g, err)
 	}
 	if fl := resp.GetFailure(); fl != nil {
 		return nil, failureFrom(fl)
@@ -72,14 +82,26 @@ func (f *forwarder) ServeRPC(ctx context.Context, call *server.Call) (json.RawMe
 	return res, nil
 }
 
-func (f *forwarder) invokeError(ctx context.Context, err error) error {
+func (f *forwarder) invokeError(ctx context.Context, g *generation, err error) error {
 	code := status.Code(err)
 	if code == codes.DeadlineExceeded || errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return oslo.NewFailure(server.ModuleHost, ClassPluginTimeout,
-			fmt.Sprintf("plugin %q did not answer %s in time", f.plugin.name, f.method))
+			fmt.Sprintf("plugin %q did not answer %s in time", f.slot.name, f.method))
+	}
+	if code == codes.Unavailable || code == codes.Canceled || code == codes.Internal {
+		// A broken connection: did the process die? go-plugin notices the
+		// exit a moment after the socket closes.
+		deadline := time.Now().Add(time.Second)
+		for !g.exited() && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if g.exited() {
+			return oslo.NewFailure(server.ModuleHost, ClassPluginCrashed,
+				fmt.Sprintf("plugin %q (generation %d) crashed while handling %s", f.slot.name, g.num, f.method))
+		}
 	}
 	return oslo.NewFailure(server.ModuleHost, ClassPluginUnavailable,
-		fmt.Sprintf("plugin %q is unavailable: %s", f.plugin.name, status.Convert(err).Message()))
+		fmt.Sprintf("plugin %q is unavailable: %s", f.slot.name, status.Convert(err).Message()))
 }
 
 // expectedFailure marks a failure the plugin declared expected.
@@ -106,24 +128,4 @@ func failureFrom(fl *pluginv1.Failure) error {
 		return expectedFailure{f}
 	}
 	return f
-}
-
-// endpointsFor builds the dispatcher endpoints of a server from its
-// plugins' descriptions, in the order the plugins are listed and then the
-// order each plugin describes its endpoints.
-func endpointsFor(plugins []*pluginProc, timeout time.Duration) []server.Endpoint {
-	var eps []server.Endpoint
-	for _, p := range plugins {
-		for _, e := range p.desc.GetEndpoints() {
-			ep := server.Endpoint{
-				Namespace: e.GetNamespace(), LegacyNamespaces: e.GetLegacyNamespaces(), Version: e.GetVersion(),
-				Methods: make(map[string]server.Handler, len(e.GetMethods())),
-			}
-			for _, m := range e.GetMethods() {
-				ep.Methods[m] = &forwarder{plugin: p, namespace: e.GetNamespace(), version: e.GetVersion(), method: m, timeout: timeout}
-			}
-			eps = append(eps, ep)
-		}
-	}
-	return eps
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/http"
 	"sync"
 	"time"
 
@@ -16,25 +18,50 @@ import (
 	"github.com/oslohost/oslohost/server"
 )
 
-// Host runs one configuration: plugins, the broker connection and the RPC
-// servers. Start, Run and Shutdown are safe for concurrent use; Shutdown is
-// idempotent.
-type Host struct {
-	cfg *config.Config
-	log hclog.Logger
-	url *rabbit.URL
+// Loader re-reads the configuration for a reload. Its error should carry
+// the diagnostics as text.
+type Loader func() (*config.Config, error)
 
-	mu       sync.Mutex
+// Option configures a Host.
+type Option func(*Host)
+
+// WithLoader lets the host reload its configuration (SIGHUP, the admin
+// API's POST /v1/reload).
+func WithLoader(l Loader) Option { return func(h *Host) { h.loader = l } }
+
+// Host runs one configuration: plugins, the broker connection, the RPC
+// servers and the admin API, and applies reloads and hot swaps. Its methods
+// are safe for concurrent use; Shutdown is idempotent.
+type Host struct {
+	log     hclog.Logger
+	url     *rabbit.URL
+	loader  Loader
+	metrics *metrics
+
+	mu       sync.RWMutex
+	cfg      *config.Config
 	conn     *rabbit.Conn
-	plugins  map[string]*pluginProc
-	execs    map[string]executors.Executor
-	servers  []*server.Server
+	slots    map[string]*pluginSlot
+	servers  map[string]*serverEntry
+	admin    *http.Server
+	adminLn  net.Listener
+	watch    *watcher
 	started  bool
 	shutdown bool
+
+	reloadMu sync.Mutex // one reload at a time
+}
+
+// serverEntry is one running server block.
+type serverEntry struct {
+	cfg  *config.Server
+	exec *config.Executor
+	srv  *server.Server
+	disp *server.Dispatcher
 }
 
 // New prepares a host for cfg; nothing starts until Start.
-func New(cfg *config.Config, log hclog.Logger) (*Host, error) {
+func New(cfg *config.Config, log hclog.Logger, opts ...Option) (*Host, error) {
 	if log == nil {
 		log = hclog.NewNullLogger()
 	}
@@ -42,97 +69,126 @@ func New(cfg *config.Config, log hclog.Logger) (*Host, error) {
 	if err != nil {
 		return nil, fmt.Errorf("transport: %w", err)
 	}
-	return &Host{cfg: cfg, log: log, url: u, plugins: map[string]*pluginProc{}, execs: map[string]executors.Executor{}}, nil
+	h := &Host{
+		cfg: cfg, log: log, url: u, metrics: newMetrics(),
+		slots: map[string]*pluginSlot{}, servers: map[string]*serverEntry{},
+	}
+	for _, o := range opts {
+		o(h)
+	}
+	return h, nil
 }
 
-// Start launches the plugins the servers use, connects to the broker
-// (waiting for it until ctx ends) and starts every server. If anything
-// fails, what had started is stopped again and the error returned.
+// Start starts the admin API, the plugins the servers use, connects to the
+// broker (waiting for it until ctx ends) and starts every server. If
+// anything fails, what had started is stopped again and the error returned.
 func (h *Host) Start(ctx context.Context) (err error) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	if h.started {
+		h.mu.Unlock()
 		return errors.New("host already started")
 	}
 	h.started = true
+	cfg := h.cfg
+	h.mu.Unlock()
 	defer func() {
 		if err != nil {
-			h.stopLocked(context.Background())
+			_ = h.Shutdown(context.Background())
 		}
 	}()
-	if err := h.startPlugins(ctx); err != nil {
+	if err := h.startAdmin(cfg.Admin); err != nil {
+		return err
+	}
+	if err := h.startSlots(ctx, usedPlugins(cfg)); err != nil {
 		return err
 	}
 	h.log.Info("connecting to broker", "url", h.url.Redacted())
-	conn, err := rabbit.Dial(ctx, rabbit.Config{URL: h.url, Name: "oslohost", Logger: h.log.Named("rabbit")})
+	conn, err := rabbit.Dial(ctx, rabbit.Config{URL: h.url, Name: "oslohost", Logger: h.log.Named("rabbit"),
+		OnConnect: func(gen uint64) {
+			if gen > 1 {
+				h.metrics.reconnects.Inc()
+			}
+		}})
 	if err != nil {
 		return err
 	}
+	h.mu.Lock()
 	h.conn = conn
-	for _, e := range h.cfg.Executors {
-		ex, err := executors.New(string(e.Kind), e.Workers)
-		if err != nil {
-			return fmt.Errorf("executor %q: %w", e.Name, err)
-		}
-		h.execs[e.Name] = ex
-	}
-	for _, sc := range h.cfg.Servers {
-		if err := h.startServer(ctx, sc); err != nil {
+	h.mu.Unlock()
+	for _, sc := range cfg.Servers {
+		if err := h.startServer(ctx, cfg, sc); err != nil {
 			return err
 		}
 	}
-	h.log.Info("host ready", "servers", len(h.servers), "plugins", len(h.plugins))
+	if err := h.startWatcher(); err != nil {
+		return err
+	}
+	h.log.Info("host ready", "servers", len(cfg.Servers), "plugins", len(h.slots))
 	return nil
 }
 
-// startPlugins starts every plugin a server uses, in parallel.
-func (h *Host) startPlugins(ctx context.Context) error {
+// usedPlugins are the plugin blocks some server uses, in config order.
+func usedPlugins(cfg *config.Config) []*config.Plugin {
 	used := map[string]bool{}
-	for _, s := range h.cfg.Servers {
+	for _, s := range cfg.Servers {
 		for _, p := range s.Plugins {
 			used[p] = true
 		}
 	}
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	var errs []error
-	for _, pc := range h.cfg.Plugins {
-		if !used[pc.Name] {
-			continue
+	var out []*config.Plugin
+	for _, p := range cfg.Plugins {
+		if used[p.Name] {
+			out = append(out, p)
 		}
+	}
+	return out
+}
+
+// startSlots starts plugins in parallel; all must start.
+func (h *Host) startSlots(ctx context.Context, plugins []*config.Plugin) error {
+	var wg sync.WaitGroup
+	errs := make([]error, len(plugins))
+	for i, pc := range plugins {
+		s := newSlot(h, pc)
+		h.mu.Lock()
+		h.slots[pc.Name] = s
+		h.mu.Unlock()
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			p, err := startPlugin(ctx, pc, pc.MaxMessageSize, h.log)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				errs = append(errs, err)
-				return
-			}
-			h.plugins[pc.Name] = p
+			errs[i] = s.start(ctx)
 		}()
 	}
 	wg.Wait()
 	return errors.Join(errs...)
 }
 
-func (h *Host) startServer(ctx context.Context, sc *config.Server) error {
-	var procs []*pluginProc
-	for _, name := range sc.Plugins {
-		procs = append(procs, h.plugins[name])
+func (h *Host) startServer(ctx context.Context, cfg *config.Config, sc *config.Server) error {
+	ec := cfg.Executor(sc.Executor)
+	if ec == nil {
+		return fmt.Errorf("server %q: no executor %q", sc.Name, sc.Executor)
 	}
+	exec, err := executors.New(string(ec.Kind), ec.Workers)
+	if err != nil {
+		return fmt.Errorf("server %q: executor %q: %w", sc.Name, ec.Name, err)
+	}
+	e := &serverEntry{cfg: sc, exec: ec, disp: server.NewDispatcher()}
+	e.disp.SetEndpoints(h.endpointsOf(sc))
+	h.mu.RLock()
+	conn := h.conn
+	h.mu.RUnlock()
 	srv, err := server.New(server.Config{
-		Conn:        h.conn,
+		Conn:        conn,
 		Options:     h.url.Options,
 		Exchange:    sc.Exchange,
 		Target:      oslo.Target{Topic: sc.Topic, Server: sc.Server},
 		NoFanout:    !sc.Fanout,
-		Dispatcher:  server.NewDispatcher(endpointsFor(procs, sc.CallTimeout.Duration())...),
-		Executor:    h.execs[sc.Executor],
-		Prefetch:    h.cfg.Transport.Prefetch,
-		MaxBodySize: h.cfg.Host.MaxMessageSize,
+		Dispatcher:  e.disp,
+		Executor:    exec,
+		Prefetch:    cfg.Transport.Prefetch,
+		MaxBodySize: cfg.Host.MaxMessageSize,
 		Logger:      h.log.Named("server").Named(sc.Name),
+		Observer:    h.metrics.observer(sc.Name),
 	})
 	if err != nil {
 		return fmt.Errorf("server %q: %w", sc.Name, err)
@@ -140,8 +196,52 @@ func (h *Host) startServer(ctx context.Context, sc *config.Server) error {
 	if err := srv.Start(ctx); err != nil {
 		return fmt.Errorf("server %q: %w", sc.Name, err)
 	}
-	h.servers = append(h.servers, srv)
+	e.srv = srv
+	h.mu.Lock()
+	h.servers[sc.Name] = e
+	h.mu.Unlock()
 	return nil
+}
+
+// endpointsOf builds a server's endpoints from its plugins, in the order
+// the plugins are listed and each plugin describes them.
+func (h *Host) endpointsOf(sc *config.Server) []server.Endpoint {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	var eps []server.Endpoint
+	for _, name := range sc.Plugins {
+		if s := h.slots[name]; s != nil {
+			eps = append(eps, s.endpoints(sc.CallTimeout.Duration())...)
+		}
+	}
+	return eps
+}
+
+// refreshEndpoints rebuilds the endpoints of every server using plugin.
+func (h *Host) refreshEndpoints(plugin string) {
+	h.mu.RLock()
+	var entries []*serverEntry
+	for _, e := range h.servers {
+		for _, p := range e.cfg.Plugins {
+			if p == plugin {
+				entries = append(entries, e)
+				break
+			}
+		}
+	}
+	h.mu.RUnlock()
+	for _, e := range entries {
+		e.disp.SetEndpoints(h.endpointsOf(e.cfg))
+	}
+}
+
+func (h *Host) drainTimeout() time.Duration {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	if d := h.cfg.Host.DrainTimeout.Duration(); d > 0 {
+		return d
+	}
+	return 30 * time.Second
 }
 
 // Run starts the host, serves until ctx ends, then shuts down gracefully
@@ -152,7 +252,9 @@ func (h *Host) Run(ctx context.Context) error {
 	}
 	<-ctx.Done()
 	h.log.Info("shutting down")
+	h.mu.RLock()
 	timeout := h.cfg.Host.ShutdownTimeout.Duration()
+	h.mu.RUnlock()
 	if timeout <= 0 {
 		timeout = 30 * time.Second
 	}
@@ -162,26 +264,33 @@ func (h *Host) Run(ctx context.Context) error {
 }
 
 // Shutdown stops consuming, lets in-flight calls finish (until ctx ends),
-// stops the plugins and closes the broker connection, in that order.
+// stops the plugins, closes the broker connection and the admin API, in
+// that order.
 func (h *Host) Shutdown(ctx context.Context) error {
+	h.reloadMu.Lock()
+	defer h.reloadMu.Unlock()
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.stopLocked(ctx)
-}
-
-func (h *Host) stopLocked(ctx context.Context) error {
 	if h.shutdown {
+		h.mu.Unlock()
 		return nil
 	}
 	h.shutdown = true
+	servers := h.servers
+	slots := h.slots
+	conn, admin, w := h.conn, h.admin, h.watch
+	h.mu.Unlock()
+
+	if w != nil {
+		w.close()
+	}
+	var mu sync.Mutex
 	var errs []error
 	var wg sync.WaitGroup
-	var mu sync.Mutex
-	for _, s := range h.servers {
+	for _, e := range servers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := s.Shutdown(ctx); err != nil {
+			if err := e.srv.Shutdown(ctx); err != nil {
 				mu.Lock()
 				errs = append(errs, err)
 				mu.Unlock()
@@ -189,16 +298,21 @@ func (h *Host) stopLocked(ctx context.Context) error {
 		}()
 	}
 	wg.Wait()
-	for _, p := range h.plugins {
+	for _, s := range slots {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			p.stop(ctx)
+			s.stop(ctx)
 		}()
 	}
 	wg.Wait()
-	if h.conn != nil {
-		_ = h.conn.Close()
+	if conn != nil {
+		_ = conn.Close()
+	}
+	if admin != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_ = admin.Shutdown(sctx)
+		cancel()
 	}
 	h.log.Info("host stopped")
 	return errors.Join(errs...)

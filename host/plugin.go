@@ -27,13 +27,14 @@ type pluginProc struct {
 	ep     pluginv1.Endpoint
 	desc   *pluginv1.DescribeResponse
 	path   string
+	sha256 string // of the binary as started
 	log    hclog.Logger
 }
 
 // startPlugin launches the plugin's binary, configures it and asks it to
 // describe its endpoints. On any failure the process is stopped again.
 func startPlugin(ctx context.Context, cfg *config.Plugin, maxMsg int, log hclog.Logger) (*pluginProc, error) {
-	path := resolve(filepath.Dir(cfg.Range.Filename), cfg.Command)
+	path := resolvedCommand(cfg)
 	if st, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("plugin %q: command %s: %w", cfg.Name, path, err)
 	} else if st.IsDir() || st.Mode()&0o111 == 0 {
@@ -55,7 +56,7 @@ func startPlugin(ctx context.Context, cfg *config.Plugin, maxMsg int, log hclog.
 	if cfg.StartTimeout > 0 {
 		ccfg.StartTimeout = cfg.StartTimeout.Duration()
 	}
-	p := &pluginProc{name: cfg.Name, cfg: cfg, client: plugin.NewClient(ccfg), path: path, log: plog}
+	p := &pluginProc{name: cfg.Name, cfg: cfg, client: plugin.NewClient(ccfg), path: path, sha256: fileSHA256(path), log: plog}
 	if err := p.handshake(ctx); err != nil {
 		p.client.Kill()
 		return nil, err
@@ -99,6 +100,12 @@ func (p *pluginProc) stop(ctx context.Context) {
 		cancel()
 	}
 	p.client.Kill()
+}
+
+// resolvedCommand is the plugin's command, relative paths taken from the
+// directory of the config file that declares it.
+func resolvedCommand(cfg *config.Plugin) string {
+	return resolve(filepath.Dir(cfg.Range.Filename), cfg.Command)
 }
 
 // pluginEnv is the plugin's whole environment: what its block gives.

@@ -23,6 +23,11 @@ func (s *Server) dispatch(req *oslo.Request, deadline time.Time) {
 	if log.IsDebug() {
 		log.Debug("dispatching", "namespace", req.Namespace, "version", req.Version, "call", req.IsCall())
 	}
+	start := time.Now()
+	if obs := s.cfg.Observer; obs != nil {
+		obs.CallStarted()
+	}
+	outcome := "ok"
 	h, failure := s.cfg.Dispatcher.Lookup(req)
 	var result json.RawMessage
 	if failure == nil {
@@ -34,6 +39,7 @@ func (s *Server) dispatch(req *oslo.Request, deadline time.Time) {
 		})
 		stopHB()
 		if err != nil {
+			outcome = "error"
 			failure = asFailure(err)
 			if isExpected(err) {
 				log.Debug("expected exception during message handling", "error", failure.Error())
@@ -42,7 +48,11 @@ func (s *Server) dispatch(req *oslo.Request, deadline time.Time) {
 			}
 		}
 	} else {
+		outcome = "rejected"
 		log.Error("exception during message handling", "error", failure.Error())
+	}
+	if obs := s.cfg.Observer; obs != nil {
+		obs.CallFinished(req.Method, outcome, time.Since(start))
 	}
 	if !req.IsCall() {
 		return

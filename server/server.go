@@ -44,6 +44,19 @@ type Config struct {
 	Prefetch    int
 	MaxBodySize int
 	Logger      hclog.Logger
+	// Observer, when set, is told about every dispatched request.
+	Observer Observer
+}
+
+// Observer receives per-call events, for metrics. Implementations must be
+// safe for concurrent use and fast.
+type Observer interface {
+	// CallStarted is called as a request is dispatched.
+	CallStarted()
+	// CallFinished is called when its handler has returned: outcome is
+	// "ok", "error" (the endpoint raised) or "rejected" (no such method,
+	// unsupported version, bad arguments).
+	CallFinished(method, outcome string, took time.Duration)
 }
 
 // Server is an oslo.messaging RPC server. Safe for concurrent use.

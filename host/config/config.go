@@ -161,7 +161,9 @@ type Batch struct {
 // Admin is the `admin` block: the HTTP admin API.
 type Admin struct {
 	Source `json:"-"`
-	// Listen is the address to serve on; empty disables the admin API.
+	// Listen is the address to serve on: 127.0.0.1:9464 when the block
+	// omits it; empty disables the admin API. Without an admin block there
+	// is no admin API.
 	Listen string `json:"listen"`
 	// Token, when set, is required as a bearer token on mutating requests.
 	Token string `json:"token,omitempty"`

@@ -51,7 +51,7 @@ func newDecoder(ctx *hcl.EvalContext) *decoder {
 			Plugins:   []*Plugin{},
 			Servers:   []*Server{},
 			Listeners: []*Listener{},
-			Admin:     Admin{Listen: defaultAdminListen},
+			Admin:     Admin{}, // no admin block: no admin API
 			Log:       Log{Level: "info", Format: "text"},
 		},
 	}

@@ -95,6 +95,7 @@ func (d *decoder) admin(blk *hcl.Block) {
 	b, _ := d.body(blk, adminSchema)
 	a := &d.cfg.Admin
 	a.Source = b.source()
+	a.Listen = defaultAdminListen
 	if b.str("listen", &a.Listen) && a.Listen != "" {
 		if _, _, err := net.SplitHostPort(a.Listen); err != nil {
 			b.errorf(b.exprRange("listen"), "Invalid listen address",

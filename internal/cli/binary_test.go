@@ -77,7 +77,8 @@ func TestBinaryVersionAndCall(t *testing.T) {
 }
 
 // TestBinaryRun runs `oslohost run` with the SDK's hello plugin, calls it,
-// sends SIGHUP (ignored) and SIGINT (graceful stop, exit 0).
+// sends SIGHUP (a reload of the unchanged config) and SIGINT (graceful
+// stop, exit 0).
 func TestBinaryRun(t *testing.T) {
 	pypeer.Python(t) // the same preconditions as the other broker tests
 	bin := buildOslohost(t)
@@ -125,7 +126,7 @@ log {
 	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	waitFor("reload is not supported yet")
+	waitFor("reloaded")
 	code, _, _ = oslohost(t, bin, "call", "--url", pypeer.URL(), "--topic", topic, "--timeout", "20s", "hello", "name=again")
 	if code != 0 {
 		t.Errorf("call after SIGHUP: exit %d", code)

@@ -1,7 +1,10 @@
 package cli
 
 import (
+	"bytes"
+	"errors"
 	"io"
+	"strings"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/hcl/v2"
@@ -51,4 +54,17 @@ func logColor(w io.Writer) hclog.ColorOption {
 		return hclog.AutoColor
 	}
 	return hclog.ColorOff
+}
+
+// reloadConfig loads the configuration again for a reload; its error holds
+// the diagnostics as text.
+func reloadConfig(paths []string) (*config.Config, error) {
+	var l config.Loader
+	cfg, diags := l.Load(paths...)
+	if diags.HasErrors() {
+		var b bytes.Buffer
+		_ = config.WriteDiagnostics(&b, l.Files(), diags, false)
+		return nil, errors.New(strings.TrimSpace(b.String()))
+	}
+	return cfg, nil
 }

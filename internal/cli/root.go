@@ -97,6 +97,8 @@ oslo.messaging RabbitMQ protocol, and calls any oslo.messaging RPC server.`,
 		newCallCommand(),
 		newCastCommand(),
 		newPingCommand(),
+		newStatusCommand(),
+		newReloadCommand(),
 		newVersionCommand(),
 	)
 	return root

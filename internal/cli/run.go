@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/oslohost/oslohost/host"
+	"github.com/oslohost/oslohost/host/config"
 )
 
 // shutdownSignals stop the host gracefully; a second one while it drains
@@ -28,7 +29,9 @@ finish (up to host.shutdown_timeout), stops the plugins and exits with status
 0. A second SIGINT or SIGTERM during that drain exits at once with status 1.
 
 Logs go to stderr as the log block says (level, text or json).
-SIGHUP is logged and ignored: reloading is not supported yet.`,
+SIGHUP re-reads the configuration and applies the difference (see
+'oslohost reload'); a configuration that does not load is refused and the
+running one stays.`,
 		Example: `  oslohost run config.hcl
   oslohost run /etc/oslohost/`,
 		Args: requireArgs(1, "CONFIG (a file or a directory)"),
@@ -43,7 +46,9 @@ func runHost(cmd *cobra.Command, paths []string) error {
 		return err
 	}
 	log := newLogger(cfg.Log, stderr)
-	h, err := host.New(cfg, log)
+	h, err := host.New(cfg, log, host.WithLoader(func() (*config.Config, error) {
+		return reloadConfig(paths)
+	}))
 	if err != nil {
 		return err
 	}
@@ -75,7 +80,8 @@ func runHost(cmd *cobra.Command, paths []string) error {
 		case s := <-sigs:
 			switch {
 			case s == syscall.SIGHUP:
-				log.Warn("reload is not supported yet; ignoring the signal", "signal", s.String())
+				log.Info("SIGHUP received: reloading the configuration")
+				go func() { _, _ = h.Reload(ctx) }() // the host logs the outcome
 			case !stopping:
 				stopping = true
 				log.Info("signal received, shutting down; send it again to exit at once", "signal", s.String())

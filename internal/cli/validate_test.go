@@ -20,6 +20,10 @@ func writeHelloConfig(t *testing.T, extra string) (path, topic string) {
   url = %q
 }
 
+admin {
+  listen = "127.0.0.1:0"
+}
+
 plugin "hello" {
   command = %q
 }

@@ -33,6 +33,9 @@ type Config struct {
 	// Dial overrides how TCP connections are made (tests put a fault proxy
 	// in the path with it); nil dials directly with a 10 s timeout.
 	Dial func(network, addr string) (net.Conn, error)
+	// OnConnect, when set, is called after each successful (re)connection
+	// with its generation (1 for the first connection).
+	OnConnect func(generation uint64)
 }
 
 // Conn is a RabbitMQ connection that reconnects by itself: when the broker
@@ -118,6 +121,16 @@ func (c *Conn) Connected() bool {
 	return c.conn != nil
 }
 
+// Generation counts the connections made so far: 0 before the first,
+// and it grows with every reconnect. Anything declared on the broker for
+// generation g may be gone in a later one (the broker may have restarted).
+// Safe for concurrent use.
+func (c *Conn) Generation() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.gen
+}
+
 // current waits until a connection is up and returns it with its generation.
 func (c *Conn) current(ctx context.Context) (*amqp.Connection, uint64, error) {
 	for {
@@ -193,6 +206,9 @@ func (c *Conn) supervise() {
 		gen := c.gen
 		c.mu.Unlock()
 		c.log.Info("connected to broker", "host", host, "generation", gen)
+		if c.cfg.OnConnect != nil {
+			c.cfg.OnConnect(gen)
+		}
 	watch:
 		for {
 			select {

@@ -36,7 +36,7 @@ func TestBadPluginBinaries(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			cfg := writeConfig(t, transportBlock()+fmt.Sprintf(`
+			cfg := writeConfig(t, transportBlock()+adminBlock+fmt.Sprintf(`
 plugin "p" {
   %s
   start_timeout = "5s"
@@ -67,7 +67,7 @@ func TestPinnedChecksumAccepted(t *testing.T) {
 	}
 	sum := sha256.Sum256(b)
 	topic := pypeer.UniqueName(t, "pinned")
-	runHost(t, writeConfig(t, transportBlock()+fmt.Sprintf(`
+	runHost(t, writeConfig(t, transportBlock()+adminBlock+fmt.Sprintf(`
 plugin "faulty" {
   command = %q
   sha256  = %q
@@ -91,7 +91,7 @@ server "s" {
 func TestMisbehavingPlugin(t *testing.T) {
 	pypeer.Python(t)
 	topic := pypeer.UniqueName(t, "faulty")
-	runHost(t, writeConfig(t, transportBlock()+fmt.Sprintf(`
+	runHost(t, writeConfig(t, transportBlock()+adminBlock+fmt.Sprintf(`
 plugin "faulty" {
   command = %q
 }
@@ -141,10 +141,12 @@ server "s" {
 	}
 	okStill()
 
-	// The plugin process dies: the call gets a failure at once.
+	// The plugin process dies: the call gets a crash failure at once, and
+	// the restarted plugin serves the next call.
 	start = time.Now()
 	r = call("exit", nil, 30)
-	if r.OK || r.ExcType != "PluginUnavailable" || time.Since(start) > 5*time.Second {
+	if r.OK || r.ExcType != "PluginCrashed" || time.Since(start) > 5*time.Second {
 		t.Fatalf("exit: ok=%v %s %s %q after %v", r.OK, r.ExcClass, r.ExcType, r.Msg, time.Since(start))
 	}
+	okStill()
 }

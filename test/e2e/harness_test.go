@@ -64,10 +64,15 @@ func writeConfig(t *testing.T, hcl string) string {
 	return p
 }
 
-// transportBlock is the transport block every test config starts with.
+// transportBlock is the transport and log blocks every test config starts
+// with; see adminBlock.
 func transportBlock() string {
 	return fmt.Sprintf("transport {\n  url = %q\n}\nlog {\n  level = \"debug\"\n}\n", pypeer.URL())
 }
+
+// adminBlock puts the admin API on a free port (the default, 9464, would
+// collide between hosts of parallel tests).
+const adminBlock = "admin {\n  listen = \"127.0.0.1:0\"\n}\n"
 
 // hostProc is a running `oslohost run`.
 type hostProc struct {

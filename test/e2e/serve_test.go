@@ -42,10 +42,7 @@ server "calc" {
   server  = %q
   plugins = ["calc"]
 }
-admin {
-  listen = ""
-}
-`, bin.hello, bin.echo, bin.calc, calcStart, prefix, server, prefix, server, prefix, server))
+`+adminBlock, bin.hello, bin.echo, bin.calc, calcStart, prefix, server, prefix, server, prefix, server))
 }
 
 // TestPythonClientThroughPlugins runs the interop scenarios of the wire

@@ -1,0 +1,91 @@
+package host
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/oslohost/oslohost/server"
+)
+
+// metrics are the host's Prometheus collectors, in their own registry.
+type metrics struct {
+	reg        *prometheus.Registry
+	calls      *prometheus.CounterVec
+	latency    *prometheus.HistogramVec
+	inflight   *prometheus.GaugeVec
+	restarts   *prometheus.CounterVec
+	swaps      *prometheus.CounterVec
+	pluginUp   *prometheus.GaugeVec
+	reconnects prometheus.Counter
+	reloads    *prometheus.CounterVec
+}
+
+func newMetrics() *metrics {
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "oslohost", Name: "rpc_calls_total",
+			Help: "RPC requests dispatched, by server, method and outcome (ok, error, rejected).",
+		}, []string{"server", "method", "outcome"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "oslohost", Name: "rpc_call_duration_seconds",
+			Help:    "Time from dispatch to the handler's return, by server.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
+		}, []string{"server"}),
+		inflight: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: "oslohost", Name: "rpc_in_flight",
+			Help: "RPC requests being handled now, by server.",
+		}, []string{"server"}),
+		restarts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "oslohost", Name: "plugin_restarts_total",
+			Help: "Plugin restarts after a crash.",
+		}, []string{"plugin"}),
+		swaps: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "oslohost", Name: "plugin_swaps_total",
+			Help: "Plugin hot swaps, by result (ok, failed).",
+		}, []string{"plugin", "result"}),
+		pluginUp: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: "oslohost", Name: "plugin_up",
+			Help: "1 while the plugin has a serving process.",
+		}, []string{"plugin"}),
+		reconnects: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "oslohost", Name: "broker_reconnects_total",
+			Help: "Broker connections made after the first.",
+		}),
+		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "oslohost", Name: "config_reloads_total",
+			Help: "Configuration reloads, by result (ok, failed).",
+		}, []string{"result"}),
+	}
+	m.reg.MustRegister(m.calls, m.latency, m.inflight, m.restarts, m.swaps, m.pluginUp, m.reconnects, m.reloads,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// serverObserver feeds one server's calls into the metrics.
+type serverObserver struct {
+	name     string
+	m        *metrics
+	inflight prometheus.Gauge
+	latency  prometheus.Observer
+}
+
+var _ server.Observer = (*serverObserver)(nil)
+
+func (m *metrics) observer(serverName string) *serverObserver {
+	return &serverObserver{
+		name: serverName, m: m,
+		inflight: m.inflight.WithLabelValues(serverName),
+		latency:  m.latency.WithLabelValues(serverName),
+	}
+}
+
+func (o *serverObserver) CallStarted() { o.inflight.Inc() }
+
+func (o *serverObserver) CallFinished(method, outcome string, took time.Duration) {
+	o.inflight.Dec()
+	o.latency.Observe(took.Seconds())
+	o.m.calls.WithLabelValues(o.name, method, outcome).Inc()
+}

@@ -1,0 +1,142 @@
+package host
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"os"
+	"sort"
+	"time"
+)
+
+// Status is the host's state as /v1/status reports it. It holds no
+// secrets: the transport URL is redacted and plugin environments and
+// configs are left out.
+type Status struct {
+	Broker  BrokerStatus   `json:"broker"`
+	Servers []ServerStatus `json:"servers"`
+	Plugins []PluginStatus `json:"plugins"`
+}
+
+// BrokerStatus is the broker connection.
+type BrokerStatus struct {
+	URL       string `json:"url"`
+	Connected bool   `json:"connected"`
+}
+
+// ServerStatus is one server block.
+type ServerStatus struct {
+	Name     string   `json:"name"`
+	Topic    string   `json:"topic"`
+	Server   string   `json:"server"`
+	Exchange string   `json:"exchange"`
+	Executor string   `json:"executor"`
+	Plugins  []string `json:"plugins"`
+}
+
+// PluginStatus is one plugin.
+type PluginStatus struct {
+	Name       string `json:"name"`
+	State      string `json:"state"`
+	Generation int    `json:"generation"`
+	PID        int    `json:"pid,omitempty"`
+	Version    string `json:"version,omitempty"`
+	Path       string `json:"path"`
+	SHA256     string `json:"sha256,omitempty"`
+	InFlight   int    `json:"in_flight"`
+	Restarts   int    `json:"restarts"`
+	Swaps      int    `json:"swaps"`
+	LastError  string `json:"last_error,omitempty"`
+	// NextRestart is when a crashed plugin is tried again.
+	NextRestart *time.Time         `json:"next_restart,omitempty"`
+	Since       *time.Time         `json:"since,omitempty"`
+	Endpoints   []EndpointStatus   `json:"endpoints,omitempty"`
+	Draining    []GenerationStatus `json:"draining,omitempty"`
+}
+
+// EndpointStatus is an endpoint a plugin serves.
+type EndpointStatus struct {
+	Namespace string   `json:"namespace"`
+	Version   string   `json:"version"`
+	Methods   []string `json:"methods"`
+}
+
+// GenerationStatus is an old generation finishing its calls.
+type GenerationStatus struct {
+	Generation int `json:"generation"`
+	PID        int `json:"pid,omitempty"`
+	InFlight   int `json:"in_flight"`
+}
+
+// Status reports the host's state now.
+func (h *Host) Status() Status {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	st := Status{Broker: BrokerStatus{URL: h.url.Redacted(), Connected: h.conn != nil && h.conn.Connected()}}
+	for _, e := range h.servers {
+		st.Servers = append(st.Servers, ServerStatus{
+			Name: e.cfg.Name, Topic: e.cfg.Topic, Server: e.srv.Target().Server, Exchange: e.cfg.Exchange,
+			Executor: e.cfg.Executor, Plugins: e.cfg.Plugins,
+		})
+	}
+	sort.Slice(st.Servers, func(i, j int) bool { return st.Servers[i].Name < st.Servers[j].Name })
+	for _, s := range h.slots {
+		st.Plugins = append(st.Plugins, s.status())
+	}
+	sort.Slice(st.Plugins, func(i, j int) bool { return st.Plugins[i].Name < st.Plugins[j].Name })
+	return st
+}
+
+// Ready reports whether the broker is connected and every plugin serves.
+func (h *Host) Ready() (bool, string) {
+	st := h.Status()
+	if !st.Broker.Connected {
+		return false, "broker not connected"
+	}
+	for _, p := range st.Plugins {
+		if p.State != StateServing {
+			return false, "plugin " + p.Name + " is " + p.State
+		}
+	}
+	return true, "ready"
+}
+
+func (s *pluginSlot) status() PluginStatus {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	ps := PluginStatus{
+		Name: s.name, State: s.state, Restarts: s.restarts, Swaps: s.swaps, LastError: s.lastError,
+		Path: resolvedCommand(s.cfg),
+	}
+	if !s.nextTry.IsZero() {
+		t := s.nextTry
+		ps.NextRestart = &t
+	}
+	if g := s.cur; g != nil {
+		ps.Generation, ps.PID, ps.InFlight = g.num, g.pid(), g.InFlight()
+		ps.Version, ps.SHA256, ps.Path = g.proc.desc.GetPluginVersion(), g.proc.sha256, g.proc.path
+		t := g.started
+		ps.Since = &t
+		for _, e := range g.proc.desc.GetEndpoints() {
+			ps.Endpoints = append(ps.Endpoints, EndpointStatus{Namespace: e.GetNamespace(), Version: orDefault(e.GetVersion()), Methods: e.GetMethods()})
+		}
+	}
+	for _, g := range s.draining {
+		ps.Draining = append(ps.Draining, GenerationStatus{Generation: g.num, PID: g.pid(), InFlight: g.InFlight()})
+	}
+	return ps
+}
+
+// fileSHA256 is the hex sha256 of a file ("" when it cannot be read).
+func fileSHA256(path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return ""
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
