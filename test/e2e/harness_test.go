@@ -33,12 +33,16 @@ func TestMain(m *testing.M) {
 		defer os.RemoveAll(dir)
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
-		cmd := exec.CommandContext(ctx, "go", "build", "-o", dir+string(os.PathSeparator),
+		args := []string{"build", "-o", dir + string(os.PathSeparator)}
+		if os.Getenv("OSLOHOST_E2E_RACE") != "" {
+			args = append(args, "-race") // the host and plugins under the race detector
+		}
+		cmd := exec.CommandContext(ctx, "go", append(args,
 			"github.com/oslohost/oslohost/cmd/oslohost",
 			"github.com/oslohost/oslohost/plugins/examples/hello",
 			"github.com/oslohost/oslohost/plugins/examples/echo",
 			"github.com/oslohost/oslohost/plugins/examples/calc",
-			"github.com/oslohost/oslohost/test/e2e/testdata/faulty")
+			"github.com/oslohost/oslohost/test/e2e/testdata/faulty")...)
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 		if err := cmd.Run(); err != nil {
 			fmt.Fprintln(os.Stderr, "build binaries:", err)
@@ -134,6 +138,9 @@ func startHost(t *testing.T, config string) *hostProc {
 	}()
 	t.Cleanup(func() {
 		h.stop(t)
+		if strings.Contains(h.Log(), "WARNING: DATA RACE") {
+			t.Errorf("the host reported a data race")
+		}
 		if t.Failed() {
 			t.Logf("oslohost log:\n%s", h.Log())
 		}
