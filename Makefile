@@ -5,7 +5,7 @@ PKGS    ?= ./...
 # Extra flags for go test, e.g. TESTFLAGS='-run Interop -v'.
 TESTFLAGS ?=
 
-.PHONY: help build test test-short run deps bench fuzz vet fmt clean
+.PHONY: help build test test-short run deps bench bench-go fuzz vet fmt clean
 
 # make proto: regenerate plugin/pluginv1 from endpoint.proto (pinned generators).
 include plugin/pluginv1/proto.mk
@@ -33,8 +33,11 @@ test: deps ## run every test against the local broker and the real Python peer
 test-short: ## unit tests only (no broker, no Python)
 	$(GO) test -count=1 -short $(PKGS)
 
-bench: deps ## codec and round-trip benchmarks
-	$(GO) test -run '^$$' -bench . -benchmem ./oslo/ ./client/
+bench: deps ## oslohost vs the broker ceiling vs Python, interleaved (bench/run.sh; BENCH_DURATION, BENCH_ROUNDS)
+	bench/run.sh
+
+bench-go: deps ## Go micro-benchmarks: codec, client round trip, plugin call
+	$(GO) test -run '^$$' -bench . -benchmem ./oslo/ ./client/ ./plugin/pluginv1/
 
 fuzz: ## a short run of every fuzz target
 	@for t in $$($(GO) test -list 'Fuzz.*' ./oslo/ | grep ^Fuzz); do $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime 15s ./oslo/ || exit 1; done

@@ -1,0 +1,226 @@
+#!/usr/bin/env bash
+# bench/run.sh (make bench): oslohost against the broker ceiling and the
+# Python oslo.messaging server, side by side, measured by `oslohost bench`.
+#
+# Systems, each an "echo" RPC server on its own topic of the same RabbitMQ:
+#   ceiling            bench/ceiling: bare amqp091-go consumer replying at once
+#   oslohost-pool      oslohost + the echo plugin, pool executor (64 workers)
+#   oslohost-blocking  oslohost + the echo plugin, blocking executor
+#   python             bench/pyecho/echo_server.py: oslo.messaging, threading executor
+#
+# For each concurrency C and payload size, every system is measured once per
+# round, in turn (the order rotates each round), for BENCH_ROUNDS rounds;
+# the table shows the median round. All servers run for the whole script.
+# Also measured: host RSS idle and under C=64 load, the plugin call alone
+# (BenchmarkInvoke), and whether the load generator can drive the ceiling
+# harder with two connections than with one.
+#
+# Environment (defaults in brackets):
+#   BENCH_DURATION [10]   measured seconds per run
+#   BENCH_WARMUP   [2]    warm-up seconds per run
+#   BENCH_ROUNDS   [3]    rounds; the median is reported
+#   BENCH_CONCURRENCY ["1 8 64"]      BENCH_PAYLOADS ["100 10240"]
+#   BENCH_SYSTEMS  ["ceiling oslohost-pool oslohost-blocking python"]
+#   BENCH_OUT      [bench/results.md]  the raw results go next to it (.jsonl)
+#   OSLOHOST_TRANSPORT_URL [rabbit://guest:guest@127.0.0.1:5672/]
+# Quick run: BENCH_DURATION=3 BENCH_WARMUP=1 BENCH_ROUNDS=1 make bench
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+DURATION=${BENCH_DURATION:-10}
+WARMUP=${BENCH_WARMUP:-2}
+ROUNDS=${BENCH_ROUNDS:-3}
+CONCURRENCY=${BENCH_CONCURRENCY:-"1 8 64"}
+PAYLOADS=${BENCH_PAYLOADS:-"100 10240"}
+SYSTEMS=${BENCH_SYSTEMS:-"ceiling oslohost-pool oslohost-blocking python"}
+OUT=${BENCH_OUT:-bench/results.md}
+RAW=${OUT%.md}.jsonl
+URL=${OSLOHOST_TRANSPORT_URL:-rabbit://guest:guest@127.0.0.1:5672/}
+PYTHON=/usr/bin/python3
+GO=${GO:-go}
+BIN=$ROOT/bin
+OSLOHOST=$BIN/oslohost
+
+say() { echo "bench: $*" >&2; }
+
+# --- build and dependencies -------------------------------------------------
+say "building oslohost, the echo plugin and the ceiling server"
+$GO build -o "$BIN/" ./cmd/oslohost
+mkdir -p "$BIN/plugins" "$BIN/bench"
+$GO build -o "$BIN/plugins/" ./plugins/examples/echo
+$GO build -o "$BIN/bench/" ./bench/ceiling
+scripts/ensure-broker.sh
+scripts/ensure-python-peer.sh
+
+WORK=$(mktemp -d)
+declare -A PID TOPIC
+cleanup() {
+	local s
+	for s in "${!PID[@]}"; do
+		kill -TERM "${PID[$s]}" 2>/dev/null || true
+	done
+	for s in "${!PID[@]}"; do
+		wait "${PID[$s]}" 2>/dev/null || true
+	done
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+RUN_ID=$(date +%s)-$$
+
+# vmrss PID: resident set size in KiB (0 when the process is gone).
+vmrss() { awk '/^VmRSS:/ {print $2; found=1} END {if (!found) print 0}' "/proc/$1/status" 2>/dev/null || echo 0; }
+
+# plugin_pid HOSTPID: the host's child process (the echo plugin).
+plugin_pid() { { pgrep -P "$1" || true; } | head -1; }
+
+# start SYSTEM: start its server on a fresh topic, wait until it answers.
+start() {
+	local s=$1 t="b-$1-$RUN_ID"
+	TOPIC[$s]=$t
+	case $s in
+	ceiling)
+		"$BIN/bench/ceiling" -url "${URL/#rabbit:/amqp:}" -topic "$t" >"$WORK/$s.log" 2>&1 &
+		;;
+	oslohost-pool | oslohost-blocking)
+		OSLOHOST_BENCH_TOPIC=$t OSLOHOST_BENCH_ECHO=$BIN/plugins/echo OSLOHOST_TRANSPORT_URL=$URL \
+			"$OSLOHOST" run "bench/${s}.hcl" >"$WORK/$s.log" 2>&1 &
+		;;
+	python)
+		"$PYTHON" bench/pyecho/echo_server.py --url "$URL" --topic "$t" >"$WORK/$s.log" 2>&1 &
+		;;
+	*)
+		say "unknown system $s"
+		exit 2
+		;;
+	esac
+	PID[$s]=$!
+	local i
+	for ((i = 0; i < 60; i++)); do
+		if "$OSLOHOST" call --url "$URL" --topic "$t" --timeout 2s echo value=1 >/dev/null 2>&1; then
+			return 0
+		fi
+		if ! kill -0 "${PID[$s]}" 2>/dev/null; then
+			break
+		fi
+		sleep 1
+	done
+	say "$s did not answer on topic $t; its log:"
+	cat "$WORK/$s.log" >&2
+	exit 1
+}
+
+# measure SYSTEM C PAYLOAD ROUND [TRANSPORTS]: one bench run; appends one
+# JSON line to $RAW with the server's peak RSS during the run.
+measure() {
+	local s=$1 c=$2 p=$3 round=$4 tr=${5:-1} out="$WORK/bench.json" peak=0 peakp=0 r pp
+	local pid=${PID[$s]}
+	pp=$(if [[ $s == oslohost-* ]]; then plugin_pid "$pid"; fi)
+	"$OSLOHOST" bench --url "$URL" --topic "${TOPIC[$s]}" --concurrency "$c" --payload-size "$p" \
+		--duration "${DURATION}s" --warmup "${WARMUP}s" --timeout 30s --transports "$tr" \
+		--json --quiet >"$out" 2>"$WORK/bench.err" &
+	local bpid=$!
+	while kill -0 "$bpid" 2>/dev/null; do
+		r=$(vmrss "$pid")
+		((r > peak)) && peak=$r
+		if [[ -n $pp ]]; then
+			r=$(vmrss "$pp")
+			((r > peakp)) && peakp=$r
+		fi
+		sleep 0.5
+	done
+	wait "$bpid" || true # exit 1 when some calls failed: still measured
+	local result=null
+	if [[ -s $out ]]; then
+		result=$(cat "$out")
+	else
+		say "$s C=$c payload=$p: no result"
+		cat "$WORK/bench.err" >&2
+	fi
+	printf '{"system":"%s","concurrency":%d,"payload":%d,"round":%d,"transports":%d,"rss_kib":%d,"plugin_rss_kib":%d,"bench":%s}\n' \
+		"$s" "$c" "$p" "$round" "$tr" "$peak" "$peakp" "$result" >>"$RAW"
+	if [[ $result != null ]]; then
+		"$PYTHON" -c 'import json,sys; r=json.loads(sys.argv[1]); l=r["latency"]
+print("bench: %-18s C=%-3s %6s B  %9.1f calls/s  p50 %7.3f ms  p99 %8.3f ms  errors %d timeouts %d" % (sys.argv[2], r.get("concurrency"), r["payload_bytes"], r["calls_per_s"], l["p50_ms"], l["p99_ms"], r["errors"], r["timeouts"]))' \
+			"$result" "$s$([[ $tr -gt 1 ]] && echo " x$tr")" >&2
+	fi
+}
+
+# --- machine ------------------------------------------------------------------
+META=$WORK/meta.json
+"$PYTHON" - "$META" <<EOF
+import json, subprocess, sys, platform
+def sh(cmd):
+    try:
+        return subprocess.run(cmd, shell=True, capture_output=True, text=True, timeout=30).stdout.strip()
+    except Exception as e:
+        return "unknown (%s)" % e
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "unknown")
+json.dump({
+    "date": sh("date -u '+%Y-%m-%d %H:%M UTC'"),
+    "nproc": sh("nproc"), "cpu": cpu,
+    "mem": sh("awk '/MemTotal/ {printf \"%.1f GiB\", \$2/1048576}' /proc/meminfo"),
+    "kernel": platform.release(),
+    "rabbitmq": sh("rabbitmqctl version 2>/dev/null") or "unknown",
+    "go": sh("$GO version"),
+    "oslo_messaging": sh("$PYTHON -c 'import importlib.metadata as m; print(m.version(\"oslo.messaging\"))'"),
+    "python": platform.python_version(),
+    "commit": sh("git rev-parse --short HEAD") + (" (dirty)" if sh("git status --porcelain") else ""),
+    "duration_s": $DURATION, "warmup_s": $WARMUP, "rounds": $ROUNDS,
+    "load_start": open("/proc/loadavg").read().split()[:3],
+}, open(sys.argv[1], "w"))
+EOF
+
+: >"$RAW"
+IDLE=$WORK/idle.tsv
+: >"$IDLE"
+
+# --- servers ------------------------------------------------------------------
+read -r -a systems <<<"$SYSTEMS"
+for s in "${systems[@]}"; do
+	say "starting $s"
+	start "$s"
+done
+sleep 2 # let them settle before reading idle memory
+for s in "${systems[@]}"; do
+	pp=$(if [[ $s == oslohost-* ]]; then plugin_pid "${PID[$s]}"; fi)
+	printf '%s\t%s\t%s\n' "$s" "$(vmrss "${PID[$s]}")" "$(if [[ -n $pp ]]; then vmrss "$pp"; else echo 0; fi)" >>"$IDLE"
+done
+
+# --- the matrix, interleaved --------------------------------------------------
+n=${#systems[@]}
+for c in $CONCURRENCY; do
+	for p in $PAYLOADS; do
+		for ((round = 1; round <= ROUNDS; round++)); do
+			for ((k = 0; k < n; k++)); do
+				measure "${systems[$(((k + round - 1) % n))]}" "$c" "$p" "$round"
+			done
+		done
+	done
+done
+
+# --- is the load generator the bottleneck? -----------------------------------
+# The ceiling at C=64, 100 B, driven through one connection and through two,
+# interleaved. If two connections do not get more out of it than one, a
+# single `oslohost bench` connection is not what limits the ceiling.
+if [[ -n ${PID[ceiling]:-} ]]; then
+	for ((round = 1; round <= ROUNDS; round++)); do
+		measure ceiling 64 100 "$round" 2
+		measure ceiling 64 100 "$round" 1
+	done
+fi
+
+# --- the plugin call alone ------------------------------------------------------
+say "BenchmarkInvoke (host <-> plugin gRPC, no broker)"
+$GO test -run '^$' -bench Invoke -benchmem -benchtime 2s ./plugin/pluginv1/ | tee "$WORK/invoke.txt" >&2
+
+"$PYTHON" - "$META" <<'EOF'
+import json, sys
+m = json.load(open(sys.argv[1]))
+m["load_end"] = open("/proc/loadavg").read().split()[:3]
+json.dump(m, open(sys.argv[1], "w"))
+EOF
+"$PYTHON" bench/report.py --meta "$META" --idle "$IDLE" --invoke "$WORK/invoke.txt" "$RAW" | tee "$OUT"
+say "wrote $OUT and $RAW"
