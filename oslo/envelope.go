@@ -31,34 +31,48 @@ func appendEnvelope(dst, inner []byte) []byte {
 // compatible with 2.0 and its message a string); an object lacking either
 // key is itself the inner message (format 1.0). Anything else is malformed.
 func Unwrap(body []byte) ([]byte, error) {
-	var env map[string]json.RawMessage
-	if err := json.Unmarshal(body, &env); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	if !validJSON(body) {
+		var v any
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, json.Unmarshal(body, &v))
 	}
-	version, hasVersion := env[EnvelopeVersionKey]
-	message, hasMessage := env[EnvelopeMessageKey]
-	if !hasVersion || !hasMessage {
-		if env == nil {
-			return nil, fmt.Errorf("%w: body is not a JSON object", ErrMalformed)
+	var version, message []byte
+	hasVersion, hasMessage := false, false
+	err := eachMember(body, func(key []byte, escaped bool, value []byte) error {
+		k := string(key)
+		if escaped {
+			k = memberKey(key, true)
 		}
+		switch k {
+		case EnvelopeVersionKey:
+			version, hasVersion = value, true
+		case EnvelopeMessageKey:
+			message, hasMessage = value, true
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: body is not a JSON object", ErrMalformed)
+	}
+	if !hasVersion || !hasMessage {
 		return trimSpace(body), nil
 	}
 	if string(version) == "null" {
 		// version_is_compatible("2.0", None) is false in Python.
 		return nil, fmt.Errorf("%w null", ErrEnvelopeVersion)
 	}
-	var v string
-	if err := json.Unmarshal(version, &v); err != nil {
+	if version[0] != '"' {
 		return nil, fmt.Errorf("%w: oslo.version is not a string", ErrMalformed)
 	}
-	if ok, err := Compatible(EnvelopeVersion, v); err != nil || !ok {
-		return nil, fmt.Errorf("%w %q", ErrEnvelopeVersion, v)
+	v := unquote(version)
+	if v != EnvelopeVersion {
+		if ok, err := Compatible(EnvelopeVersion, v); err != nil || !ok {
+			return nil, fmt.Errorf("%w %q", ErrEnvelopeVersion, v)
+		}
 	}
-	var inner string
-	if message[0] != '"' || json.Unmarshal(message, &inner) != nil {
+	if message[0] != '"' {
 		return nil, fmt.Errorf("%w: oslo.message is not a string", ErrMalformed)
 	}
-	return []byte(inner), nil
+	return unquoteBytes(message), nil
 }
 
 func trimSpace(b []byte) []byte {

@@ -2,7 +2,9 @@ package oslo
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strconv"
 )
 
 // Reply is the inner object of a reply message: the final answer to a call
@@ -66,14 +68,6 @@ func (r *Reply) Encode() ([]byte, error) {
 	return Wrap(dst), nil
 }
 
-type replyFields struct {
-	Result   json.RawMessage `json:"result"`
-	Failure  json.RawMessage `json:"failure"`
-	Ending   *bool           `json:"ending"`
-	MsgID    *string         `json:"_msg_id"`
-	UniqueID *string         `json:"_unique_id"`
-}
-
 // DecodeReply parses a reply body (enveloped or not) as a Python client
 // reads it: a missing "ending" is false; "failure" must be null or a string
 // holding the failure JSON (an object is malformed, as in Python).
@@ -82,35 +76,44 @@ func DecodeReply(body []byte) (*Reply, error) {
 	if err != nil {
 		return nil, err
 	}
-	var f replyFields
-	if err := json.Unmarshal(inner, &f); err != nil {
-		return nil, fmt.Errorf("%w: reply: %v", ErrMalformed, err)
-	}
-	if t := trimSpace(inner); len(t) == 0 || t[0] != '{' {
-		return nil, fmt.Errorf("%w: reply is not an object", ErrMalformed)
+	if !validJSON(inner) {
+		return nil, fmt.Errorf("%w: reply is not valid JSON", ErrMalformed)
 	}
 	r := &Reply{}
-	if f.MsgID != nil {
-		r.MsgID = *f.MsgID
+	var failure []byte
+	err = eachMember(inner, func(key []byte, escaped bool, v []byte) error {
+		k := string(key)
+		if escaped {
+			k = memberKey(key, true)
+		}
+		switch k {
+		case "result":
+			r.Result = nil
+			if string(v) != "null" {
+				r.Result = v
+			}
+		case "failure":
+			failure = v
+		case "ending":
+			r.Ending = truthy(v)
+		case "_msg_id":
+			return optString(v, &r.MsgID)
+		case "_unique_id":
+			return optString(v, &r.UniqueID)
+		}
+		return nil
+	})
+	if errors.Is(err, errNotObject) {
+		return nil, fmt.Errorf("%w: reply is not an object", ErrMalformed)
 	}
-	if f.UniqueID != nil {
-		r.UniqueID = *f.UniqueID
-	}
-	if f.Ending != nil {
-		r.Ending = *f.Ending
-	}
-	if len(f.Result) > 0 && string(f.Result) != "null" {
-		r.Result = f.Result
+	if err != nil {
+		return nil, fmt.Errorf("%w: reply: %v", ErrMalformed, err)
 	}
 	switch {
-	case len(f.Failure) == 0 || string(f.Failure) == "null":
-	case f.Failure[0] == '"':
-		var s string
-		if err := json.Unmarshal(f.Failure, &s); err != nil {
-			return nil, fmt.Errorf("%w: reply failure: %v", ErrMalformed, err)
-		}
-		if s != "" {
-			if r.Failure, err = UnmarshalFailure([]byte(s)); err != nil {
+	case len(failure) == 0 || string(failure) == "null":
+	case failure[0] == '"':
+		if s := unquoteBytes(failure); len(s) > 0 {
+			if r.Failure, err = UnmarshalFailure(s); err != nil {
 				return r, err
 			}
 		}
@@ -118,4 +121,20 @@ func DecodeReply(body []byte) (*Reply, error) {
 		return r, fmt.Errorf("%w: reply failure is not a string", ErrMalformed)
 	}
 	return r, nil
+}
+
+// truthy is Python's bool() of a JSON value.
+func truthy(v []byte) bool {
+	switch s := string(v); s {
+	case "true":
+		return true
+	case "false", "null", `""`, "[]", "{}":
+		return false
+	default:
+		if v[0] == '-' || (v[0] >= '0' && v[0] <= '9') {
+			f, err := strconv.ParseFloat(s, 64)
+			return err == nil && f != 0
+		}
+		return true // a non-empty string, array or object
+	}
 }

@@ -157,7 +157,9 @@ func TestDecodeReply(t *testing.T) {
 		{name: "failure not JSON", body: env(`{"failure": "boom", "ending": true}`), wantErr: true},
 		{name: "failure without class", body: env(`{"failure": "{\"module\": \"builtins\", \"message\": \"x\"}", "ending": true}`), wantErr: true},
 		{name: "failure JSON null", body: env(`{"failure": "null", "ending": true}`), wantErr: true},
-		{name: "ending a string", body: env(`{"failure": null, "ending": "yes"}`), wantErr: true},
+		// Python reads ending with truthiness (data.get("ending", False)).
+		{name: "ending a non-empty string is true", body: env(`{"failure": null, "ending": "yes"}`), want: &Reply{Ending: true}},
+		{name: "ending 0 is false", body: env(`{"failure": null, "ending": 0}`), want: &Reply{}},
 		{name: "msg id a number", body: env(`{"failure": null, "ending": true, "_msg_id": 5}`), wantErr: true},
 		{name: "inner an array", body: env(`[]`), wantErr: true},
 		{name: "inner null", body: env(`null`), wantErr: true},

@@ -2,6 +2,7 @@ package oslo
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -117,22 +118,25 @@ func DecodeRequest(body []byte) (*Request, error) {
 
 // DecodeRequestInner parses the inner request object.
 func DecodeRequestInner(inner []byte) (*Request, error) {
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(inner, &fields); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	if !validJSON(inner) {
+		var v any
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, json.Unmarshal(inner, &v))
 	}
-	if fields == nil {
-		return nil, fmt.Errorf("%w: request is not an object", ErrMalformed)
-	}
-	r := &Request{}
-	for k, v := range fields {
+	r := &Request{MethodMissing: true}
+	err := eachMember(inner, func(key []byte, escaped bool, v []byte) error {
 		var err error
+		k, known := requestKey(key)
+		if escaped {
+			k = memberKey(key, true)
+		}
 		switch k {
 		case "method":
+			r.Method, r.MethodMissing = "", false
 			if err = optString(v, &r.Method); err != nil || r.Method == "" {
 				r.MethodMissing, err = true, nil
 			}
 		case "args":
+			r.Args = nil
 			if string(v) != "null" {
 				r.Args = v
 			}
@@ -149,19 +153,26 @@ func DecodeRequestInner(inner []byte) (*Request, error) {
 		case "_timeout":
 			r.Timeout = v
 		default:
+			if !escaped && !known {
+				k = memberKey(key, false)
+			}
 			if name, ok := strings.CutPrefix(k, ContextPrefix); ok {
 				if r.Context == nil {
-					r.Context = make(Context, len(fields))
+					r.Context = make(Context, 8)
 				}
 				r.Context[name] = v
 			}
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%w: %s: %v", ErrMalformed, k, err)
+			return fmt.Errorf("%w: %s: %v", ErrMalformed, k, err)
 		}
+		return nil
+	})
+	if errors.Is(err, errNotObject) {
+		return nil, fmt.Errorf("%w: request is not an object", ErrMalformed)
 	}
-	if _, ok := fields["method"]; !ok {
-		r.MethodMissing = true
+	if err != nil {
+		return nil, err
 	}
 	if r.Args == nil {
 		r.Args = json.RawMessage("{}")
@@ -169,15 +180,40 @@ func DecodeRequestInner(inner []byte) (*Request, error) {
 	return r, nil
 }
 
+// requestKey returns the request keys the decoder knows as constants, so
+// that matching them allocates nothing.
+func requestKey(key []byte) (string, bool) {
+	switch string(key) {
+	case "method":
+		return "method", true
+	case "args":
+		return "args", true
+	case "namespace":
+		return "namespace", true
+	case "version":
+		return "version", true
+	case "_msg_id":
+		return "_msg_id", true
+	case "_reply_q":
+		return "_reply_q", true
+	case "_unique_id":
+		return "_unique_id", true
+	case "_timeout":
+		return "_timeout", true
+	}
+	return "", false
+}
+
 // optString decodes a JSON string or null into s.
 func optString(v json.RawMessage, s *string) error {
 	if string(v) == "null" {
 		return nil
 	}
-	if len(v) > 0 && v[0] != '"' {
+	if len(v) == 0 || v[0] != '"' {
 		return fmt.Errorf("want a string, got %s", truncate(v, 32))
 	}
-	return json.Unmarshal(v, s)
+	*s = unquote(v)
+	return nil
 }
 
 func truncate(b []byte, n int) string {
