@@ -13,4 +13,12 @@
 // Failures come back as *RemoteError (class, module, message and traceback
 // of the remote exception), timeouts as *TimeoutError (errors.Is
 // ErrTimeout), unroutable at-least-once messages as ErrUndeliverable.
+//
+// A Notifier sends notifications as oslo_messaging.Notifier does:
+//
+//	n, err := client.NewNotifier(t, "compute.host1", client.Topics("notifications"))
+//	err = n.Info(ctx, reqCtx, "compute.instance.create.end", payload)
+//
+// Unlike Python, which logs and drops a notification it cannot send, the
+// Notifier returns the error.
 package client

@@ -36,6 +36,8 @@ type Transport struct {
 	mu     sync.Mutex
 	waiter *replyWaiter
 	closed bool
+
+	notifyQueues declaredQueues // notification queues declared (notifier.go)
 }
 
 // Dial connects to the broker, waiting until connected or ctx ends.

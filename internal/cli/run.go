@@ -46,6 +46,14 @@ func runHost(cmd *cobra.Command, paths []string) error {
 		return err
 	}
 	log := newLogger(cfg.Log, stderr)
+	if path := os.Getenv("OSLOHOST_CPUPROFILE"); path != "" {
+		stop, err := startCPUProfile(path)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		log.Info("writing a CPU profile until exit", "path", path)
+	}
 	h, err := host.New(cfg, log, host.WithLoader(func() (*config.Config, error) {
 		return reloadConfig(paths)
 	}))

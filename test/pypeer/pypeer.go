@@ -1,11 +1,14 @@
 // Package pypeer runs real Python oslo.messaging 14.0.3 peers for interop
 // tests: an RPC server (py/oslo_server.py) with the endpoints of the spec's
-// capture harness, and a long-lived RPC client driver (py/oslo_client.py)
-// that executes JSON commands.
+// capture harness, a long-lived RPC client driver (py/oslo_client.py)
+// that executes JSON commands (calls, casts, and notifications sent with a
+// Python Notifier: [OpNotify]), and a notification listener
+// (py/oslo_notify_listener.py, [StartNotifyListener]).
 //
-// Tests call [StartServer] and [StartClient]; both skip the test when the
-// peer cannot run here (no /usr/bin/python3 with oslo_messaging, or no
-// broker), except under CI=true where a missing peer fails the test. The
+// Tests call [StartServer], [StartClient] and [StartNotifyListener]; they
+// skip the test when the peer cannot run here (no /usr/bin/python3 with
+// oslo_messaging, or no broker), except under CI=true where a missing peer
+// fails the test. The
 // Python processes are stopped by t.Cleanup and also exit on their own when
 // their stdin (held open by this package) closes, so they cannot outlive
 // the test binary.
@@ -54,6 +57,10 @@ const (
 	OpConcurrentCalls = "concurrent_calls"
 	OpPing            = "ping"
 	OpCanSendVersion  = "can_send_version"
+	// OpNotify sends a notification with a Python Notifier (Command's
+	// PublisherID, Topics, Priority, EventType, Payload, Ctxt, Driver,
+	// Retry).
+	OpNotify = "notify"
 )
 
 const (
@@ -181,7 +188,7 @@ func startProc(t testing.TB, script string, args []string, term bool, onLine fun
 	t.Helper()
 	python := Python(t)
 	dir := t.TempDir()
-	for _, name := range []string{"oslo_server.py", "oslo_client.py", "wire_exc.py"} {
+	for _, name := range []string{"oslo_server.py", "oslo_client.py", "oslo_notify_listener.py", "wire_exc.py"} {
 		data, err := scripts.ReadFile("py/" + name)
 		if err != nil {
 			t.Fatalf("pypeer: embedded %s: %v", name, err)
@@ -423,6 +430,15 @@ type Command struct {
 	Ctxt               map[string]any
 	N                  int      // OpConcurrentCalls: parallel calls
 	CheckIsinstance    []string // "ValueError" (builtins) or "module.Class"
+
+	// OpNotify fields; Ctxt and Retry apply too. Topics defaults to
+	// ["notifications"], Driver to "messagingv2", Priority to "info".
+	PublisherID string
+	Topics      []string
+	Priority    string // audit, debug, info, warn, error, critical, sample
+	EventType   string // required
+	Payload     any
+	Driver      string // messagingv2, messaging, noop
 }
 
 type wireTransportOptions struct {
@@ -448,6 +464,12 @@ type wireCommand struct {
 	Ctxt               map[string]any        `json:"ctxt,omitempty"`
 	N                  int                   `json:"n,omitempty"`
 	CheckIsinstance    []string              `json:"check_isinstance,omitempty"`
+	PublisherID        string                `json:"publisher_id,omitempty"`
+	Topics             []string              `json:"topics,omitempty"`
+	Priority           string                `json:"priority,omitempty"`
+	EventType          string                `json:"event_type,omitempty"`
+	Payload            any                   `json:"payload,omitempty"`
+	Driver             string                `json:"driver,omitempty"`
 }
 
 // Result is the outcome of a Command as the Python client saw it.
@@ -544,6 +566,8 @@ func (c *Client) Do(ctx context.Context, cmd Command) (Result, error) {
 		CallMonitorTimeout: cmd.CallMonitorTimeout, Retry: cmd.Retry,
 		VersionCap: cmd.VersionCap, Args: cmd.Args, Ctxt: cmd.Ctxt, N: cmd.N,
 		CheckIsinstance: cmd.CheckIsinstance,
+		PublisherID:     cmd.PublisherID, Topics: cmd.Topics, Priority: cmd.Priority,
+		EventType: cmd.EventType, Payload: cmd.Payload, Driver: cmd.Driver,
 	}
 	if cmd.AtLeastOnce {
 		w.TransportOptions = &wireTransportOptions{AtLeastOnce: true}

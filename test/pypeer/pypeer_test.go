@@ -8,6 +8,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/oslohost/oslohost/internal/rabbit"
 	"github.com/oslohost/oslohost/test/pypeer"
 )
 
@@ -181,5 +182,67 @@ func TestUniqueName(t *testing.T) {
 	a, b := pypeer.UniqueName(t, "x"), pypeer.UniqueName(t, "x")
 	if a == b || len(a) != len("x-")+12 {
 		t.Errorf("UniqueName gave %q and %q", a, b)
+	}
+}
+
+// TestNotifyHarness proves the notification peers against each other: the
+// Python Notifier (client op notify) to the Python listener, with a pool
+// and requeue.
+func TestNotifyHarness(t *testing.T) {
+	exchange := pypeer.UniqueName(t, "pypeer-nx")
+	topic := pypeer.UniqueName(t, "pypeer-notif")
+	pool := pypeer.UniqueName(t, "pypeer-pool")
+	t.Cleanup(func() { deleteQueues(pool, topic+".error") }) // after the peers stopped
+	cli := pypeer.StartClient(t, pypeer.ClientOptions{Exchange: exchange})
+	l := pypeer.StartNotifyListener(t, pypeer.NotifyListenerOptions{Exchange: exchange, Topics: []string{topic},
+		Pool: pool, AllowRequeue: true, RequeueFirst: true})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	r, err := cli.Do(ctx, pypeer.Command{Op: pypeer.OpNotify, PublisherID: "harness.host", Topics: []string{topic},
+		Priority: "error", EventType: "harness.event", Payload: map[string]any{"k": "v"},
+		Ctxt: map[string]any{"user_id": "u1", "auth_token": "secret"}})
+	if err != nil || !r.OK {
+		t.Fatalf("notify: %v %+v", err, r)
+	}
+	got, err := l.Notifications(ctx, 2)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, l.Stderr())
+	}
+	first, second := got[0], got[1]
+	if first.Priority != "error" || first.EventType != "harness.event" || first.PublisherID != "harness.host" ||
+		string(first.Payload) != `{"k": "v"}` || first.Result != "requeue" {
+		t.Errorf("first call %+v", first)
+	}
+	if _, ok := first.Ctxt["auth_token"]; ok || first.Ctxt["user_id"] != "u1" {
+		t.Errorf("ctxt %v", first.Ctxt)
+	}
+	if second.Result != "handled" || second.Metadata.MessageID != first.Metadata.MessageID {
+		t.Errorf("second call %+v", second)
+	}
+	if _, err := cli.Do(ctx, pypeer.Command{Op: pypeer.OpNotify, Priority: "loud", EventType: "x"}); err == nil {
+		t.Error("unknown priority accepted")
+	}
+}
+
+// deleteQueues removes queues without x-expires that a test left behind.
+func deleteQueues(names ...string) {
+	u, err := rabbit.ParseURL(pypeer.URL())
+	if err != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := rabbit.Dial(ctx, rabbit.Config{URL: u, Name: "cleanup"})
+	if err != nil {
+		return
+	}
+	defer conn.Close()
+	ch, _, err := conn.Channel(ctx)
+	if err != nil {
+		return
+	}
+	defer ch.Close()
+	for _, n := range names {
+		_, _ = ch.QueueDelete(n, false, false, false)
 	}
 }

@@ -10,6 +10,7 @@ stderr. The process exits when stdin reaches EOF.
 Command fields (all optional except "id" and "op"):
 
     op                   call | cast | concurrent_calls | ping | can_send_version
+                         | notify
     topic, server, namespace, version, exchange, fanout
                          Target fields, passed to prepare()
     timeout, call_monitor_timeout, retry, version_cap
@@ -19,6 +20,11 @@ Command fields (all optional except "id" and "op"):
     n                    concurrent_calls: number of parallel calls
     check_isinstance     names ("ValueError", "oslo_messaging.RemoteError")
                          to test the raised exception against
+    notify:              publisher_id, topics (list), priority (audit ...
+                         sample, any case), event_type, payload, ctxt,
+                         driver (messagingv2 default, messaging, noop),
+                         retry; sent with a Notifier on a notification
+                         transport (same URL and control exchange)
 
 Result fields:
 
@@ -105,8 +111,43 @@ class Driver(object):
     PREPARE_KEYS = ("exchange", "server", "namespace", "version", "fanout",
                     "timeout", "call_monitor_timeout", "retry", "version_cap")
 
-    def __init__(self, transport):
+    def __init__(self, transport, conf, url):
         self.transport = transport
+        self._conf = conf
+        self._url = url
+        self._notify_transport = None
+        self._notify_lock = threading.Lock()
+
+    def notify_transport(self):
+        with self._notify_lock:
+            if self._notify_transport is None:
+                self._notify_transport = (
+                    oslo_messaging.get_notification_transport(
+                        self._conf, url=self._url))
+            return self._notify_transport
+
+    def notify(self, cmd):
+        """Send one notification the way a Python service does."""
+        priority = (cmd.get("priority") or "info").lower()
+        if priority not in ("audit", "debug", "info", "warn", "error",
+                            "critical", "sample"):
+            raise DriverError("unknown priority %r" % priority)
+        if not cmd.get("event_type"):
+            raise DriverError("event_type is required")
+        kwargs = {"driver": cmd.get("driver") or "messagingv2"}
+        if cmd.get("topics"):
+            kwargs["topics"] = cmd["topics"]
+        if cmd.get("retry") is not None:
+            kwargs["retry"] = cmd["retry"]
+        start = time.monotonic()
+        notifier = oslo_messaging.Notifier(
+            self.notify_transport(), publisher_id=cmd.get("publisher_id"),
+            **kwargs)
+        getattr(notifier, priority)(cmd.get("ctxt") or {}, cmd["event_type"],
+                                    cmd.get("payload"))
+        # Python logs and drops what it cannot send: ok means "returned".
+        return {"ok": True, "result": None,
+                "elapsed": round(time.monotonic() - start, 3)}
 
     def client(self, cmd):
         topic = cmd.get("topic")
@@ -187,6 +228,8 @@ class Driver(object):
             op = cmd.get("op")
             if op == "concurrent_calls":
                 out = self.concurrent(cmd)
+            elif op == "notify":
+                out = self.notify(cmd)
             else:
                 out = self.one(cmd, op)
         except Exception as exc:  # malformed command or harness bug
@@ -227,7 +270,7 @@ def main():
     exmods = [m for m in args.allowed_exmods.split(",") if m]
     transport = oslo_messaging.get_rpc_transport(
         conf, url=args.url, allowed_remote_exmods=exmods)
-    driver = Driver(transport)
+    driver = Driver(transport, conf, args.url)
 
     with _stdout_lock:
         sys.stdout.write("READY\n")
@@ -242,6 +285,8 @@ def main():
     # stdin closed: the Go side is done (or gone). In-flight calls are
     # abandoned; their threads are daemons.
     transport.cleanup()
+    if driver._notify_transport is not None:
+        driver._notify_transport.cleanup()
     sys.stdout.flush()
     os._exit(0)
 

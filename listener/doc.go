@@ -1,0 +1,26 @@
+// Package listener consumes oslo.messaging notifications over RabbitMQ the
+// way a Python NotificationListener (get_notification_listener) does, and
+// hands them to a Handler: the notification-side twin of package server.
+//
+// Topology (wire spec 7.5): for every target and priority, queue
+// "<topic>.<priority>" bound to the target's exchange with that key; with a
+// Pool, one queue named after the pool, bound with every such key, so that
+// each pool (and the pool-less queue) gets its own copy of every
+// notification and the listeners of one pool share the work.
+//
+// Delivery is at least once: a notification is acked after its handler
+// returned. A handler returns Handled or Requeue (an error or a panic
+// counts as Requeue). Requeue puts the message back on its queue
+// (basic.reject requeue=true) when AllowRequeue is set, else the message
+// is acked and dropped, as oslo does. Requeues are bounded: after
+// MaxRequeues requeues of one message it is logged at ERROR, with its
+// event_type and message_id, and dropped, so a poison message cannot spin.
+//
+// What a handler may see twice: a message it asked to requeue (by design),
+// and a message whose handling was under way when the connection, the
+// process or the handler's host crashed (it was never acked, so the broker
+// delivers it again). A message redelivered after it was handled but before
+// the ack reached the broker is caught by the duplicate window (the last
+// 16 _unique_id values handled, as oslo keeps) when it comes back to the
+// same Listener.
+package listener
