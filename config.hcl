@@ -62,6 +62,29 @@ server "calc" {
   plugins  = ["calc"]
 }
 
+# The audit plugin records the notifications its listener hands it and
+# reports them over RPC:
+#   oslohost notify --topic notifications --event-type compute.instance.create.end --payload '{"id": 1}'
+#   oslohost call --topic audit --namespace audit --version 1.0 list
+plugin "audit" {
+  command = "./bin/plugins/audit"
+}
+
+server "audit" {
+  topic   = "audit"
+  server  = "local"
+  plugins = ["audit"]
+}
+
+# A notification listener: every priority of topic "notifications" on the
+# control exchange, in its own pool (queue "audit") so it does not take
+# notifications from other consumers of notifications.<priority>.
+listener "audit" {
+  topics  = ["notifications"]
+  pool    = "audit"
+  plugins = ["audit"]
+}
+
 # The admin API: /healthz /readyz /metrics /v1/status, POST /v1/reload.
 admin {
   listen = "127.0.0.1:9464"

@@ -43,6 +43,7 @@ type Host struct {
 	conn     *rabbit.Conn
 	slots    map[string]*pluginSlot
 	servers  map[string]*serverEntry
+	lsns     map[string]*listenerEntry
 	admin    *http.Server
 	adminLn  net.Listener
 	watch    *watcher
@@ -71,7 +72,7 @@ func New(cfg *config.Config, log hclog.Logger, opts ...Option) (*Host, error) {
 	}
 	h := &Host{
 		cfg: cfg, log: log, url: u, metrics: newMetrics(),
-		slots: map[string]*pluginSlot{}, servers: map[string]*serverEntry{},
+		slots: map[string]*pluginSlot{}, servers: map[string]*serverEntry{}, lsns: map[string]*listenerEntry{},
 	}
 	for _, o := range opts {
 		o(h)
@@ -120,18 +121,29 @@ func (h *Host) Start(ctx context.Context) (err error) {
 			return err
 		}
 	}
+	for _, lc := range cfg.Listeners {
+		if err := h.startListener(ctx, cfg, lc); err != nil {
+			return err
+		}
+	}
 	if err := h.startWatcher(); err != nil {
 		return err
 	}
-	h.log.Info("host ready", "servers", len(cfg.Servers), "plugins", len(h.slots))
+	h.log.Info("host ready", "servers", len(cfg.Servers), "listeners", len(cfg.Listeners), "plugins", len(h.slots))
 	return nil
 }
 
-// usedPlugins are the plugin blocks some server uses, in config order.
+// usedPlugins are the plugin blocks some server or listener uses, in
+// config order.
 func usedPlugins(cfg *config.Config) []*config.Plugin {
 	used := map[string]bool{}
 	for _, s := range cfg.Servers {
 		for _, p := range s.Plugins {
+			used[p] = true
+		}
+	}
+	for _, l := range cfg.Listeners {
+		for _, p := range l.Plugins {
 			used[p] = true
 		}
 	}
@@ -276,6 +288,7 @@ func (h *Host) Shutdown(ctx context.Context) error {
 	}
 	h.shutdown = true
 	servers := h.servers
+	lsns := h.lsns
 	slots := h.slots
 	conn, admin, w := h.conn, h.admin, h.watch
 	h.mu.Unlock()
@@ -291,6 +304,17 @@ func (h *Host) Shutdown(ctx context.Context) error {
 		go func() {
 			defer wg.Done()
 			if err := e.srv.Shutdown(ctx); err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		}()
+	}
+	for _, e := range lsns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := e.l.Shutdown(ctx); err != nil {
 				mu.Lock()
 				errs = append(errs, err)
 				mu.Unlock()

@@ -21,6 +21,10 @@ type ReloadResult struct {
 	ServersStarted  []string     `json:"servers_started,omitempty"`
 	ServersReplaced []string     `json:"servers_replaced,omitempty"`
 	ServersStopped  []string     `json:"servers_stopped,omitempty"`
+	// Listeners started, replaced (changed) or stopped.
+	ListenersStarted  []string `json:"listeners_started,omitempty"`
+	ListenersReplaced []string `json:"listeners_replaced,omitempty"`
+	ListenersStopped  []string `json:"listeners_stopped,omitempty"`
 	// NotApplied lists changed blocks that need a restart (transport,
 	// admin, log, host).
 	NotApplied []string `json:"not_applied,omitempty"`
@@ -173,7 +177,51 @@ func (h *Host) apply(ctx context.Context, next *config.Config) (ReloadResult, er
 		}
 	}
 
-	// Plugins no server uses any more.
+	// Listeners: stop removed and changed ones, start new and changed ones.
+	nextListeners := map[string]*config.Listener{}
+	for _, lc := range next.Listeners {
+		nextListeners[lc.Name] = lc
+	}
+	h.mu.RLock()
+	runningL := make(map[string]*listenerEntry, len(h.lsns))
+	for k, v := range h.lsns {
+		runningL[k] = v
+	}
+	h.mu.RUnlock()
+	for name, e := range runningL {
+		lc, keep := nextListeners[name]
+		if keep && sameBlock(*e.cfg, *lc) && sameBlock(*e.exec, *next.Executor(lc.Executor)) {
+			continue
+		}
+		if err := e.l.Shutdown(ctx); err != nil {
+			errs = append(errs, err)
+		}
+		h.mu.Lock()
+		delete(h.lsns, name)
+		h.mu.Unlock()
+		if keep {
+			res.ListenersReplaced = append(res.ListenersReplaced, name)
+		} else {
+			res.ListenersStopped = append(res.ListenersStopped, name)
+		}
+	}
+	for _, lc := range next.Listeners {
+		h.mu.RLock()
+		e := h.lsns[lc.Name]
+		h.mu.RUnlock()
+		if e != nil {
+			continue
+		}
+		if err := h.startListener(ctx, next, lc); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if !slices.Contains(res.ListenersReplaced, lc.Name) {
+			res.ListenersStarted = append(res.ListenersStarted, lc.Name)
+		}
+	}
+
+	// Plugins no server or listener uses any more.
 	used := map[string]bool{}
 	for _, pc := range usedPlugins(next) {
 		used[pc.Name] = true

@@ -13,9 +13,19 @@ import (
 // secrets: the transport URL is redacted and plugin environments and
 // configs are left out.
 type Status struct {
-	Broker  BrokerStatus   `json:"broker"`
-	Servers []ServerStatus `json:"servers"`
-	Plugins []PluginStatus `json:"plugins"`
+	Broker    BrokerStatus     `json:"broker"`
+	Servers   []ServerStatus   `json:"servers"`
+	Listeners []ListenerStatus `json:"listeners,omitempty"`
+	Plugins   []PluginStatus   `json:"plugins"`
+}
+
+// ListenerStatus is one listener block.
+type ListenerStatus struct {
+	Name    string   `json:"name"`
+	Topics  []string `json:"topics"`
+	Pool    string   `json:"pool,omitempty"`
+	Queues  []string `json:"queues"`
+	Plugins []string `json:"plugins"`
 }
 
 // BrokerStatus is the broker connection.
@@ -80,6 +90,10 @@ func (h *Host) Status() Status {
 		})
 	}
 	sort.Slice(st.Servers, func(i, j int) bool { return st.Servers[i].Name < st.Servers[j].Name })
+	for _, e := range h.lsns {
+		st.Listeners = append(st.Listeners, ListenerStatus{Name: e.cfg.Name, Topics: e.cfg.Topics, Pool: e.cfg.Pool, Queues: e.l.Queues(), Plugins: e.cfg.Plugins})
+	}
+	sort.Slice(st.Listeners, func(i, j int) bool { return st.Listeners[i].Name < st.Listeners[j].Name })
 	for _, s := range h.slots {
 		st.Plugins = append(st.Plugins, s.status())
 	}

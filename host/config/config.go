@@ -146,9 +146,12 @@ type Listener struct {
 	PublisherIDs []string `json:"publisher_ids,omitempty"`
 	Executor     string   `json:"executor"`
 	Plugins      []string `json:"plugins"`
-	AllowRequeue bool     `json:"allow_requeue"`
-	MaxRequeues  int      `json:"max_requeues"`
-	Batch        *Batch   `json:"batch,omitempty"`
+	// AllowRequeue (default true, unlike oslo's listener) lets a plugin's
+	// requeue, or a plugin crash mid-handling, put the notification back;
+	// false acks (drops) it with a warning, as oslo does by default.
+	AllowRequeue bool   `json:"allow_requeue"`
+	MaxRequeues  int    `json:"max_requeues"`
+	Batch        *Batch `json:"batch,omitempty"`
 }
 
 // Batch is the optional `batch` block of a listener.

@@ -95,7 +95,7 @@ func (d *decoder) plugins(b *body) []string {
 func (d *decoder) listener(blk *hcl.Block) {
 	b, nested := d.body(blk, listenerSchema)
 	l := &Listener{Source: b.source(), Name: blk.Labels[0], Topics: []string{}, Priorities: slices.Clone(Priorities),
-		Executor: DefaultExecutor, Plugins: []string{}, MaxRequeues: defaultMaxRequeues}
+		Executor: DefaultExecutor, Plugins: []string{}, MaxRequeues: defaultMaxRequeues, AllowRequeue: true}
 	d.cfg.Listeners = append(d.cfg.Listeners, l)
 	b.required("topics", "plugins")
 	topics, ok := b.texts("topics")

@@ -19,8 +19,8 @@ import (
 
 // bin holds the binaries built once for the package.
 var bin struct {
-	dir                             string
-	host, hello, echo, calc, faulty string
+	dir                                    string
+	host, hello, echo, calc, faulty, audit string
 }
 
 func TestMain(m *testing.M) {
@@ -42,6 +42,7 @@ func TestMain(m *testing.M) {
 			"github.com/oslohost/oslohost/plugins/examples/hello",
 			"github.com/oslohost/oslohost/plugins/examples/echo",
 			"github.com/oslohost/oslohost/plugins/examples/calc",
+			"github.com/oslohost/oslohost/plugins/examples/audit",
 			"github.com/oslohost/oslohost/test/e2e/testdata/faulty")...)
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 		if err := cmd.Run(); err != nil {
@@ -54,6 +55,7 @@ func TestMain(m *testing.M) {
 		bin.echo = filepath.Join(dir, "echo")
 		bin.calc = filepath.Join(dir, "calc")
 		bin.faulty = filepath.Join(dir, "faulty")
+		bin.audit = filepath.Join(dir, "audit")
 		return m.Run()
 	}())
 }

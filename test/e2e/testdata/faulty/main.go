@@ -6,6 +6,10 @@
 //	-X main.mode=exit-at-start  exits before the handshake
 //	-X main.mode=bad-config     its configure hook fails
 //	-X main.mode=crash-later    exits 1 s after it started serving
+//
+// Its notification handler "journal" appends each notification's
+// message_id to the file named by $JOURNAL; a payload {"crash": true} kills
+// the process the first time it is seen (a marker file remembers).
 package main
 
 import (
@@ -13,6 +17,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sort"
+	"sync"
 	"time"
 
 	"github.com/oslohost/oslohost/plugin/sdk"
@@ -68,6 +74,79 @@ func (faulty) Exit(context.Context) (string, error) {
 	return "", nil
 }
 
+// Env answers the process environment, sorted: the tests compare it with
+// the config's env block.
+func (faulty) Env(context.Context) ([]string, error) {
+	env := os.Environ()
+	sort.Strings(env)
+	return env, nil
+}
+
+// ticks tracks the Tick calls running in this process.
+var ticks struct {
+	sync.Mutex
+	inflight int
+	started  int // Tick calls begun so far
+}
+
+// Tick answers "tick" or, with crash set, kills the process, for
+// crash-storm tests. Before it dies it waits for a quiet moment: no other
+// Tick call running and none begun for 5 ms (so their answers have left),
+// so that, as far as the plugin can tell, only the crashing call is lost.
+func (faulty) Tick(_ context.Context, a struct {
+	Crash bool `json:"crash"`
+}) (string, error) {
+	ticks.Lock()
+	ticks.started++
+	if !a.Crash {
+		ticks.inflight++
+		ticks.Unlock()
+		defer func() {
+			ticks.Lock()
+			ticks.inflight--
+			ticks.Unlock()
+		}()
+		return "tick", nil
+	}
+	for {
+		quiet := ticks.inflight == 0
+		seen := ticks.started
+		ticks.Unlock()
+		time.Sleep(5 * time.Millisecond)
+		ticks.Lock()
+		if quiet && ticks.inflight == 0 && ticks.started == seen {
+			os.Exit(4) // holding the lock: no Tick call starts any more
+		}
+	}
+}
+
+type journal struct{}
+
+// Notify records the notification, or crashes once on request.
+func (journal) Notify(_ context.Context, n sdk.Notification) (sdk.NotificationResult, error) {
+	var p struct {
+		Crash bool `json:"crash"`
+	}
+	_ = n.DecodePayload(&p)
+	path := os.Getenv("JOURNAL")
+	if p.Crash {
+		marker := path + "." + n.MessageID + ".crashed"
+		if _, err := os.Stat(marker); err != nil {
+			_ = os.WriteFile(marker, nil, 0o644)
+			os.Exit(4)
+		}
+	}
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return sdk.Requeue, err
+	}
+	defer f.Close()
+	if _, err := fmt.Fprintln(f, n.MessageID); err != nil {
+		return sdk.Requeue, err
+	}
+	return sdk.Handled, nil
+}
+
 func main() {
 	switch mode {
 	case "exit-at-start":
@@ -79,5 +158,5 @@ func main() {
 			os.Exit(2)
 		}()
 	}
-	sdk.Serve(sdk.Endpoint{Version: "1.0", Impl: faulty{}})
+	sdk.ServeAll(sdk.Endpoint{Version: "1.0", Impl: faulty{}}, sdk.Notifications{Name: "journal", Impl: journal{}})
 }

@@ -1,0 +1,177 @@
+package host
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/oslohost/oslohost/executors"
+	"github.com/oslohost/oslohost/host/config"
+	"github.com/oslohost/oslohost/internal/rabbit"
+	"github.com/oslohost/oslohost/listener"
+	"github.com/oslohost/oslohost/plugin/pluginv1"
+)
+
+// notifyTimeout bounds one delivery of notifications to a plugin.
+const notifyTimeout = time.Minute
+
+// listenerEntry is one running listener block.
+type listenerEntry struct {
+	cfg  *config.Listener
+	exec *config.Executor
+	l    *listener.Listener
+}
+
+// startListener starts a listener block: its queues, filter, executor and
+// the handler that forwards notifications to its plugins.
+func (h *Host) startListener(ctx context.Context, cfg *config.Config, lc *config.Listener) error {
+	ec := cfg.Executor(lc.Executor)
+	if ec == nil {
+		return fmt.Errorf("listener %q: no executor %q", lc.Name, lc.Executor)
+	}
+	exec, err := executors.New(string(ec.Kind), ec.Workers)
+	if err != nil {
+		return fmt.Errorf("listener %q: executor %q: %w", lc.Name, ec.Name, err)
+	}
+	filter, err := listener.FilterSpec{EventType: anyOf(lc.EventTypes), PublisherID: anyOf(lc.PublisherIDs)}.Compile()
+	if err != nil {
+		return fmt.Errorf("listener %q: %w", lc.Name, err)
+	}
+	var targets []listener.Target
+	for _, t := range lc.Topics {
+		targets = append(targets, listener.Target{Topic: t, Exchange: lc.Exchange})
+	}
+	fw := &notifyForwarder{h: h, plugins: lc.Plugins, name: lc.Name}
+	lcfg := listener.Config{
+		Conn: h.connection(), Options: h.url.Options, Exchange: cfg.Transport.ControlExchange,
+		Targets: targets, Priorities: lc.Priorities, Pool: lc.Pool, Filter: filter,
+		Executor: exec, Prefetch: cfg.Transport.Prefetch, AllowRequeue: lc.AllowRequeue,
+		MaxRequeues: lc.MaxRequeues, MaxBodySize: cfg.Host.MaxMessageSize,
+		Logger:  h.log.Named("listener").Named(lc.Name),
+		Handler: listener.HandlerFunc(fw.handleOne),
+	}
+	if lc.Batch != nil {
+		lcfg.Batch = &listener.BatchConfig{Size: lc.Batch.Size, Timeout: lc.Batch.Timeout.Duration()}
+		lcfg.BatchHandler, lcfg.Handler = listener.BatchHandlerFunc(fw.handle), nil
+	}
+	l, err := listener.New(lcfg)
+	if err != nil {
+		return fmt.Errorf("listener %q: %w", lc.Name, err)
+	}
+	if err := l.Start(ctx); err != nil {
+		return fmt.Errorf("listener %q: %w", lc.Name, err)
+	}
+	h.mu.Lock()
+	h.lsns[lc.Name] = &listenerEntry{cfg: lc, exec: ec, l: l}
+	h.mu.Unlock()
+	return nil
+}
+
+// anyOf joins regular expressions into one that matches any of them.
+func anyOf(exprs []string) string {
+	if len(exprs) == 0 {
+		return ""
+	}
+	parts := make([]string, len(exprs))
+	for i, e := range exprs {
+		parts[i] = "(?:" + e + ")"
+	}
+	return strings.Join(parts, "|")
+}
+
+func (h *Host) connection() *rabbit.Conn {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.conn
+}
+
+// notifyForwarder hands notifications to the notification handlers of a
+// listener's plugins. A message is handled when every handler that takes
+// its priority handled it; any requeue, error or plugin failure requeues it
+// (the listener then redelivers it, bounded by max_requeues).
+type notifyForwarder struct {
+	h       *Host
+	name    string
+	plugins []string
+}
+
+func (f *notifyForwarder) handleOne(ctx context.Context, m *listener.Message) (listener.Result, error) {
+	res, err := f.handle(ctx, []*listener.Message{m})
+	if err != nil {
+		return listener.Requeue, err
+	}
+	return res[0], nil
+}
+
+func (f *notifyForwarder) handle(ctx context.Context, batch []*listener.Message) ([]listener.Result, error) {
+	results := make([]listener.Result, len(batch))
+	delivered := false
+	for _, name := range f.plugins {
+		f.h.mu.RLock()
+		s := f.h.slots[name]
+		f.h.mu.RUnlock()
+		if s == nil {
+			continue
+		}
+		ok, err := f.toPlugin(ctx, s, batch, results)
+		if err != nil {
+			return nil, fmt.Errorf("plugin %q: %w", name, err)
+		}
+		delivered = delivered || ok
+	}
+	if !delivered {
+		f.h.log.Debug("no notification handler takes these notifications; acking", "listener", f.name, "priority", batch[0].Priority)
+	}
+	return results, nil
+}
+
+// toPlugin delivers the messages each handler of one plugin takes, and
+// marks in results those it asked to requeue.
+func (f *notifyForwarder) toPlugin(ctx context.Context, s *pluginSlot, batch []*listener.Message, results []listener.Result) (bool, error) {
+	g, err := s.acquire(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer g.release()
+	ctx, cancel := context.WithTimeout(ctx, notifyTimeout)
+	defer cancel()
+	delivered := false
+	for _, hi := range g.proc.desc.GetNotificationHandlers() {
+		var idx []int
+		req := &pluginv1.NotifyRequest{Handler: hi.GetName()}
+		req.SetDeadline(time.Now().Add(notifyTimeout))
+		for i, m := range batch {
+			if !slices.Contains(hi.GetPriorities(), m.Priority) {
+				continue
+			}
+			ctxJSON, _ := json.Marshal(m.Context)
+			req.Notifications = append(req.Notifications, &pluginv1.Notification{
+				Priority: m.Priority, PublisherId: m.PublisherID, EventType: m.EventType,
+				PayloadJson: m.Payload, ContextJson: ctxJSON, MessageId: m.Metadata.MessageID,
+				Timestamp: m.Metadata.Timestamp, Redelivered: m.Redelivered, Attempts: int32(m.Attempts),
+			})
+			idx = append(idx, i)
+		}
+		if len(idx) == 0 {
+			continue
+		}
+		delivered = true
+		resp, err := g.proc.ep.Notify(ctx, req)
+		if err != nil {
+			return delivered, err
+		}
+		for j, r := range resp.GetResults() {
+			if r.GetOutcome() == pluginv1.NotifyResult_REQUEUE {
+				results[idx[j]] = listener.Requeue
+				if e := r.GetError(); e != "" {
+					f.h.log.Warn("notification handler failed; requeueing", "listener", f.name, "plugin", s.name,
+						"handler", hi.GetName(), "event_type", batch[idx[j]].EventType, "error", e)
+				}
+			}
+		}
+	}
+	return delivered, nil
+}
