@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
+
 	"github.com/oslohost/oslohost/oslo"
 )
 
@@ -19,9 +21,11 @@ func (s *Server) dispatch(req *oslo.Request, deadline time.Time) {
 		ctx, cancel = context.WithDeadline(ctx, deadline)
 		defer cancel()
 	}
-	log := s.log.With("method", req.Method, "msg_id", req.MsgID)
-	if log.IsDebug() {
-		log.Debug("dispatching", "namespace", req.Namespace, "version", req.Version, "call", req.IsCall())
+	// The per-call logger is built only when something is logged: it
+	// allocates, and most calls log nothing.
+	log := func() hclog.Logger { return s.log.With("method", req.Method, "msg_id", req.MsgID) }
+	if s.log.IsDebug() {
+		log().Debug("dispatching", "namespace", req.Namespace, "version", req.Version, "call", req.IsCall())
 	}
 	start := time.Now()
 	if obs := s.cfg.Observer; obs != nil {
@@ -42,14 +46,14 @@ func (s *Server) dispatch(req *oslo.Request, deadline time.Time) {
 			outcome = "error"
 			failure = asFailure(err)
 			if isExpected(err) {
-				log.Debug("expected exception during message handling", "error", failure.Error())
+				log().Debug("expected exception during message handling", "error", failure.Error())
 			} else {
-				log.Error("exception during message handling", "error", failure.Error())
+				log().Error("exception during message handling", "error", failure.Error())
 			}
 		}
 	} else {
 		outcome = "rejected"
-		log.Error("exception during message handling", "error", failure.Error())
+		log().Error("exception during message handling", "error", failure.Error())
 	}
 	if obs := s.cfg.Observer; obs != nil {
 		obs.CallFinished(req.Method, outcome, time.Since(start))
@@ -60,12 +64,12 @@ func (s *Server) dispatch(req *oslo.Request, deadline time.Time) {
 	if !deadline.IsZero() && time.Now().After(deadline) {
 		// The caller gave up at its timeout (the request's expiration):
 		// a reply now would only be dropped as late, as Python's is.
-		log.Debug("call outlived the caller's timeout; not replying")
+		log().Debug("call outlived the caller's timeout; not replying")
 		return
 	}
 	reply := &oslo.Reply{Result: result, Failure: failure, Ending: true, MsgID: req.MsgID, UniqueID: oslo.NewID()}
 	if err := s.replies.send(s.hardCtx, req.ReplyQ, reply); err != nil {
-		log.Warn("reply not sent", "reply_q", req.ReplyQ, "error", err)
+		log().Warn("reply not sent", "reply_q", req.ReplyQ, "error", err)
 	}
 }
 
@@ -73,16 +77,13 @@ func (s *Server) dispatch(req *oslo.Request, deadline time.Time) {
 // the call runs, as a Python server's watchdog does, and returns the func
 // that stops them (and waits until no heartbeat is being sent, so the final
 // reply is always last).
-func (s *Server) startHeartbeats(req *oslo.Request, log interface {
-	Warn(string, ...any)
-	Debug(string, ...any)
-}) func() {
+func (s *Server) startHeartbeats(req *oslo.Request, log func() hclog.Logger) func() {
 	if !req.IsCall() {
 		return func() {}
 	}
 	interval, invalid := req.HeartbeatInterval()
 	if invalid {
-		log.Warn("client provided an invalid timeout value", "timeout", string(req.Timeout))
+		log().Warn("client provided an invalid timeout value", "timeout", string(req.Timeout))
 	}
 	if interval == 0 {
 		return func() {}
@@ -102,7 +103,7 @@ func (s *Server) startHeartbeats(req *oslo.Request, log interface {
 			err := s.replies.send(ctx, req.ReplyQ, oslo.Heartbeat(req.MsgID))
 			cancel()
 			if err != nil {
-				log.Debug("call-monitor heartbeat failed", "error", err)
+				log().Debug("call-monitor heartbeat failed", "error", err)
 				return
 			}
 		}
