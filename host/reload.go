@@ -164,7 +164,9 @@ func (h *Host) apply(ctx context.Context, next *config.Config) (ReloadResult, er
 		e := h.servers[sc.Name]
 		h.mu.RUnlock()
 		if e != nil {
-			e.cfg = sc
+			h.mu.Lock()
+			e.cfg = sc // the same settings; keep the new source position
+			h.mu.Unlock()
 			e.disp.SetEndpoints(h.endpointsOf(sc))
 			continue
 		}
