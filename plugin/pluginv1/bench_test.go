@@ -1,14 +1,18 @@
 package pluginv1_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/go-plugin"
 
@@ -17,12 +21,16 @@ import (
 
 // BenchmarkInvoke measures the host ↔ plugin hop alone (no broker): Invoke
 // of the echo plugin's "echo" through go-plugin's gRPC connection, as the
-// host makes it, with a 100 B and a 10 KiB value, one call at a time and
-// GOMAXPROCS×(-cpu) at once. The plugin binary is built in the setup.
+// host makes it, with a 100 B and a 10 KiB value, one call at a time,
+// GOMAXPROCS at once and 64 at once (as a pool executor of 64 workers).
+// Besides time per call it reports the CPU time per call of the host
+// (this process) and of the plugin process. The plugin binary is built in
+// the setup. OSLOHOST_PLUGIN_UNARY=1 measures unary Invoke instead of
+// InvokeStream.
 //
 //	go test -run '^$' -bench Invoke -benchmem ./plugin/pluginv1/
 func BenchmarkInvoke(b *testing.B) {
-	ep := startEchoPlugin(b)
+	ep, pid := startEchoPlugin(b)
 	for _, size := range []int{100, 10240} {
 		req := &pluginv1.InvokeRequest{
 			Version:     "1.0",
@@ -43,26 +51,84 @@ func BenchmarkInvoke(b *testing.B) {
 		b.Run(fmt.Sprintf("sequential/%dB", size), func(b *testing.B) {
 			b.SetBytes(int64(size))
 			b.ReportAllocs()
+			cpu := startCPU(b, pid)
 			for b.Loop() {
 				invoke(b)
 			}
+			cpu.report(b)
 		})
-		b.Run(fmt.Sprintf("parallel/%dB", size), func(b *testing.B) {
-			b.SetBytes(int64(size))
-			b.ReportAllocs()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					invoke(b)
+		for _, par := range []int{1, 64} {
+			name := "parallel"
+			if par > 1 {
+				name += strconv.Itoa(par)
+			}
+			b.Run(fmt.Sprintf("%s/%dB", name, size), func(b *testing.B) {
+				b.SetBytes(int64(size))
+				b.ReportAllocs()
+				if par > 1 {
+					b.SetParallelism(max(1, par/runtime.GOMAXPROCS(0)))
 				}
+				cpu := startCPU(b, pid)
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						invoke(b)
+					}
+				})
+				cpu.report(b)
 			})
-		})
+		}
 	}
 }
 
+// cpuClock holds the CPU times of the host and the plugin process at the
+// start of a benchmark.
+type cpuClock struct {
+	pid          int
+	host, plugin time.Duration
+}
+
+func startCPU(b *testing.B, pid int) cpuClock {
+	return cpuClock{pid: pid, host: hostCPU(b), plugin: processCPU(b, pid)}
+}
+
+// report adds the host's and the plugin's CPU time per call to b's results.
+func (c cpuClock) report(b *testing.B) {
+	n := float64(b.N)
+	b.ReportMetric(float64((hostCPU(b)-c.host).Microseconds())/n, "host-µs/op")
+	b.ReportMetric(float64((processCPU(b, c.pid)-c.plugin).Microseconds())/n, "plugin-µs/op")
+}
+
+// hostCPU returns the user and system CPU time of this process.
+func hostCPU(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// processCPU returns the user and system CPU time of process pid, from
+// /proc/PID/stat (in clock ticks, assumed 100 per second); 0 off Linux.
+func processCPU(b *testing.B, pid int) time.Duration {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name (which may hold spaces): state is 3,
+	// utime 14 and stime 15.
+	f := strings.Fields(string(raw[bytes.LastIndexByte(raw, ')')+1:]))
+	if len(f) < 13 {
+		b.Fatalf("/proc/%d/stat: %q", pid, raw)
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * (time.Second / 100)
+}
+
 // startEchoPlugin builds plugins/examples/echo, starts it as the host does
-// (pluginv1.ClientConfig, Dispense, Configure, Describe) and stops it at
-// cleanup.
-func startEchoPlugin(b *testing.B) pluginv1.Endpoint {
+// (pluginv1.ClientConfig, Dispense, Configure, Describe), stops it at
+// cleanup and returns its Endpoint and process id.
+func startEchoPlugin(b *testing.B) (pluginv1.Endpoint, int) {
 	b.Helper()
 	goTool, err := exec.LookPath("go")
 	if err != nil {
@@ -86,6 +152,10 @@ func startEchoPlugin(b *testing.B) pluginv1.Endpoint {
 	if err != nil {
 		b.Fatal(err)
 	}
+	pid := 0
+	if rc := c.ReattachConfig(); rc != nil {
+		pid = rc.Pid
+	}
 	ctx := context.Background()
 	if err := ep.Configure(ctx, "echo", nil); err != nil {
 		b.Fatalf("configure: %v", err)
@@ -93,5 +163,5 @@ func startEchoPlugin(b *testing.B) pluginv1.Endpoint {
 	if _, err := ep.Describe(ctx); err != nil {
 		b.Fatalf("describe: %v", err)
 	}
-	return ep
+	return ep, pid
 }

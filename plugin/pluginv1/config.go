@@ -10,12 +10,13 @@ import (
 	"google.golang.org/grpc"
 )
 
-// ClientOption adjusts [ClientConfig].
+// ClientOption adjusts [ClientConfig] and [NewClient].
 type ClientOption func(*clientOptions)
 
 type clientOptions struct {
 	maxMessageSize int
 	secure         *plugin.SecureConfig
+	unary          bool
 }
 
 // WithMaxMessageSize sets the gRPC message size cap in bytes for both sides of
@@ -28,6 +29,12 @@ func WithMaxMessageSize(n int) ClientOption {
 // starts it (sha256 pinning).
 func WithSecureConfig(sc *plugin.SecureConfig) ClientOption {
 	return func(o *clientOptions) { o.secure = sc }
+}
+
+// WithUnaryInvoke makes the client call Invoke as one unary RPC per call
+// instead of multiplexing the calls over InvokeStream, as [EnvUnary] does.
+func WithUnaryInvoke() ClientOption {
+	return func(o *clientOptions) { o.unary = true }
 }
 
 // ClientConfig returns the go-plugin client configuration that launches cmd as
@@ -62,7 +69,7 @@ func ClientConfig(cmd *exec.Cmd, logger hclog.Logger, opts ...ClientOption) *plu
 	)
 	return &plugin.ClientConfig{
 		HandshakeConfig:  Handshake,
-		Plugins:          PluginMap(nil),
+		Plugins:          plugin.PluginSet{PluginName: &GRPCPlugin{client: opts}},
 		Cmd:              cmd,
 		SecureConfig:     o.secure,
 		Managed:          false,

@@ -16,5 +16,10 @@
 // [NotifyResult] per notification, HANDLED (ack) or REQUEUE (reject for
 // redelivery); a gRPC error from Notify means none was handled.
 //
+// The host's [Endpoint] makes Invoke calls over one long-lived InvokeStream
+// (invoke_stream.go), which costs far less per call than a unary RPC each,
+// and falls back to unary Invoke for a plugin built before InvokeStream
+// existed, or when [EnvUnary] is set.
+//
 // Regenerate the code with `make proto` (recipe in proto.mk).
 package pluginv1

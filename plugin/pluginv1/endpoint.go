@@ -43,6 +43,8 @@ type Endpoint interface {
 type GRPCPlugin struct {
 	plugin.NetRPCUnsupportedPlugin
 	Impl EndpointServer
+
+	client []ClientOption // host side: options of the client GRPCClient returns
 }
 
 var _ plugin.GRPCPlugin = (*GRPCPlugin)(nil)
@@ -58,13 +60,30 @@ func (p *GRPCPlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
 
 // GRPCClient returns an [Endpoint] over c. It is called by go-plugin in the host.
 func (p *GRPCPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, c *grpc.ClientConn) (any, error) {
-	return NewClient(c), nil
+	return NewClient(c, p.client...), nil
 }
 
 // NewClient returns an [Endpoint] that calls the plugin served on cc. The host
-// normally gets one from [Dispense]; NewClient serves in-process tests.
-func NewClient(cc grpc.ClientConnInterface) Endpoint {
-	return &client{c: NewEndpointClient(cc)}
+// normally gets one from [Dispense]; NewClient serves in-process tests. Of
+// opts, [WithMaxMessageSize] (the cap cc was dialled with, from
+// [DialOptions]) and [WithUnaryInvoke] apply.
+//
+// Invoke calls are multiplexed over a long-lived InvokeStream, opened on the
+// first call and again on the next call after it broke, unless the plugin
+// does not implement it (then, and with [WithUnaryInvoke] or [EnvUnary], each
+// call is a unary Invoke). A call pending when the stream breaks fails with
+// codes.Unavailable. The stream's receiving goroutine ends when the stream
+// does: when cc is closed or the plugin goes away.
+func NewClient(cc grpc.ClientConnInterface, opts ...ClientOption) Endpoint {
+	var o clientOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	c := &client{c: NewEndpointClient(cc)}
+	if !o.unary && !unaryFromEnv() {
+		c.mux = newInvokeMux(c.c, effectiveSize(o.maxMessageSize))
+	}
+	return c
 }
 
 // Dispense returns the [Endpoint] of a started plugin client:
@@ -86,7 +105,8 @@ func Dispense(c plugin.ClientProtocol) (Endpoint, error) {
 }
 
 type client struct {
-	c EndpointClient
+	c   EndpointClient
+	mux *invokeMux // nil: unary Invoke
 }
 
 var _ Endpoint = (*client)(nil)
@@ -101,6 +121,9 @@ func (c *client) Describe(ctx context.Context) (*DescribeResponse, error) {
 }
 
 func (c *client) Invoke(ctx context.Context, req *InvokeRequest) (*InvokeResponse, error) {
+	if c.mux != nil {
+		return c.mux.invoke(ctx, req)
+	}
 	return c.c.Invoke(ctx, req)
 }
 

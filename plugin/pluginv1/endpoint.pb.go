@@ -66,7 +66,7 @@ func (x NotifyResult_Outcome) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use NotifyResult_Outcome.Descriptor instead.
 func (NotifyResult_Outcome) EnumDescriptor() ([]byte, []int) {
-	return file_endpoint_proto_rawDescGZIP(), []int{12, 0}
+	return file_endpoint_proto_rawDescGZIP(), []int{15, 0}
 }
 
 type ConfigureRequest struct {
@@ -602,6 +602,261 @@ func (*InvokeResponse_ResultJson) isInvokeResponse_Outcome() {}
 
 func (*InvokeResponse_Failure) isInvokeResponse_Outcome() {}
 
+// InvokeFrame is one message of the host on InvokeStream.
+type InvokeFrame struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The call's id, chosen by the host, unique among the stream's calls that
+	// have no result yet.
+	Id uint64 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Types that are valid to be assigned to Op:
+	//
+	//	*InvokeFrame_Request
+	//	*InvokeFrame_Cancel
+	Op isInvokeFrame_Op `protobuf_oneof:"op"`
+	// The host's own deadline for the call in Unix nanoseconds, as gRPC's
+	// timeout would carry it for Invoke; 0 means none. The call ends at the
+	// earlier of this and the request's deadline_unix_nano.
+	DeadlineUnixNano int64 `protobuf:"varint,4,opt,name=deadline_unix_nano,json=deadlineUnixNano,proto3" json:"deadline_unix_nano,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *InvokeFrame) Reset() {
+	*x = InvokeFrame{}
+	mi := &file_endpoint_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InvokeFrame) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InvokeFrame) ProtoMessage() {}
+
+func (x *InvokeFrame) ProtoReflect() protoreflect.Message {
+	mi := &file_endpoint_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InvokeFrame.ProtoReflect.Descriptor instead.
+func (*InvokeFrame) Descriptor() ([]byte, []int) {
+	return file_endpoint_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *InvokeFrame) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *InvokeFrame) GetOp() isInvokeFrame_Op {
+	if x != nil {
+		return x.Op
+	}
+	return nil
+}
+
+func (x *InvokeFrame) GetRequest() *InvokeRequest {
+	if x != nil {
+		if x, ok := x.Op.(*InvokeFrame_Request); ok {
+			return x.Request
+		}
+	}
+	return nil
+}
+
+func (x *InvokeFrame) GetCancel() bool {
+	if x != nil {
+		if x, ok := x.Op.(*InvokeFrame_Cancel); ok {
+			return x.Cancel
+		}
+	}
+	return false
+}
+
+func (x *InvokeFrame) GetDeadlineUnixNano() int64 {
+	if x != nil {
+		return x.DeadlineUnixNano
+	}
+	return 0
+}
+
+type isInvokeFrame_Op interface {
+	isInvokeFrame_Op()
+}
+
+type InvokeFrame_Request struct {
+	// Start the call: the same request as Invoke.
+	Request *InvokeRequest `protobuf:"bytes,2,opt,name=request,proto3,oneof"`
+}
+
+type InvokeFrame_Cancel struct {
+	// Cancel the call with this id (the host gave up on it): its context is
+	// cancelled and no result is expected. Unknown ids are ignored.
+	Cancel bool `protobuf:"varint,3,opt,name=cancel,proto3,oneof"`
+}
+
+func (*InvokeFrame_Request) isInvokeFrame_Op() {}
+
+func (*InvokeFrame_Cancel) isInvokeFrame_Op() {}
+
+// InvokeResult is one message of the plugin on InvokeStream: the outcome of
+// the call with the same id.
+type InvokeResult struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Types that are valid to be assigned to Outcome:
+	//
+	//	*InvokeResult_Response
+	//	*InvokeResult_Error
+	Outcome       isInvokeResult_Outcome `protobuf_oneof:"outcome"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InvokeResult) Reset() {
+	*x = InvokeResult{}
+	mi := &file_endpoint_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InvokeResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InvokeResult) ProtoMessage() {}
+
+func (x *InvokeResult) ProtoReflect() protoreflect.Message {
+	mi := &file_endpoint_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InvokeResult.ProtoReflect.Descriptor instead.
+func (*InvokeResult) Descriptor() ([]byte, []int) {
+	return file_endpoint_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *InvokeResult) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *InvokeResult) GetOutcome() isInvokeResult_Outcome {
+	if x != nil {
+		return x.Outcome
+	}
+	return nil
+}
+
+func (x *InvokeResult) GetResponse() *InvokeResponse {
+	if x != nil {
+		if x, ok := x.Outcome.(*InvokeResult_Response); ok {
+			return x.Response
+		}
+	}
+	return nil
+}
+
+func (x *InvokeResult) GetError() *CallError {
+	if x != nil {
+		if x, ok := x.Outcome.(*InvokeResult_Error); ok {
+			return x.Error
+		}
+	}
+	return nil
+}
+
+type isInvokeResult_Outcome interface {
+	isInvokeResult_Outcome()
+}
+
+type InvokeResult_Response struct {
+	// What Invoke would have returned.
+	Response *InvokeResponse `protobuf:"bytes,2,opt,name=response,proto3,oneof"`
+}
+
+type InvokeResult_Error struct {
+	// The gRPC error Invoke would have returned instead.
+	Error *CallError `protobuf:"bytes,3,opt,name=error,proto3,oneof"`
+}
+
+func (*InvokeResult_Response) isInvokeResult_Outcome() {}
+
+func (*InvokeResult_Error) isInvokeResult_Outcome() {}
+
+// CallError is a gRPC status: code and message.
+type CallError struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A google.golang.org/grpc/codes value, never OK.
+	Code          uint32 `protobuf:"varint,1,opt,name=code,proto3" json:"code,omitempty"`
+	Message       string `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CallError) Reset() {
+	*x = CallError{}
+	mi := &file_endpoint_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CallError) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CallError) ProtoMessage() {}
+
+func (x *CallError) ProtoReflect() protoreflect.Message {
+	mi := &file_endpoint_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CallError.ProtoReflect.Descriptor instead.
+func (*CallError) Descriptor() ([]byte, []int) {
+	return file_endpoint_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *CallError) GetCode() uint32 {
+	if x != nil {
+		return x.Code
+	}
+	return 0
+}
+
+func (x *CallError) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
 // Failure is an exception as oslo.messaging serializes it (serialize_remote_exception).
 type Failure struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -627,7 +882,7 @@ type Failure struct {
 
 func (x *Failure) Reset() {
 	*x = Failure{}
-	mi := &file_endpoint_proto_msgTypes[8]
+	mi := &file_endpoint_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -639,7 +894,7 @@ func (x *Failure) String() string {
 func (*Failure) ProtoMessage() {}
 
 func (x *Failure) ProtoReflect() protoreflect.Message {
-	mi := &file_endpoint_proto_msgTypes[8]
+	mi := &file_endpoint_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -652,7 +907,7 @@ func (x *Failure) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Failure.ProtoReflect.Descriptor instead.
 func (*Failure) Descriptor() ([]byte, []int) {
-	return file_endpoint_proto_rawDescGZIP(), []int{8}
+	return file_endpoint_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Failure) GetClassName() string {
@@ -718,7 +973,7 @@ type NotifyRequest struct {
 
 func (x *NotifyRequest) Reset() {
 	*x = NotifyRequest{}
-	mi := &file_endpoint_proto_msgTypes[9]
+	mi := &file_endpoint_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -730,7 +985,7 @@ func (x *NotifyRequest) String() string {
 func (*NotifyRequest) ProtoMessage() {}
 
 func (x *NotifyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_endpoint_proto_msgTypes[9]
+	mi := &file_endpoint_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -743,7 +998,7 @@ func (x *NotifyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NotifyRequest.ProtoReflect.Descriptor instead.
 func (*NotifyRequest) Descriptor() ([]byte, []int) {
-	return file_endpoint_proto_rawDescGZIP(), []int{9}
+	return file_endpoint_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *NotifyRequest) GetHandler() string {
@@ -795,7 +1050,7 @@ type Notification struct {
 
 func (x *Notification) Reset() {
 	*x = Notification{}
-	mi := &file_endpoint_proto_msgTypes[10]
+	mi := &file_endpoint_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -807,7 +1062,7 @@ func (x *Notification) String() string {
 func (*Notification) ProtoMessage() {}
 
 func (x *Notification) ProtoReflect() protoreflect.Message {
-	mi := &file_endpoint_proto_msgTypes[10]
+	mi := &file_endpoint_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -820,7 +1075,7 @@ func (x *Notification) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Notification.ProtoReflect.Descriptor instead.
 func (*Notification) Descriptor() ([]byte, []int) {
-	return file_endpoint_proto_rawDescGZIP(), []int{10}
+	return file_endpoint_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Notification) GetPriority() string {
@@ -896,7 +1151,7 @@ type NotifyResponse struct {
 
 func (x *NotifyResponse) Reset() {
 	*x = NotifyResponse{}
-	mi := &file_endpoint_proto_msgTypes[11]
+	mi := &file_endpoint_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -908,7 +1163,7 @@ func (x *NotifyResponse) String() string {
 func (*NotifyResponse) ProtoMessage() {}
 
 func (x *NotifyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_endpoint_proto_msgTypes[11]
+	mi := &file_endpoint_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -921,7 +1176,7 @@ func (x *NotifyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NotifyResponse.ProtoReflect.Descriptor instead.
 func (*NotifyResponse) Descriptor() ([]byte, []int) {
-	return file_endpoint_proto_rawDescGZIP(), []int{11}
+	return file_endpoint_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *NotifyResponse) GetResults() []*NotifyResult {
@@ -943,7 +1198,7 @@ type NotifyResult struct {
 
 func (x *NotifyResult) Reset() {
 	*x = NotifyResult{}
-	mi := &file_endpoint_proto_msgTypes[12]
+	mi := &file_endpoint_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -955,7 +1210,7 @@ func (x *NotifyResult) String() string {
 func (*NotifyResult) ProtoMessage() {}
 
 func (x *NotifyResult) ProtoReflect() protoreflect.Message {
-	mi := &file_endpoint_proto_msgTypes[12]
+	mi := &file_endpoint_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -968,7 +1223,7 @@ func (x *NotifyResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NotifyResult.ProtoReflect.Descriptor instead.
 func (*NotifyResult) Descriptor() ([]byte, []int) {
-	return file_endpoint_proto_rawDescGZIP(), []int{12}
+	return file_endpoint_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *NotifyResult) GetOutcome() NotifyResult_Outcome {
@@ -993,7 +1248,7 @@ type CloseRequest struct {
 
 func (x *CloseRequest) Reset() {
 	*x = CloseRequest{}
-	mi := &file_endpoint_proto_msgTypes[13]
+	mi := &file_endpoint_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1005,7 +1260,7 @@ func (x *CloseRequest) String() string {
 func (*CloseRequest) ProtoMessage() {}
 
 func (x *CloseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_endpoint_proto_msgTypes[13]
+	mi := &file_endpoint_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1018,7 +1273,7 @@ func (x *CloseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseRequest.ProtoReflect.Descriptor instead.
 func (*CloseRequest) Descriptor() ([]byte, []int) {
-	return file_endpoint_proto_rawDescGZIP(), []int{13}
+	return file_endpoint_proto_rawDescGZIP(), []int{16}
 }
 
 type CloseResponse struct {
@@ -1029,7 +1284,7 @@ type CloseResponse struct {
 
 func (x *CloseResponse) Reset() {
 	*x = CloseResponse{}
-	mi := &file_endpoint_proto_msgTypes[14]
+	mi := &file_endpoint_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1041,7 +1296,7 @@ func (x *CloseResponse) String() string {
 func (*CloseResponse) ProtoMessage() {}
 
 func (x *CloseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_endpoint_proto_msgTypes[14]
+	mi := &file_endpoint_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1054,7 +1309,7 @@ func (x *CloseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseResponse.ProtoReflect.Descriptor instead.
 func (*CloseResponse) Descriptor() ([]byte, []int) {
-	return file_endpoint_proto_rawDescGZIP(), []int{14}
+	return file_endpoint_proto_rawDescGZIP(), []int{17}
 }
 
 var File_endpoint_proto protoreflect.FileDescriptor
@@ -1098,7 +1353,21 @@ const file_endpoint_proto_rawDesc = "" +
 	"\vresult_json\x18\x01 \x01(\fH\x00R\n" +
 	"resultJson\x127\n" +
 	"\afailure\x18\x02 \x01(\v2\x1b.oslohost.plugin.v1.FailureH\x00R\afailureB\t\n" +
-	"\aoutcome\"\xd2\x01\n" +
+	"\aoutcome\"\xaa\x01\n" +
+	"\vInvokeFrame\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x04R\x02id\x12=\n" +
+	"\arequest\x18\x02 \x01(\v2!.oslohost.plugin.v1.InvokeRequestH\x00R\arequest\x12\x18\n" +
+	"\x06cancel\x18\x03 \x01(\bH\x00R\x06cancel\x12,\n" +
+	"\x12deadline_unix_nano\x18\x04 \x01(\x03R\x10deadlineUnixNanoB\x04\n" +
+	"\x02op\"\xa2\x01\n" +
+	"\fInvokeResult\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x04R\x02id\x12@\n" +
+	"\bresponse\x18\x02 \x01(\v2\".oslohost.plugin.v1.InvokeResponseH\x00R\bresponse\x125\n" +
+	"\x05error\x18\x03 \x01(\v2\x1d.oslohost.plugin.v1.CallErrorH\x00R\x05errorB\t\n" +
+	"\aoutcome\"9\n" +
+	"\tCallError\x12\x12\n" +
+	"\x04code\x18\x01 \x01(\rR\x04code\x12\x18\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\"\xd2\x01\n" +
 	"\aFailure\x12\x1d\n" +
 	"\n" +
 	"class_name\x18\x01 \x01(\tR\tclassName\x12\x16\n" +
@@ -1134,11 +1403,12 @@ const file_endpoint_proto_rawDesc = "" +
 	"\aHANDLED\x10\x00\x12\v\n" +
 	"\aREQUEUE\x10\x01\"\x0e\n" +
 	"\fCloseRequest\"\x0f\n" +
-	"\rCloseResponse2\xab\x03\n" +
+	"\rCloseResponse2\x82\x04\n" +
 	"\bEndpoint\x12X\n" +
 	"\tConfigure\x12$.oslohost.plugin.v1.ConfigureRequest\x1a%.oslohost.plugin.v1.ConfigureResponse\x12U\n" +
 	"\bDescribe\x12#.oslohost.plugin.v1.DescribeRequest\x1a$.oslohost.plugin.v1.DescribeResponse\x12O\n" +
-	"\x06Invoke\x12!.oslohost.plugin.v1.InvokeRequest\x1a\".oslohost.plugin.v1.InvokeResponse\x12O\n" +
+	"\x06Invoke\x12!.oslohost.plugin.v1.InvokeRequest\x1a\".oslohost.plugin.v1.InvokeResponse\x12U\n" +
+	"\fInvokeStream\x12\x1f.oslohost.plugin.v1.InvokeFrame\x1a .oslohost.plugin.v1.InvokeResult(\x010\x01\x12O\n" +
 	"\x06Notify\x12!.oslohost.plugin.v1.NotifyRequest\x1a\".oslohost.plugin.v1.NotifyResponse\x12L\n" +
 	"\x05Close\x12 .oslohost.plugin.v1.CloseRequest\x1a!.oslohost.plugin.v1.CloseResponseB.Z,github.com/oslohost/oslohost/plugin/pluginv1b\x06proto3"
 
@@ -1155,7 +1425,7 @@ func file_endpoint_proto_rawDescGZIP() []byte {
 }
 
 var file_endpoint_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_endpoint_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_endpoint_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_endpoint_proto_goTypes = []any{
 	(NotifyResult_Outcome)(0),       // 0: oslohost.plugin.v1.NotifyResult.Outcome
 	(*ConfigureRequest)(nil),        // 1: oslohost.plugin.v1.ConfigureRequest
@@ -1166,36 +1436,44 @@ var file_endpoint_proto_goTypes = []any{
 	(*EndpointInfo)(nil),            // 6: oslohost.plugin.v1.EndpointInfo
 	(*InvokeRequest)(nil),           // 7: oslohost.plugin.v1.InvokeRequest
 	(*InvokeResponse)(nil),          // 8: oslohost.plugin.v1.InvokeResponse
-	(*Failure)(nil),                 // 9: oslohost.plugin.v1.Failure
-	(*NotifyRequest)(nil),           // 10: oslohost.plugin.v1.NotifyRequest
-	(*Notification)(nil),            // 11: oslohost.plugin.v1.Notification
-	(*NotifyResponse)(nil),          // 12: oslohost.plugin.v1.NotifyResponse
-	(*NotifyResult)(nil),            // 13: oslohost.plugin.v1.NotifyResult
-	(*CloseRequest)(nil),            // 14: oslohost.plugin.v1.CloseRequest
-	(*CloseResponse)(nil),           // 15: oslohost.plugin.v1.CloseResponse
+	(*InvokeFrame)(nil),             // 9: oslohost.plugin.v1.InvokeFrame
+	(*InvokeResult)(nil),            // 10: oslohost.plugin.v1.InvokeResult
+	(*CallError)(nil),               // 11: oslohost.plugin.v1.CallError
+	(*Failure)(nil),                 // 12: oslohost.plugin.v1.Failure
+	(*NotifyRequest)(nil),           // 13: oslohost.plugin.v1.NotifyRequest
+	(*Notification)(nil),            // 14: oslohost.plugin.v1.Notification
+	(*NotifyResponse)(nil),          // 15: oslohost.plugin.v1.NotifyResponse
+	(*NotifyResult)(nil),            // 16: oslohost.plugin.v1.NotifyResult
+	(*CloseRequest)(nil),            // 17: oslohost.plugin.v1.CloseRequest
+	(*CloseResponse)(nil),           // 18: oslohost.plugin.v1.CloseResponse
 }
 var file_endpoint_proto_depIdxs = []int32{
 	6,  // 0: oslohost.plugin.v1.DescribeResponse.endpoints:type_name -> oslohost.plugin.v1.EndpointInfo
 	5,  // 1: oslohost.plugin.v1.DescribeResponse.notification_handlers:type_name -> oslohost.plugin.v1.NotificationHandlerInfo
-	9,  // 2: oslohost.plugin.v1.InvokeResponse.failure:type_name -> oslohost.plugin.v1.Failure
-	11, // 3: oslohost.plugin.v1.NotifyRequest.notifications:type_name -> oslohost.plugin.v1.Notification
-	13, // 4: oslohost.plugin.v1.NotifyResponse.results:type_name -> oslohost.plugin.v1.NotifyResult
-	0,  // 5: oslohost.plugin.v1.NotifyResult.outcome:type_name -> oslohost.plugin.v1.NotifyResult.Outcome
-	1,  // 6: oslohost.plugin.v1.Endpoint.Configure:input_type -> oslohost.plugin.v1.ConfigureRequest
-	3,  // 7: oslohost.plugin.v1.Endpoint.Describe:input_type -> oslohost.plugin.v1.DescribeRequest
-	7,  // 8: oslohost.plugin.v1.Endpoint.Invoke:input_type -> oslohost.plugin.v1.InvokeRequest
-	10, // 9: oslohost.plugin.v1.Endpoint.Notify:input_type -> oslohost.plugin.v1.NotifyRequest
-	14, // 10: oslohost.plugin.v1.Endpoint.Close:input_type -> oslohost.plugin.v1.CloseRequest
-	2,  // 11: oslohost.plugin.v1.Endpoint.Configure:output_type -> oslohost.plugin.v1.ConfigureResponse
-	4,  // 12: oslohost.plugin.v1.Endpoint.Describe:output_type -> oslohost.plugin.v1.DescribeResponse
-	8,  // 13: oslohost.plugin.v1.Endpoint.Invoke:output_type -> oslohost.plugin.v1.InvokeResponse
-	12, // 14: oslohost.plugin.v1.Endpoint.Notify:output_type -> oslohost.plugin.v1.NotifyResponse
-	15, // 15: oslohost.plugin.v1.Endpoint.Close:output_type -> oslohost.plugin.v1.CloseResponse
-	11, // [11:16] is the sub-list for method output_type
-	6,  // [6:11] is the sub-list for method input_type
-	6,  // [6:6] is the sub-list for extension type_name
-	6,  // [6:6] is the sub-list for extension extendee
-	0,  // [0:6] is the sub-list for field type_name
+	12, // 2: oslohost.plugin.v1.InvokeResponse.failure:type_name -> oslohost.plugin.v1.Failure
+	7,  // 3: oslohost.plugin.v1.InvokeFrame.request:type_name -> oslohost.plugin.v1.InvokeRequest
+	8,  // 4: oslohost.plugin.v1.InvokeResult.response:type_name -> oslohost.plugin.v1.InvokeResponse
+	11, // 5: oslohost.plugin.v1.InvokeResult.error:type_name -> oslohost.plugin.v1.CallError
+	14, // 6: oslohost.plugin.v1.NotifyRequest.notifications:type_name -> oslohost.plugin.v1.Notification
+	16, // 7: oslohost.plugin.v1.NotifyResponse.results:type_name -> oslohost.plugin.v1.NotifyResult
+	0,  // 8: oslohost.plugin.v1.NotifyResult.outcome:type_name -> oslohost.plugin.v1.NotifyResult.Outcome
+	1,  // 9: oslohost.plugin.v1.Endpoint.Configure:input_type -> oslohost.plugin.v1.ConfigureRequest
+	3,  // 10: oslohost.plugin.v1.Endpoint.Describe:input_type -> oslohost.plugin.v1.DescribeRequest
+	7,  // 11: oslohost.plugin.v1.Endpoint.Invoke:input_type -> oslohost.plugin.v1.InvokeRequest
+	9,  // 12: oslohost.plugin.v1.Endpoint.InvokeStream:input_type -> oslohost.plugin.v1.InvokeFrame
+	13, // 13: oslohost.plugin.v1.Endpoint.Notify:input_type -> oslohost.plugin.v1.NotifyRequest
+	17, // 14: oslohost.plugin.v1.Endpoint.Close:input_type -> oslohost.plugin.v1.CloseRequest
+	2,  // 15: oslohost.plugin.v1.Endpoint.Configure:output_type -> oslohost.plugin.v1.ConfigureResponse
+	4,  // 16: oslohost.plugin.v1.Endpoint.Describe:output_type -> oslohost.plugin.v1.DescribeResponse
+	8,  // 17: oslohost.plugin.v1.Endpoint.Invoke:output_type -> oslohost.plugin.v1.InvokeResponse
+	10, // 18: oslohost.plugin.v1.Endpoint.InvokeStream:output_type -> oslohost.plugin.v1.InvokeResult
+	15, // 19: oslohost.plugin.v1.Endpoint.Notify:output_type -> oslohost.plugin.v1.NotifyResponse
+	18, // 20: oslohost.plugin.v1.Endpoint.Close:output_type -> oslohost.plugin.v1.CloseResponse
+	15, // [15:21] is the sub-list for method output_type
+	9,  // [9:15] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_endpoint_proto_init() }
@@ -1207,13 +1485,21 @@ func file_endpoint_proto_init() {
 		(*InvokeResponse_ResultJson)(nil),
 		(*InvokeResponse_Failure)(nil),
 	}
+	file_endpoint_proto_msgTypes[8].OneofWrappers = []any{
+		(*InvokeFrame_Request)(nil),
+		(*InvokeFrame_Cancel)(nil),
+	}
+	file_endpoint_proto_msgTypes[9].OneofWrappers = []any{
+		(*InvokeResult_Response)(nil),
+		(*InvokeResult_Error)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_endpoint_proto_rawDesc), len(file_endpoint_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   15,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,11 +19,12 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	Endpoint_Configure_FullMethodName = "/oslohost.plugin.v1.Endpoint/Configure"
-	Endpoint_Describe_FullMethodName  = "/oslohost.plugin.v1.Endpoint/Describe"
-	Endpoint_Invoke_FullMethodName    = "/oslohost.plugin.v1.Endpoint/Invoke"
-	Endpoint_Notify_FullMethodName    = "/oslohost.plugin.v1.Endpoint/Notify"
-	Endpoint_Close_FullMethodName     = "/oslohost.plugin.v1.Endpoint/Close"
+	Endpoint_Configure_FullMethodName    = "/oslohost.plugin.v1.Endpoint/Configure"
+	Endpoint_Describe_FullMethodName     = "/oslohost.plugin.v1.Endpoint/Describe"
+	Endpoint_Invoke_FullMethodName       = "/oslohost.plugin.v1.Endpoint/Invoke"
+	Endpoint_InvokeStream_FullMethodName = "/oslohost.plugin.v1.Endpoint/InvokeStream"
+	Endpoint_Notify_FullMethodName       = "/oslohost.plugin.v1.Endpoint/Notify"
+	Endpoint_Close_FullMethodName        = "/oslohost.plugin.v1.Endpoint/Close"
 )
 
 // EndpointClient is the client API for Endpoint service.
@@ -42,6 +43,12 @@ const (
 // plugin that handles no notifications describes none, and a plugin built
 // before they existed answers Notify with UNIMPLEMENTED.
 //
+// InvokeStream was added to version 1 compatibly: it carries the same calls
+// as Invoke, many at once over one long-lived stream, which costs the host
+// far less per call than a unary RPC. A host opens it when it first invokes
+// and falls back to Invoke for good when the plugin answers UNIMPLEMENTED (a
+// plugin built before it existed).
+//
 // JSON fields carry the oslo.messaging values unchanged (UTF-8 JSON text).
 // A namespace of "" means oslo's null (default) namespace.
 type EndpointClient interface {
@@ -53,6 +60,13 @@ type EndpointClient interface {
 	// method come back as a Failure in the response; a gRPC error means the
 	// call could not be made (plugin not configured, transport failure).
 	Invoke(ctx context.Context, in *InvokeRequest, opts ...grpc.CallOption) (*InvokeResponse, error)
+	// InvokeStream multiplexes Invoke calls: the host sends one InvokeFrame per
+	// call (or per cancellation) and the plugin answers each call with one
+	// InvokeResult carrying the same id, in any order and as soon as it has it.
+	// Calls run concurrently, as with Invoke. When the stream ends the plugin
+	// cancels the calls still running; the host treats calls without a result
+	// as having failed with UNAVAILABLE (outcome unknown).
+	InvokeStream(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[InvokeFrame, InvokeResult], error)
 	// Notify hands notifications received by a listener to one described
 	// notification handler and returns one result per notification, in order.
 	// The host acknowledges a notification only after it has the result. A
@@ -102,6 +116,19 @@ func (c *endpointClient) Invoke(ctx context.Context, in *InvokeRequest, opts ...
 	return out, nil
 }
 
+func (c *endpointClient) InvokeStream(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[InvokeFrame, InvokeResult], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Endpoint_ServiceDesc.Streams[0], Endpoint_InvokeStream_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[InvokeFrame, InvokeResult]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Endpoint_InvokeStreamClient = grpc.BidiStreamingClient[InvokeFrame, InvokeResult]
+
 func (c *endpointClient) Notify(ctx context.Context, in *NotifyRequest, opts ...grpc.CallOption) (*NotifyResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(NotifyResponse)
@@ -138,6 +165,12 @@ func (c *endpointClient) Close(ctx context.Context, in *CloseRequest, opts ...gr
 // plugin that handles no notifications describes none, and a plugin built
 // before they existed answers Notify with UNIMPLEMENTED.
 //
+// InvokeStream was added to version 1 compatibly: it carries the same calls
+// as Invoke, many at once over one long-lived stream, which costs the host
+// far less per call than a unary RPC. A host opens it when it first invokes
+// and falls back to Invoke for good when the plugin answers UNIMPLEMENTED (a
+// plugin built before it existed).
+//
 // JSON fields carry the oslo.messaging values unchanged (UTF-8 JSON text).
 // A namespace of "" means oslo's null (default) namespace.
 type EndpointServer interface {
@@ -149,6 +182,13 @@ type EndpointServer interface {
 	// method come back as a Failure in the response; a gRPC error means the
 	// call could not be made (plugin not configured, transport failure).
 	Invoke(context.Context, *InvokeRequest) (*InvokeResponse, error)
+	// InvokeStream multiplexes Invoke calls: the host sends one InvokeFrame per
+	// call (or per cancellation) and the plugin answers each call with one
+	// InvokeResult carrying the same id, in any order and as soon as it has it.
+	// Calls run concurrently, as with Invoke. When the stream ends the plugin
+	// cancels the calls still running; the host treats calls without a result
+	// as having failed with UNAVAILABLE (outcome unknown).
+	InvokeStream(grpc.BidiStreamingServer[InvokeFrame, InvokeResult]) error
 	// Notify hands notifications received by a listener to one described
 	// notification handler and returns one result per notification, in order.
 	// The host acknowledges a notification only after it has the result. A
@@ -176,6 +216,9 @@ func (UnimplementedEndpointServer) Describe(context.Context, *DescribeRequest) (
 }
 func (UnimplementedEndpointServer) Invoke(context.Context, *InvokeRequest) (*InvokeResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Invoke not implemented")
+}
+func (UnimplementedEndpointServer) InvokeStream(grpc.BidiStreamingServer[InvokeFrame, InvokeResult]) error {
+	return status.Error(codes.Unimplemented, "method InvokeStream not implemented")
 }
 func (UnimplementedEndpointServer) Notify(context.Context, *NotifyRequest) (*NotifyResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Notify not implemented")
@@ -258,6 +301,13 @@ func _Endpoint_Invoke_Handler(srv interface{}, ctx context.Context, dec func(int
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Endpoint_InvokeStream_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(EndpointServer).InvokeStream(&grpc.GenericServerStream[InvokeFrame, InvokeResult]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Endpoint_InvokeStreamServer = grpc.BidiStreamingServer[InvokeFrame, InvokeResult]
+
 func _Endpoint_Notify_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(NotifyRequest)
 	if err := dec(in); err != nil {
@@ -322,6 +372,13 @@ var Endpoint_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _Endpoint_Close_Handler,
 		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "InvokeStream",
+			Handler:       _Endpoint_InvokeStream_Handler,
+			ServerStreams: true,
+			ClientStreams: true,
+		},
+	},
 	Metadata: "endpoint.proto",
 }

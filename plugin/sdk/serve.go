@@ -186,7 +186,9 @@ func ServePlugin(p Plugin) {
 	if err != nil {
 		fail(err)
 	}
-	plugin.Serve(pluginv1.ServeConfig(newServer(p, logger), size, logger))
+	s := newServer(p, logger)
+	s.maxSize = size
+	plugin.Serve(pluginv1.ServeConfig(s, size, logger))
 }
 
 func fail(err error) {

@@ -20,8 +20,12 @@ import (
 )
 
 func init() {
-	bridge.NewServer = func(p any, logger hclog.Logger) pluginv1.EndpointServer {
-		return newServer(p.(Plugin), logger)
+	bridge.NewServer = func(p any, logger hclog.Logger, maxSize int) pluginv1.EndpointServer {
+		s := newServer(p.(Plugin), logger)
+		if maxSize > 0 {
+			s.maxSize = maxSize
+		}
+		return s
 	}
 }
 
@@ -33,6 +37,7 @@ type server struct {
 	plugin  Plugin
 	logger  hclog.Logger
 	version string
+	maxSize int // the gRPC message size cap: larger InvokeStream results fail alone
 
 	mu         sync.Mutex // serializes Configure and Close
 	closed     bool
@@ -49,7 +54,7 @@ type serverState struct {
 var _ pluginv1.EndpointServer = (*server)(nil)
 
 func newServer(p Plugin, logger hclog.Logger) *server {
-	return &server{plugin: p, logger: logger, version: buildVersion()}
+	return &server{plugin: p, logger: logger, version: buildVersion(), maxSize: pluginv1.DefaultMaxMessageSize}
 }
 
 func (s *server) Configure(ctx context.Context, req *pluginv1.ConfigureRequest) (*pluginv1.ConfigureResponse, error) {

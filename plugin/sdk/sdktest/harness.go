@@ -106,7 +106,7 @@ func Start(p sdk.Plugin, opts ...Option) (*Harness, error) {
 	}
 	lis := bufconn.Listen(1 << 20)
 	srv := grpc.NewServer(pluginv1.ServerOptions(o.maxSize)...)
-	gp := &pluginv1.GRPCPlugin{Impl: bridge.NewServer(p, o.logger)}
+	gp := &pluginv1.GRPCPlugin{Impl: bridge.NewServer(p, o.logger, o.maxSize)}
 	if err := gp.GRPCServer(nil, srv); err != nil {
 		return nil, err
 	}
@@ -125,7 +125,7 @@ func Start(p sdk.Plugin, opts ...Option) (*Harness, error) {
 		<-served
 		return nil, fmt.Errorf("dial: %w", err)
 	}
-	h := &Harness{client: pluginv1.NewClient(conn), pluginName: o.pluginName}
+	h := &Harness{client: pluginv1.NewClient(conn, pluginv1.WithMaxMessageSize(o.maxSize)), pluginName: o.pluginName}
 	h.stop = func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), hookTimeout)
 		defer cancel()

@@ -7,6 +7,8 @@ import (
 	"github.com/oslohost/oslohost/plugin/pluginv1"
 )
 
-// NewServer returns the server of an sdk.Plugin p, logging to logger. Package
-// sdk sets it in its init function; it is read-only afterwards.
-var NewServer func(p any, logger hclog.Logger) pluginv1.EndpointServer
+// NewServer returns the server of an sdk.Plugin p, logging to logger, with
+// the gRPC message size cap maxSize (<= 0 means
+// pluginv1.DefaultMaxMessageSize). Package sdk sets it in its init function;
+// it is read-only afterwards.
+var NewServer func(p any, logger hclog.Logger, maxSize int) pluginv1.EndpointServer
