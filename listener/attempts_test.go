@@ -52,21 +52,3 @@ func TestBrokerDeliveryCount(t *testing.T) {
 		}
 	}
 }
-
-func TestDedupWindow(t *testing.T) {
-	w := newDedupWindow(2)
-	w.add("a")
-	w.add("b")
-	w.add("b")
-	if !w.contains("a") || !w.contains("b") || w.contains("") {
-		t.Fatal("window lost an id")
-	}
-	w.add("c") // a falls out
-	if w.contains("a") || !w.contains("c") {
-		t.Fatal("window not bounded to 2")
-	}
-	w.add("")
-	if w.contains("") {
-		t.Fatal("empty id recorded")
-	}
-}

@@ -12,6 +12,7 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/oslohost/oslohost/executors"
+	"github.com/oslohost/oslohost/internal/dedup"
 	"github.com/oslohost/oslohost/internal/rabbit"
 	"github.com/oslohost/oslohost/oslo"
 )
@@ -83,7 +84,7 @@ type Listener struct {
 	priorities map[string]bool
 	topo       topology
 	prefetch   int
-	dedup      *dedupWindow
+	dedup      *dedup.Window
 	attempts   *attemptCounter
 	batch      *batcher
 
@@ -179,7 +180,7 @@ func New(cfg Config) (*Listener, error) {
 		cfg: cfg, log: log, exec: exec, priorities: prios,
 		topo:     declarations(rabbit.TopologyFrom(cfg.Options), cfg.Exchange, cfg.Targets, cfg.Priorities, cfg.Pool),
 		prefetch: prefetch,
-		dedup:    newDedupWindow(dedupSize),
+		dedup:    dedup.New(dedupSize),
 		attempts: newAttemptCounter(attemptsTracked),
 		released: make(chan struct{}),
 		hardCtx:  hard, hardStop: stop,
@@ -358,7 +359,7 @@ func (l *Listener) prepare(d *amqp.Delivery) *item {
 		l.ack(d, n.UniqueID)
 		return nil
 	}
-	if l.dedup.contains(n.UniqueID) {
+	if l.dedup.Contains(n.UniqueID) {
 		// Python leaves a duplicate unacked until the connection closes;
 		// acking it keeps the prefetch window free.
 		l.log.Warn("ignoring duplicate notification", "unique_id", n.UniqueID, "event_type", n.EventType, "message_id", n.MessageID)
@@ -510,5 +511,5 @@ func (l *Listener) ack(d *amqp.Delivery, uniqueID string) {
 	if err := d.Ack(false); err != nil {
 		l.log.Warn("ack failed; the broker will deliver the notification again", "error", err, "unique_id", uniqueID)
 	}
-	l.dedup.add(uniqueID)
+	l.dedup.Add(uniqueID)
 }

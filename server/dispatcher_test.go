@@ -85,22 +85,3 @@ func TestLookupNoPingAndOwnPing(t *testing.T) {
 		t.Fatalf("an endpoint's own ping must win, got %s", res)
 	}
 }
-
-func TestDedupWindow(t *testing.T) {
-	w := newDedupWindow(16)
-	if w.seen("") || w.seen("") {
-		t.Fatal("an empty id is never a duplicate")
-	}
-	for i := 0; i < 16; i++ {
-		if w.seen(string(rune('a' + i))) {
-			t.Fatalf("first sight of %d reported as duplicate", i)
-		}
-	}
-	if !w.seen("a") || !w.seen("p") {
-		t.Fatal("ids in the window not reported")
-	}
-	w.seen("q") // pushes "a" out
-	if w.seen("a") {
-		t.Fatal("an id older than 16 is still remembered")
-	}
-}

@@ -13,6 +13,7 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/oslohost/oslohost/executors"
+	"github.com/oslohost/oslohost/internal/dedup"
 	"github.com/oslohost/oslohost/internal/rabbit"
 	"github.com/oslohost/oslohost/oslo"
 )
@@ -65,7 +66,7 @@ type Server struct {
 	log      hclog.Logger
 	exec     executors.Executor
 	replies  *replySender
-	dedup    *dedupWindow
+	dedup    *dedup.Window
 	consumer *rabbit.Consumer
 
 	mu       sync.Mutex
@@ -108,7 +109,7 @@ func New(cfg Config) (*Server, error) {
 	return &Server{
 		cfg: cfg, log: log, exec: exec,
 		replies: newReplySender(cfg.Conn, log, cfg.Options),
-		dedup:   newDedupWindow(16),
+		dedup:   dedup.New(16),
 		hardCtx: hard, hardStop: stop,
 	}, nil
 }
@@ -241,7 +242,7 @@ func (s *Server) handleDelivery(ctx context.Context, d amqp.Delivery) {
 		}
 		return
 	}
-	if s.dedup.seen(req.UniqueID) {
+	if s.dedup.Seen(req.UniqueID) {
 		s.log.Warn("ignoring duplicate message", "unique_id", req.UniqueID, "method", req.Method)
 		_ = d.Ack(false)
 		return
