@@ -130,98 +130,48 @@ func (h *Host) apply(ctx context.Context, next *config.Config) (ReloadResult, er
 		res.PluginsStarted = append(res.PluginsStarted, pc.Name)
 	}
 
-	// Servers: stop removed and changed ones, start new and changed ones,
-	// refresh the endpoints of the others.
-	nextServers := map[string]*config.Server{}
-	for _, sc := range next.Servers {
-		nextServers[sc.Name] = sc
-	}
+	// Servers and listeners: stop removed and changed ones, start new and
+	// changed ones; kept servers get their endpoints refreshed.
 	h.mu.RLock()
-	running := make(map[string]*serverEntry, len(h.servers))
-	for k, v := range h.servers {
-		running[k] = v
+	var servers, listeners []runningBlock
+	for _, e := range h.servers {
+		servers = append(servers, e)
+	}
+	for _, e := range h.lsns {
+		listeners = append(listeners, e)
 	}
 	h.mu.RUnlock()
-	for name, e := range running {
-		sc, keep := nextServers[name]
-		if keep && sameBlock(*e.cfg, *sc) && sameBlock(*e.exec, *next.Executor(sc.Executor)) {
-			continue
-		}
-		if err := e.srv.Shutdown(ctx); err != nil {
-			errs = append(errs, err)
-		}
+	var want []wantedBlock
+	for _, sc := range next.Servers {
+		want = append(want, wantedBlock{
+			name: sc.Name, cfg: *sc, exec: *next.Executor(sc.Executor),
+			start: func() error { return h.startServer(ctx, next, sc) },
+			keep: func(r runningBlock) {
+				e := r.(*serverEntry)
+				h.mu.Lock()
+				e.cfg = sc // the same settings; keep the new source position
+				h.mu.Unlock()
+				e.disp.SetEndpoints(h.endpointsOf(sc))
+			},
+		})
+	}
+	res.ServersStarted, res.ServersReplaced, res.ServersStopped = h.reconcile(ctx, servers, want, &errs, func(name string) {
 		h.mu.Lock()
 		delete(h.servers, name)
 		h.mu.Unlock()
-		if keep {
-			res.ServersReplaced = append(res.ServersReplaced, name)
-		} else {
-			res.ServersStopped = append(res.ServersStopped, name)
-		}
-	}
-	for _, sc := range next.Servers {
-		h.mu.RLock()
-		e := h.servers[sc.Name]
-		h.mu.RUnlock()
-		if e != nil {
-			h.mu.Lock()
-			e.cfg = sc // the same settings; keep the new source position
-			h.mu.Unlock()
-			e.disp.SetEndpoints(h.endpointsOf(sc))
-			continue
-		}
-		if err := h.startServer(ctx, next, sc); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if !slices.Contains(res.ServersReplaced, sc.Name) {
-			res.ServersStarted = append(res.ServersStarted, sc.Name)
-		}
-	}
-
-	// Listeners: stop removed and changed ones, start new and changed ones.
-	nextListeners := map[string]*config.Listener{}
+	})
+	want = want[:0]
 	for _, lc := range next.Listeners {
-		nextListeners[lc.Name] = lc
+		want = append(want, wantedBlock{
+			name: lc.Name, cfg: *lc, exec: *next.Executor(lc.Executor),
+			start: func() error { return h.startListener(ctx, next, lc) },
+		})
 	}
-	h.mu.RLock()
-	runningL := make(map[string]*listenerEntry, len(h.lsns))
-	for k, v := range h.lsns {
-		runningL[k] = v
-	}
-	h.mu.RUnlock()
-	for name, e := range runningL {
-		lc, keep := nextListeners[name]
-		if keep && sameBlock(*e.cfg, *lc) && sameBlock(*e.exec, *next.Executor(lc.Executor)) {
-			continue
-		}
-		if err := e.l.Shutdown(ctx); err != nil {
-			errs = append(errs, err)
-		}
+	res.ListenersStarted, res.ListenersReplaced, res.ListenersStopped = h.reconcile(ctx, listeners, want, &errs, func(name string) {
 		h.mu.Lock()
 		delete(h.lsns, name)
 		h.mu.Unlock()
-		if keep {
-			res.ListenersReplaced = append(res.ListenersReplaced, name)
-		} else {
-			res.ListenersStopped = append(res.ListenersStopped, name)
-		}
-	}
-	for _, lc := range next.Listeners {
-		h.mu.RLock()
-		e := h.lsns[lc.Name]
-		h.mu.RUnlock()
-		if e != nil {
-			continue
-		}
-		if err := h.startListener(ctx, next, lc); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if !slices.Contains(res.ListenersReplaced, lc.Name) {
-			res.ListenersStarted = append(res.ListenersStarted, lc.Name)
-		}
-	}
+	})
 
 	// Plugins no server or listener uses any more.
 	used := map[string]bool{}
@@ -288,4 +238,74 @@ func zeroSources(v reflect.Value) {
 			v.Set(cp)
 		}
 	}
+}
+
+// runningBlock is a running server or listener, as reload sees it.
+type runningBlock interface {
+	name() string
+	block() any                // its config block (a value)
+	executor() config.Executor // its executor block
+	shutdown(ctx context.Context) error
+}
+
+func (e *serverEntry) name() string                       { return e.cfg.Name }
+func (e *serverEntry) block() any                         { return *e.cfg }
+func (e *serverEntry) executor() config.Executor          { return *e.exec }
+func (e *serverEntry) shutdown(ctx context.Context) error { return e.srv.Shutdown(ctx) }
+
+func (e *listenerEntry) name() string                       { return e.cfg.Name }
+func (e *listenerEntry) block() any                         { return *e.cfg }
+func (e *listenerEntry) executor() config.Executor          { return *e.exec }
+func (e *listenerEntry) shutdown(ctx context.Context) error { return e.l.Shutdown(ctx) }
+
+// wantedBlock is a server or listener of the new configuration.
+type wantedBlock struct {
+	name  string
+	cfg   any
+	exec  config.Executor
+	start func() error
+	keep  func(runningBlock) // called for an unchanged running block; may be nil
+}
+
+// reconcile stops the running blocks that are gone or changed (forget
+// removes them from the host), starts the new and changed ones, and keeps
+// the unchanged ones. It returns the names started, replaced and stopped.
+func (h *Host) reconcile(ctx context.Context, running []runningBlock, want []wantedBlock, errs *[]error, forget func(string)) (started, replaced, stopped []string) {
+	byName := map[string]wantedBlock{}
+	for _, w := range want {
+		byName[w.name] = w
+	}
+	kept := map[string]runningBlock{}
+	for _, r := range running {
+		w, ok := byName[r.name()]
+		if ok && sameBlock(r.block(), w.cfg) && sameBlock(r.executor(), w.exec) {
+			kept[r.name()] = r
+			continue
+		}
+		if err := r.shutdown(ctx); err != nil {
+			*errs = append(*errs, err)
+		}
+		forget(r.name())
+		if ok {
+			replaced = append(replaced, r.name())
+		} else {
+			stopped = append(stopped, r.name())
+		}
+	}
+	for _, w := range want {
+		if r, ok := kept[w.name]; ok {
+			if w.keep != nil {
+				w.keep(r)
+			}
+			continue
+		}
+		if err := w.start(); err != nil {
+			*errs = append(*errs, err)
+			continue
+		}
+		if !slices.Contains(replaced, w.name) {
+			started = append(started, w.name)
+		}
+	}
+	return started, replaced, stopped
 }
