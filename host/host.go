@@ -38,17 +38,19 @@ type Host struct {
 	loader  Loader
 	metrics *metrics
 
-	mu       sync.RWMutex
-	cfg      *config.Config
-	conn     *rabbit.Conn
-	slots    map[string]*pluginSlot
-	servers  map[string]*serverEntry
-	lsns     map[string]*listenerEntry
-	admin    *http.Server
-	adminLn  net.Listener
-	watch    *watcher
-	started  bool
-	shutdown bool
+	mu        sync.RWMutex
+	cfg       *config.Config
+	conn      *rabbit.Conn
+	hostSvc   *hostService  // the Host service of the plugins
+	connReady chan struct{} // closed once conn is set
+	slots     map[string]*pluginSlot
+	servers   map[string]*serverEntry
+	lsns      map[string]*listenerEntry
+	admin     *http.Server
+	adminLn   net.Listener
+	watch     *watcher
+	started   bool
+	shutdown  bool
 
 	reloadMu sync.Mutex // one reload at a time
 }
@@ -73,7 +75,9 @@ func New(cfg *config.Config, log hclog.Logger, opts ...Option) (*Host, error) {
 	h := &Host{
 		cfg: cfg, log: log, url: u, metrics: newMetrics(),
 		slots: map[string]*pluginSlot{}, servers: map[string]*serverEntry{}, lsns: map[string]*listenerEntry{},
+		connReady: make(chan struct{}),
 	}
+	h.hostSvc = newHostService(h)
 	for _, o := range opts {
 		o(h)
 	}
@@ -116,6 +120,7 @@ func (h *Host) Start(ctx context.Context) (err error) {
 	h.mu.Lock()
 	h.conn = conn
 	h.mu.Unlock()
+	close(h.connReady)
 	for _, sc := range cfg.Servers {
 		if err := h.startServer(ctx, cfg, sc); err != nil {
 			return err

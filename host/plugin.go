@@ -32,8 +32,10 @@ type pluginProc struct {
 }
 
 // startPlugin launches the plugin's binary, configures it and asks it to
-// describe its endpoints. On any failure the process is stopped again.
-func startPlugin(ctx context.Context, cfg *config.Plugin, maxMsg int, log hclog.Logger) (*pluginProc, error) {
+// describe its endpoints. hostSvc, unless nil, is served to the plugin over
+// go-plugin's broker as the Host service. On any failure the process is
+// stopped again.
+func startPlugin(ctx context.Context, cfg *config.Plugin, maxMsg int, hostSvc pluginv1.HostServer, log hclog.Logger) (*pluginProc, error) {
 	path := resolvedCommand(cfg)
 	if st, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("plugin %q: command %s: %w", cfg.Name, path, err)
@@ -57,14 +59,14 @@ func startPlugin(ctx context.Context, cfg *config.Plugin, maxMsg int, log hclog.
 		ccfg.StartTimeout = cfg.StartTimeout.Duration()
 	}
 	p := &pluginProc{name: cfg.Name, cfg: cfg, client: plugin.NewClient(ccfg), path: path, sha256: fileSHA256(path), log: plog}
-	if err := p.handshake(ctx); err != nil {
+	if err := p.handshake(ctx, hostSvc); err != nil {
 		p.client.Kill()
 		return nil, err
 	}
 	return p, nil
 }
 
-func (p *pluginProc) handshake(ctx context.Context) error {
+func (p *pluginProc) handshake(ctx context.Context, hostSvc pluginv1.HostServer) error {
 	rpc, err := p.client.Client()
 	if err != nil {
 		if errors.Is(err, plugin.ErrChecksumsDoNotMatch) {
@@ -75,9 +77,17 @@ func (p *pluginProc) handshake(ctx context.Context) error {
 	if p.ep, err = pluginv1.Dispense(rpc); err != nil {
 		return fmt.Errorf("plugin %q: %w", p.name, err)
 	}
+	var copts []pluginv1.ConfigureOption
+	if hostSvc != nil {
+		id, err := pluginv1.ServeHost(p.ep, hostSvc)
+		if err != nil {
+			return fmt.Errorf("plugin %q: host service: %w", p.name, err)
+		}
+		copts = append(copts, pluginv1.WithHostService(id))
+	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if err := p.ep.Configure(ctx, p.name, p.cfg.Config); err != nil {
+	if err := p.ep.Configure(ctx, p.name, p.cfg.Config, copts...); err != nil {
 		return fmt.Errorf("plugin %q: configure: %w", p.name, err)
 	}
 	if p.desc, err = p.ep.Describe(ctx); err != nil {

@@ -102,7 +102,7 @@ func (s *pluginSlot) config() *config.Plugin {
 
 // launch starts a new generation and keeps it on probation briefly.
 func (s *pluginSlot) launch(ctx context.Context, cfg *config.Plugin) (*generation, error) {
-	p, err := startPlugin(ctx, cfg, cfg.MaxMessageSize, s.h.log)
+	p, err := startPlugin(ctx, cfg, cfg.MaxMessageSize, s.h.hostSvc, s.h.log)
 	if err != nil {
 		return nil, err
 	}

@@ -44,7 +44,7 @@ func Validate(ctx context.Context, cfg *config.Config, log hclog.Logger) hcl.Dia
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			p, err := startPlugin(ctx, pc, pc.MaxMessageSize, log)
+			p, err := startPlugin(ctx, pc, pc.MaxMessageSize, nil, log)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {

@@ -91,7 +91,7 @@ func ServeConfig(impl EndpointServer, maxSize int, logger hclog.Logger) *plugin.
 	size := effectiveSize(maxSize)
 	return &plugin.ServeConfig{
 		HandshakeConfig: Handshake,
-		Plugins:         PluginMap(impl),
+		Plugins:         plugin.PluginSet{PluginName: &GRPCPlugin{Impl: impl, maxSize: size}},
 		GRPCServer: func(opts []grpc.ServerOption) *grpc.Server {
 			return plugin.DefaultGRPCServer(append(opts, ServerOptions(size)...))
 		},

@@ -22,8 +22,10 @@ import (
 // here but InvokeResponse.GetFailure(), or a REQUEUE NotifyResult.
 type Endpoint interface {
 	// Configure hands the plugin its name and its config block (a JSON
-	// object; nil or empty when none is configured).
-	Configure(ctx context.Context, pluginName string, configJSON []byte) error
+	// object; nil or empty when none is configured). Of opts,
+	// [WithHostService] tells the plugin where the host serves it the Host
+	// service.
+	Configure(ctx context.Context, pluginName string, configJSON []byte, opts ...ConfigureOption) error
 	// Describe lists the endpoints the plugin serves, in dispatch order.
 	Describe(ctx context.Context) (*DescribeResponse, error)
 	// Invoke calls one method of a described endpoint.
@@ -44,23 +46,32 @@ type GRPCPlugin struct {
 	plugin.NetRPCUnsupportedPlugin
 	Impl EndpointServer
 
-	client []ClientOption // host side: options of the client GRPCClient returns
+	client  []ClientOption // host side: options of the client GRPCClient returns
+	maxSize int            // plugin side: the message size cap of connections to the host service
 }
 
 var _ plugin.GRPCPlugin = (*GRPCPlugin)(nil)
 
-// GRPCServer registers Impl with s. It is called by go-plugin in the plugin process.
-func (p *GRPCPlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
+// GRPCServer registers Impl with s. It is called by go-plugin in the plugin
+// process. An Impl implementing [HostUser] gets a [HostDialer] over broker
+// (none when broker is nil, as in in-process tests).
+func (p *GRPCPlugin) GRPCServer(broker *plugin.GRPCBroker, s *grpc.Server) error {
 	if p.Impl == nil {
 		return fmt.Errorf("pluginv1: GRPCPlugin.Impl is nil")
+	}
+	if hu, ok := p.Impl.(HostUser); ok && broker != nil {
+		hu.SetHostDialer(brokerDialer(broker, p.maxSize))
 	}
 	RegisterEndpointServer(s, p.Impl)
 	return nil
 }
 
-// GRPCClient returns an [Endpoint] over c. It is called by go-plugin in the host.
-func (p *GRPCPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, c *grpc.ClientConn) (any, error) {
-	return NewClient(c, p.client...), nil
+// GRPCClient returns an [Endpoint] over c. It is called by go-plugin in the
+// host; the endpoint keeps broker for [ServeHost].
+func (p *GRPCPlugin) GRPCClient(_ context.Context, broker *plugin.GRPCBroker, c *grpc.ClientConn) (any, error) {
+	ep := NewClient(c, p.client...).(*client)
+	ep.broker = broker
+	return ep, nil
 }
 
 // NewClient returns an [Endpoint] that calls the plugin served on cc. The host
@@ -79,7 +90,7 @@ func NewClient(cc grpc.ClientConnInterface, opts ...ClientOption) Endpoint {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	c := &client{c: NewEndpointClient(cc)}
+	c := &client{c: NewEndpointClient(cc), maxSize: effectiveSize(o.maxMessageSize)}
 	if !o.unary && !unaryFromEnv() {
 		c.mux = newInvokeMux(c.c, effectiveSize(o.maxMessageSize))
 	}
@@ -105,14 +116,20 @@ func Dispense(c plugin.ClientProtocol) (Endpoint, error) {
 }
 
 type client struct {
-	c   EndpointClient
-	mux *invokeMux // nil: unary Invoke
+	c       EndpointClient
+	mux     *invokeMux         // nil: unary Invoke
+	broker  *plugin.GRPCBroker // nil: from NewClient, no host service
+	maxSize int
 }
 
 var _ Endpoint = (*client)(nil)
 
-func (c *client) Configure(ctx context.Context, pluginName string, configJSON []byte) error {
-	_, err := c.c.Configure(ctx, &ConfigureRequest{PluginName: pluginName, ConfigJson: configJSON})
+func (c *client) Configure(ctx context.Context, pluginName string, configJSON []byte, opts ...ConfigureOption) error {
+	req := &ConfigureRequest{PluginName: pluginName, ConfigJson: configJSON}
+	for _, o := range opts {
+		o(req)
+	}
+	_, err := c.c.Configure(ctx, req)
 	return err
 }
 

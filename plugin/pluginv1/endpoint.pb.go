@@ -74,9 +74,12 @@ type ConfigureRequest struct {
 	// The plugin's `config` block as a JSON object; empty when none is configured.
 	ConfigJson []byte `protobuf:"bytes,1,opt,name=config_json,json=configJson,proto3" json:"config_json,omitempty"`
 	// The plugin's name in the host configuration (plugin "NAME" { ... }).
-	PluginName    string `protobuf:"bytes,2,opt,name=plugin_name,json=pluginName,proto3" json:"plugin_name,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	PluginName string `protobuf:"bytes,2,opt,name=plugin_name,json=pluginName,proto3" json:"plugin_name,omitempty"`
+	// The go-plugin broker id on which the host serves the Host service
+	// (host.proto) for this plugin; 0 means none.
+	HostServiceBrokerId uint32 `protobuf:"varint,3,opt,name=host_service_broker_id,json=hostServiceBrokerId,proto3" json:"host_service_broker_id,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *ConfigureRequest) Reset() {
@@ -121,6 +124,13 @@ func (x *ConfigureRequest) GetPluginName() string {
 		return x.PluginName
 	}
 	return ""
+}
+
+func (x *ConfigureRequest) GetHostServiceBrokerId() uint32 {
+	if x != nil {
+		return x.HostServiceBrokerId
+	}
+	return 0
 }
 
 type ConfigureResponse struct {
@@ -1316,12 +1326,13 @@ var File_endpoint_proto protoreflect.FileDescriptor
 
 const file_endpoint_proto_rawDesc = "" +
 	"\n" +
-	"\x0eendpoint.proto\x12\x12oslohost.plugin.v1\"T\n" +
+	"\x0eendpoint.proto\x12\x12oslohost.plugin.v1\"\x89\x01\n" +
 	"\x10ConfigureRequest\x12\x1f\n" +
 	"\vconfig_json\x18\x01 \x01(\fR\n" +
 	"configJson\x12\x1f\n" +
 	"\vplugin_name\x18\x02 \x01(\tR\n" +
-	"pluginName\"\x13\n" +
+	"pluginName\x123\n" +
+	"\x16host_service_broker_id\x18\x03 \x01(\rR\x13hostServiceBrokerId\"\x13\n" +
 	"\x11ConfigureResponse\"\x11\n" +
 	"\x0fDescribeRequest\"\xdb\x01\n" +
 	"\x10DescribeResponse\x12>\n" +

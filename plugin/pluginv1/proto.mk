@@ -2,7 +2,7 @@
 #
 # Included by the top-level Makefile (`include plugin/pluginv1/proto.mk`).
 # Targets:
-#   make proto        regenerate plugin/pluginv1/endpoint.pb.go and endpoint_grpc.pb.go
+#   make proto        regenerate plugin/pluginv1/{endpoint,host}.pb.go and *_grpc.pb.go
 #   make proto-tools  install the pinned code generators into $(PROTO_BIN)
 #   make proto-check  regenerate and fail if the committed code differs
 #
@@ -23,7 +23,7 @@ PROTOC_VERSION       ?= 3.21.12
 PROTOC_GEN_GO_VERSION      ?= v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION ?= v1.6.2
 
-PROTO_FILES := $(PROTO_DIR)/endpoint.proto
+PROTO_FILES := $(PROTO_DIR)/endpoint.proto $(PROTO_DIR)/host.proto
 
 .PHONY: proto proto-tools proto-check
 

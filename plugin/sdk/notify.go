@@ -38,6 +38,7 @@ func (s *server) Notify(ctx context.Context, req *pluginv1.NotifyRequest) (*plug
 		ctx, cancel = context.WithDeadline(ctx, d)
 		defer cancel()
 	}
+	ctx = s.withHost(ctx)
 	logger := s.logger.With("handler", h.name)
 	resp := &pluginv1.NotifyResponse{Results: make([]*pluginv1.NotifyResult, len(ns))}
 	if h.batch {

@@ -43,6 +43,10 @@ type server struct {
 	closed     bool
 	pluginName string
 	state      atomic.Pointer[serverState] // nil until configured
+
+	hostDialer pluginv1.HostDialer        // set before serving; nil: no host service
+	host       atomic.Pointer[HostClient] // set by Configure when the host offers it
+	hostClose  func() error               // releases host's connection; under mu
 }
 
 type serverState struct {
@@ -51,7 +55,37 @@ type serverState struct {
 	describe  *pluginv1.DescribeResponse
 }
 
-var _ pluginv1.EndpointServer = (*server)(nil)
+var (
+	_ pluginv1.EndpointServer = (*server)(nil)
+	_ pluginv1.HostUser       = (*server)(nil)
+)
+
+// SetHostDialer is called by the go-plugin glue before serving.
+func (s *server) SetHostDialer(d pluginv1.HostDialer) { s.hostDialer = d }
+
+// closeHost releases the Host service connection, if any; under mu.
+func (s *server) closeHost() {
+	s.host.Store(nil)
+	if s.hostClose != nil {
+		_ = s.hostClose()
+		s.hostClose = nil
+	}
+}
+
+// connectHost dials the Host service under id, unless 0 or no dialer.
+func (s *server) connectHost(ctx context.Context, id uint32) error {
+	if id == 0 || s.hostDialer == nil {
+		return nil
+	}
+	s.closeHost()
+	hc, closeFn, err := s.hostDialer(ctx, id)
+	if err != nil {
+		return err
+	}
+	s.hostClose = closeFn
+	s.host.Store(&HostClient{c: hc})
+	return nil
+}
 
 func newServer(p Plugin, logger hclog.Logger) *server {
 	return &server{plugin: p, logger: logger, version: buildVersion(), maxSize: pluginv1.DefaultMaxMessageSize}
@@ -65,6 +99,9 @@ func (s *server) Configure(ctx context.Context, req *pluginv1.ConfigureRequest) 
 	}
 	if s.closed {
 		return nil, status.Error(codes.FailedPrecondition, "plugin closed")
+	}
+	if err := s.connectHost(ctx, req.GetHostServiceBrokerId()); err != nil {
+		return nil, status.Error(codes.Unavailable, err.Error())
 	}
 	cfg := NewConfig(req.GetPluginName(), req.GetConfigJson())
 	var (
@@ -150,6 +187,7 @@ func (s *server) Close(ctx context.Context, _ *pluginv1.CloseRequest) (*pluginv1
 		return &pluginv1.CloseResponse{}, nil
 	}
 	s.closed = true
+	defer s.closeHost()
 	c, ok := s.plugin.(Closer)
 	if !ok || s.state.Load() == nil {
 		return &pluginv1.CloseResponse{}, nil
@@ -170,7 +208,7 @@ func (s *server) hook(ctx context.Context, name string, f func(context.Context) 
 			err = fmt.Errorf("%s: plugin panic: %v", name, v)
 		}
 	}()
-	return f(withLogger(ctx, s.logger))
+	return f(withLogger(s.withHost(ctx), s.logger))
 }
 
 func (s *server) Invoke(ctx context.Context, req *pluginv1.InvokeRequest) (*pluginv1.InvokeResponse, error) {
@@ -215,7 +253,7 @@ func (s *server) Invoke(ctx context.Context, req *pluginv1.InvokeRequest) (*plug
 		kv = append(kv, "request_id", rid)
 	}
 	cs.logger = s.logger.With(kv...)
-	return s.call(withCall(ctx, cs), m, req.GetArgsJson()), nil
+	return s.call(withCall(s.withHost(ctx), cs), m, req.GetArgsJson()), nil
 }
 
 // lookup finds the endpoint the host chose (namespace and version as

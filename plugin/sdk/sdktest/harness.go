@@ -29,6 +29,7 @@ const hookTimeout = 30 * time.Second
 type Harness struct {
 	client     pluginv1.Endpoint
 	pluginName string
+	configure  []pluginv1.ConfigureOption // of every Configure
 
 	mu         sync.Mutex
 	configured bool
@@ -55,6 +56,7 @@ type options struct {
 	pluginName string
 	maxSize    int
 	logger     hclog.Logger
+	host       pluginv1.HostServer
 }
 
 // PluginName sets the plugin name handed to Configure (default "test").
@@ -65,6 +67,11 @@ func MaxMessageSize(n int) Option { return func(o *options) { o.maxSize = n } }
 
 // WithLogger sets the plugin's logger (default: lines go to t.Log).
 func WithLogger(l hclog.Logger) Option { return func(o *options) { o.logger = l } }
+
+// WithHost serves impl to the plugin as the host's Host service, so that
+// sdk.Host works in the plugin (calls, casts and notifications reach impl).
+// Without it sdk.Host returns sdk.ErrNoHost.
+func WithHost(impl pluginv1.HostServer) Option { return func(o *options) { o.host = impl } }
 
 // New serves endpoints in-process, as sdk.Serve would, and returns a harness
 // calling them. Configure hooks run on the first Configure, Describe, Call
@@ -106,8 +113,18 @@ func Start(p sdk.Plugin, opts ...Option) (*Harness, error) {
 	}
 	lis := bufconn.Listen(1 << 20)
 	srv := grpc.NewServer(pluginv1.ServerOptions(o.maxSize)...)
-	gp := &pluginv1.GRPCPlugin{Impl: bridge.NewServer(p, o.logger, o.maxSize)}
+	impl := bridge.NewServer(p, o.logger, o.maxSize)
+	var stopHost func()
+	if o.host != nil {
+		d, stop := serveHost(o.host, o.maxSize)
+		impl.(pluginv1.HostUser).SetHostDialer(d)
+		stopHost = stop
+	}
+	gp := &pluginv1.GRPCPlugin{Impl: impl}
 	if err := gp.GRPCServer(nil, srv); err != nil {
+		if stopHost != nil {
+			stopHost()
+		}
 		return nil, err
 	}
 	served := make(chan struct{})
@@ -123,9 +140,15 @@ func Start(p sdk.Plugin, opts ...Option) (*Harness, error) {
 	if err != nil {
 		srv.Stop()
 		<-served
+		if stopHost != nil {
+			stopHost()
+		}
 		return nil, fmt.Errorf("dial: %w", err)
 	}
 	h := &Harness{client: pluginv1.NewClient(conn, pluginv1.WithMaxMessageSize(o.maxSize)), pluginName: o.pluginName}
+	if o.host != nil {
+		h.configure = []pluginv1.ConfigureOption{pluginv1.WithHostService(hostBrokerID)}
+	}
 	h.stop = func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), hookTimeout)
 		defer cancel()
@@ -133,6 +156,9 @@ func Start(p sdk.Plugin, opts ...Option) (*Harness, error) {
 		_ = conn.Close()
 		srv.Stop()
 		<-served
+		if stopHost != nil {
+			stopHost()
+		}
 		if err != nil {
 			return fmt.Errorf("close plugin: %w", err)
 		}
@@ -179,7 +205,7 @@ func (h *Harness) configureLocked(cfg any) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), hookTimeout)
 	defer cancel()
-	if err := h.client.Configure(ctx, h.pluginName, raw); err != nil {
+	if err := h.client.Configure(ctx, h.pluginName, raw, h.configure...); err != nil {
 		return err
 	}
 	resp, err := h.client.Describe(ctx)

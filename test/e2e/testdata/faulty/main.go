@@ -7,6 +7,9 @@
 //	-X main.mode=bad-config     its configure hook fails
 //	-X main.mode=crash-later    exits 1 s after it started serving
 //
+// Relay and Announce reach the broker through the host (sdk.Host): an
+// outgoing call to another server, and a notification.
+//
 // Its notification handler "journal" appends each notification's
 // message_id to the file named by $JOURNAL; a payload {"crash": true} kills
 // the process the first time it is seen (a marker file remembers).
@@ -118,6 +121,47 @@ func (faulty) Tick(_ context.Context, a struct {
 			os.Exit(4) // holding the lock: no Tick call starts any more
 		}
 	}
+}
+
+// Relay calls remote_method with args on the servers of topic through the
+// host (timeout seconds, default 20) and answers the result; a remote
+// error passes through unchanged.
+func (faulty) Relay(ctx context.Context, a struct {
+	Topic   string         `json:"topic"`
+	Method  string         `json:"remote_method"`
+	Args    map[string]any `json:"args"`
+	Timeout float64        `json:"timeout"`
+}) (any, error) {
+	hc, err := sdk.Host(ctx)
+	if err != nil {
+		return nil, err
+	}
+	timeout := 20 * time.Second
+	if a.Timeout > 0 {
+		timeout = time.Duration(a.Timeout * float64(time.Second))
+	}
+	var out any
+	if err := hc.Call(ctx, sdk.Target{Topic: a.Topic}, a.Method, a.Args, &out, sdk.Timeout(timeout)); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Announce sends a notification of event_type to topic through the host.
+func (faulty) Announce(ctx context.Context, a struct {
+	Topic     string `json:"topic"`
+	EventType string `json:"event_type"`
+	Priority  string `json:"priority"`
+	Payload   any    `json:"payload"`
+}) error {
+	hc, err := sdk.Host(ctx)
+	if err != nil {
+		return err
+	}
+	return hc.Notify(ctx, sdk.OutgoingNotification{
+		PublisherID: "faulty." + version, Topics: []string{a.Topic}, Priority: a.Priority,
+		EventType: a.EventType, Payload: a.Payload,
+	})
 }
 
 type journal struct{}
