@@ -6,16 +6,22 @@ import (
 )
 
 // backoff paces reconnection attempts: the first retry comes at once, then
-// the wait doubles from rabbit_retry_interval up to rabbit_interval_max,
-// each wait jittered by ±20 % so a fleet does not reconnect in lockstep.
-// Not safe for concurrent use.
+// the wait doubles from rabbit_retry_interval up to rabbit_interval_max, but
+// never beyond maxReconnectWait, each wait jittered by ±20 % so a fleet
+// does not reconnect in lockstep. Not safe for concurrent use.
 type backoff struct {
 	initial, max time.Duration
 	attempt      int
 }
 
+// maxReconnectWait caps the wait between attempts (oslo's default
+// rabbit_interval_max is 30 s): a host serves again within about 5 s of the
+// broker coming back, however long it was away. An attempt is one TCP
+// connection; a dead broker refuses it at once.
+const maxReconnectWait = 4 * time.Second
+
 func newBackoff(o Options) *backoff {
-	b := &backoff{initial: o.RetryInterval, max: o.IntervalMax}
+	b := &backoff{initial: o.RetryInterval, max: min(o.IntervalMax, maxReconnectWait)}
 	if b.initial <= 0 {
 		b.initial = time.Second
 	}

@@ -93,8 +93,9 @@ func TestBackoff(t *testing.T) {
 	for i := 0; i < 7; i++ {
 		got = append(got, b.next())
 	}
-	// ±20 % jitter around 0.25, 1, 2, 4, 8, 8, 8 seconds.
-	want := []time.Duration{250 * time.Millisecond, time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 8 * time.Second, 8 * time.Second}
+	// ±20 % jitter around 0.25, 1, 2, 4, 4, 4, 4 seconds: rabbit_interval_max
+	// (8 s here) is capped at maxReconnectWait.
+	want := []time.Duration{250 * time.Millisecond, time.Second, 2 * time.Second, 4 * time.Second, 4 * time.Second, 4 * time.Second, 4 * time.Second}
 	for i := range want {
 		lo, hi := want[i]*8/10, want[i]*12/10
 		if got[i] < lo || got[i] > hi {
