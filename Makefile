@@ -5,7 +5,7 @@ PKGS    ?= ./...
 # Extra flags for go test, e.g. TESTFLAGS='-run Interop -v'.
 TESTFLAGS ?=
 
-.PHONY: help build test test-short run deps bench bench-go fuzz vet fmt clean
+.PHONY: help build test test-short run deps bench bench-go fuzz soak vet fmt clean
 
 # make proto: regenerate plugin/pluginv1 from endpoint.proto (pinned generators).
 include plugin/pluginv1/proto.mk
@@ -39,9 +39,24 @@ bench: deps ## oslohost vs the broker ceiling vs Python, interleaved (bench/run.
 bench-go: deps ## Go micro-benchmarks: codec, client round trip, plugin call
 	$(GO) test -run '^$$' -bench . -benchmem ./oslo/ ./client/ ./plugin/pluginv1/
 
-fuzz: ## a short run of every fuzz target
-	@for t in $$($(GO) test -list 'Fuzz.*' ./oslo/ | grep ^Fuzz); do $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime 15s ./oslo/ || exit 1; done
-	@for t in $$($(GO) test -list 'Fuzz.*' ./internal/rabbit/ | grep ^Fuzz); do $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime 15s ./internal/rabbit/ || exit 1; done
+# How long each fuzz target runs in `make fuzz`.
+FUZZTIME ?= 10s
+FUZZ_PKGS ?= ./oslo/ ./internal/rabbit/ ./host/config/
+
+fuzz: ## a short run of every fuzz target: codec, transport URL, config loader (FUZZTIME each, default 10s)
+	@for p in $(FUZZ_PKGS); do \
+	  for t in $$($(GO) test -list 'Fuzz.*' $$p | grep ^Fuzz); do \
+	    echo "fuzz $$p $$t ($(FUZZTIME))"; \
+	    $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$p || exit 1; \
+	  done; \
+	done
+
+# How long TestSoak runs in `make soak` (Go duration).
+SOAK_DURATION ?= 10m
+
+soak: deps ## reliability soak: SOAK_DURATION (default 10m) of load, swaps and reconnects, plus the long fault runs; not in CI
+	OSLOHOST_SOAK=1 SOAK_DURATION=$(SOAK_DURATION) $(GO) test -tags soak -count=1 -timeout 90m -v \
+	  -run 'TestSoak|TestUnknownMethodFlood|TestPluginCrashStorm' ./test/reliability/
 
 vet: ## go vet and gofmt check
 	$(GO) vet $(PKGS)

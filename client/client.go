@@ -65,18 +65,23 @@ func (c *Client) Call(ctx context.Context, reqCtx any, method string, args any, 
 	if err != nil {
 		return err
 	}
+	timeout := c.opts.timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	// The timeout bounds the whole call: waiting for the reply queue and
+	// publishing too (a stalled broker path must not hold a call longer).
+	msgID := oslo.NewID()
+	ctx, cancel := context.WithTimeoutCause(ctx, timeout, &TimeoutError{MsgID: msgID})
+	defer cancel()
 	w, err := c.t.replies(ctx)
 	if err != nil {
 		return err
 	}
-	req.MsgID, req.ReplyQ = oslo.NewID(), w.queue
+	req.MsgID, req.ReplyQ = msgID, w.queue
 	req.Timeout = json.RawMessage("null")
 	if cm := c.opts.callMonitorTimeout; cm > 0 {
 		req.Timeout = json.RawMessage(strconv.FormatFloat(cm.Seconds(), 'f', -1, 64))
-	}
-	timeout := c.opts.timeout
-	if timeout <= 0 {
-		timeout = DefaultTimeout
 	}
 	p, done := w.register(req.MsgID)
 	defer done()

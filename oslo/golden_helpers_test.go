@@ -140,8 +140,53 @@ var rawJSONEqual = cmp.Comparer(func(a, b json.RawMessage) bool {
 	if errA != nil || errB != nil {
 		return bytes.Equal(a, b)
 	}
-	return cmp.Equal(va, vb, numbersEqual)
+	return jsonValuesEqual(va, vb)
 })
+
+// jsonValuesEqual compares decoded JSON values (numbers by value, as
+// numbersEqual does) in time linear in their size; cmp.Equal with a
+// Comparer takes time exponential in the nesting depth, so a fuzz input
+// nested a few dozen levels deep would hang.
+func jsonValuesEqual(a, b any) bool {
+	switch a := a.(type) {
+	case map[string]any:
+		b, ok := b.(map[string]any)
+		if !ok || len(a) != len(b) {
+			return false
+		}
+		for k, va := range a {
+			vb, ok := b[k]
+			if !ok || !jsonValuesEqual(va, vb) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		b, ok := b.([]any)
+		if !ok || len(a) != len(b) {
+			return false
+		}
+		for i := range a {
+			if !jsonValuesEqual(a[i], b[i]) {
+				return false
+			}
+		}
+		return true
+	case json.Number:
+		b, ok := b.(json.Number)
+		if !ok {
+			return false
+		}
+		ra, okA := new(big.Rat).SetString(string(a))
+		rb, okB := new(big.Rat).SetString(string(b))
+		if !okA || !okB {
+			return a == b
+		}
+		return ra.Cmp(rb) == 0
+	default: // string, bool, nil
+		return a == b
+	}
+}
 
 // numbersEqual compares JSON numbers by value: 2.5e3 equals 2500.0.
 var numbersEqual = cmp.Comparer(func(a, b json.Number) bool {

@@ -54,6 +54,8 @@ type Conn struct {
 	conn  *amqp.Connection
 	gen   uint64        // increments with every new connection
 	ready chan struct{} // closed while conn is up
+	// lastErr is the last failed attempt to connect, for Dial's error.
+	lastErr error
 
 	done      chan struct{}
 	closeOnce sync.Once
@@ -94,6 +96,12 @@ func Dial(ctx context.Context, cfg Config) (*Conn, error) {
 		return c, nil
 	case <-ctx.Done():
 		c.Close()
+		c.mu.Lock()
+		last := c.lastErr
+		c.mu.Unlock()
+		if last != nil { // say why, not only that time ran out
+			return nil, fmt.Errorf("connect to %s: %w (last attempt: %v)", cfg.URL.Redacted(), context.Cause(ctx), last)
+		}
 		return nil, fmt.Errorf("connect to %s: %w", cfg.URL.Redacted(), context.Cause(ctx))
 	}
 }
@@ -187,6 +195,9 @@ func (c *Conn) supervise() {
 	for {
 		conn, host, err := c.dialOnce(hosts.next())
 		if err != nil {
+			c.mu.Lock()
+			c.lastErr = err
+			c.mu.Unlock()
 			wait := b.next()
 			c.log.Warn("broker connection failed", "host", host, "error", err, "retry_in", wait.Round(time.Millisecond))
 			select {
@@ -264,7 +275,7 @@ func (c *Conn) dialOnce(i int) (*amqp.Connection, string, error) {
 	if c.tls != nil {
 		t := c.tls.Clone()
 		if t.ServerName == "" {
-			t.ServerName = h.Host
+			t.ServerName = u.ServerName(i)
 		}
 		cfg.TLSClientConfig = t
 	}

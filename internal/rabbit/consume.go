@@ -88,9 +88,14 @@ func (cs *Consumer) run() {
 	log := cs.c.log.With("consumer", cs.spec.Name)
 	b := newBackoff(cs.c.cfg.URL.Options)
 	for {
-		stopped, err := cs.session()
+		stopped, consumed, err := cs.session()
 		if stopped {
 			return
+		}
+		if consumed {
+			// The session had resumed consuming: this is a new outage, not
+			// another failed attempt at the last one.
+			b.reset()
 		}
 		wait := b.next()
 		if err != nil {
@@ -101,15 +106,12 @@ func (cs *Consumer) run() {
 			return
 		case <-time.After(wait):
 		}
-		if err == nil {
-			b.reset()
-		}
 	}
 }
 
 // session consumes on one channel until it closes (stopped false) or Stop
-// (stopped true).
-func (cs *Consumer) session() (stopped bool, err error) {
+// (stopped true); consumed reports whether it got as far as consuming.
+func (cs *Consumer) session() (stopped, consumed bool, err error) {
 	ctx, cancel := context.WithCancel(cs.ctx)
 	defer cancel()
 	go func() {
@@ -121,18 +123,18 @@ func (cs *Consumer) session() (stopped bool, err error) {
 	}()
 	ch, _, err := cs.c.Channel(ctx)
 	if err != nil {
-		return cs.isStopping(), err
+		return cs.isStopping(), false, err
 	}
 	defer ch.Close()
 	if ch, err = cs.c.declare(ctx, ch, &cs.spec.Declare); err != nil {
 		if ch != nil {
 			_ = ch.Close()
 		}
-		return cs.isStopping(), err
+		return cs.isStopping(), false, err
 	}
 	if cs.spec.Prefetch > 0 {
 		if err := ch.Qos(cs.spec.Prefetch, 0, false); err != nil {
-			return cs.isStopping(), fmt.Errorf("qos: %w", err)
+			return cs.isStopping(), false, fmt.Errorf("qos: %w", err)
 		}
 	}
 	tags := make([]string, len(cs.spec.Queues))
@@ -140,7 +142,7 @@ func (cs *Consumer) session() (stopped bool, err error) {
 	for i, q := range cs.spec.Queues {
 		tags[i] = fmt.Sprintf("%s-%d-%s", cs.spec.Name, i+1, q)
 		if streams[i], err = ch.Consume(q, tags[i], false, false, false, false, cs.spec.Args); err != nil {
-			return cs.isStopping(), fmt.Errorf("consume %q: %w", q, err)
+			return cs.isStopping(), false, fmt.Errorf("consume %q: %w", q, err)
 		}
 	}
 	cs.readyOnce.Do(func() { close(cs.ready) })
@@ -168,7 +170,7 @@ func (cs *Consumer) session() (stopped bool, err error) {
 	case <-ended: // channel or consumer closed under us
 		_ = ch.Close()
 		wg.Wait()
-		return cs.isStopping(), fmt.Errorf("channel closed")
+		return cs.isStopping(), true, fmt.Errorf("channel closed")
 	case <-cs.stopping:
 	}
 	for _, t := range tags {
@@ -181,7 +183,7 @@ func (cs *Consumer) session() (stopped bool, err error) {
 			cs.c.log.Debug("delete queue on stop", "queue", q, "error", err)
 		}
 	}
-	return true, nil
+	return true, true, nil
 }
 
 func (cs *Consumer) isStopping() bool {

@@ -149,7 +149,10 @@ func (p *publisherPool) open(ctx context.Context) (*pubChannel, error) {
 	return &pubChannel{ch: ch, gen: gen, returns: ch.NotifyReturn(make(chan amqp.Return, 1)), declared: map[string]bool{}}, nil
 }
 
-// put gives a healthy channel back; a broken one is closed.
+// put gives a healthy channel back; a broken one is closed in the
+// background: channel.close waits for the broker's close-ok, which on a
+// stalled path comes only when the connection dies, and the publisher
+// must not wait for that past its context.
 func (p *publisherPool) put(pc *pubChannel, healthy bool) {
 	if healthy && !pc.ch.IsClosed() {
 		select {
@@ -158,8 +161,10 @@ func (p *publisherPool) put(pc *pubChannel, healthy bool) {
 		default:
 		}
 	}
-	_ = pc.ch.Close()
-	<-p.sem
+	go func() {
+		_ = pc.ch.Close()
+		<-p.sem
+	}()
 }
 
 func (p *publisherPool) publish(ctx context.Context, m Message) error {

@@ -34,6 +34,7 @@ type URL struct {
 	Options     Options
 
 	query []queryOption // query options as parsed, for Redacted
+	names []string      // each host as written (see ServerName)
 }
 
 type queryOption struct{ key, value string }
@@ -80,11 +81,12 @@ func ParseURLWithOptions(raw string, base Options) (*URL, error) {
 		if part == "" {
 			continue
 		}
-		h, err := parseHost(part)
+		h, written, err := parseHost(part)
 		if err != nil {
 			return nil, fmt.Errorf("host %d of transport url: %w", len(u.Hosts)+1, err)
 		}
 		u.Hosts = append(u.Hosts, h)
+		u.names = append(u.names, written)
 	}
 	if len(u.Hosts) == 0 {
 		u.Hosts = []Host{{Host: "127.0.0.1", Port: DefaultPort, User: "guest", Password: "guest"}}
@@ -113,8 +115,19 @@ func splitScheme(s string) (scheme, rest string, ok bool) {
 
 func isAlpha(c byte) bool { return 'A' <= c&^0x20 && c&^0x20 <= 'Z' }
 
-// parseHost parses "[user[:pass]@]host[:port]" like TransportURL.parse.
-func parseHost(part string) (Host, error) {
+// parseHost parses "[user[:pass]@]host[:port]" like TransportURL.parse;
+// written is the host name as written, before "localhost" becomes
+// 127.0.0.1.
+func parseHost(part string) (h Host, written string, err error) {
+	h, err = parseHostPort(part)
+	written = h.Host
+	if h.Host == "" || strings.EqualFold(h.Host, "localhost") {
+		h.Host = "127.0.0.1"
+	}
+	return h, written, err
+}
+
+func parseHostPort(part string) (Host, error) {
 	var h Host
 	hostport := part
 	if i := strings.LastIndexByte(part, '@'); i >= 0 {
@@ -149,9 +162,6 @@ func parseHost(part string) (Host, error) {
 			return h, fmt.Errorf("invalid port %q", port)
 		}
 		h.Port = n
-	}
-	if h.Host == "" || strings.EqualFold(h.Host, "localhost") {
-		h.Host = "127.0.0.1"
 	}
 	if h.User == "" {
 		h.User = "guest"
@@ -238,6 +248,17 @@ func unquote(s string, plus bool) string {
 
 func isHex(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c|0x20 && c|0x20 <= 'f'
+}
+
+// ServerName is the name TLS verifies host i against: the host as written
+// in the URL, so "localhost" is checked as localhost although it is
+// dialed as 127.0.0.1 (oslo.messaging hands the written host name to ssl
+// as server_hostname). It panics if i is out of range.
+func (u *URL) ServerName(i int) string {
+	if i < len(u.names) && u.names[i] != "" {
+		return u.names[i]
+	}
+	return u.Hosts[i].Host
 }
 
 // Redacted returns the URL with every password replaced by "***", safe to
