@@ -214,7 +214,7 @@ func TestCallNoBroker(t *testing.T) {
 	if code != ExitFailure {
 		t.Errorf("exit code = %d, want 1", code)
 	}
-	for _, want := range []string{"Error: connect to rabbit://guest:***@127.0.0.1:1/", ": no connection within 300ms (--connect-timeout)\n"} {
+	for _, want := range []string{"Error: connect to rabbit://guest:***@127.0.0.1:1/", ": no connection within 300ms (--connect-timeout)", "(last attempt: dial tcp 127.0.0.1:1: connect: connection refused)"} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("stderr = %q, want it to contain %q", stderr, want)
 		}
