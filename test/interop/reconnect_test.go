@@ -1,11 +1,6 @@
 package interop
 
 import (
-	"bufio"
-	"bytes"
-	"context"
-	"os/exec"
-	"strings"
 	"testing"
 	"time"
 
@@ -15,34 +10,6 @@ import (
 	"github.com/oslohost/oslohost/test/faultproxy"
 	"github.com/oslohost/oslohost/test/pypeer"
 )
-
-// closeConnections makes the broker close every connection whose
-// connection_name contains token (rabbitmqctl close_connection), leaving
-// other tests' connections alone. It returns how many it closed.
-func closeConnections(t *testing.T, token string) int {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, "rabbitmqctl", "-q", "list_connections", "pid", "client_properties").Output()
-	if err != nil {
-		t.Fatalf("rabbitmqctl list_connections: %v", err)
-	}
-	n := 0
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if !strings.Contains(line, token) {
-			continue
-		}
-		pid := strings.Fields(line)[0]
-		if err := exec.CommandContext(ctx, "rabbitmqctl", "-q", "close_connection", pid, "test closes it").Run(); err != nil {
-			t.Fatalf("rabbitmqctl close_connection %s: %v", pid, err)
-		}
-		n++
-	}
-	return n
-}
 
 // eventually retries f every 100 ms until it succeeds or d passes.
 func eventually(t *testing.T, d time.Duration, what string, f func() error) time.Duration {
@@ -79,7 +46,7 @@ func TestReconnectAfterBrokerClosesConnections(t *testing.T) {
 	if err := call(); err != nil {
 		t.Fatal(err)
 	}
-	if n := closeConnections(t, topic); n < 2 {
+	if n := pypeer.CloseConnections(t, topic); n < 2 {
 		t.Fatalf("closed %d connections, want the server's and the client's", n)
 	}
 	took := eventually(t, 20*time.Second, "call after the broker closed the connections", call)

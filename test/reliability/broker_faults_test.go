@@ -57,7 +57,7 @@ func TestBrokerClosesConnections(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		base := l.count()
 		waitFor(t, 20*time.Second, "load running", func() bool { return l.count() > base+20 })
-		if n := closeConnections(t, topic); n < 2 {
+		if n := pypeer.CloseConnections(t, topic); n < 2 {
 			t.Fatalf("closed %d connections, want the server's and the client's", n)
 		}
 		at := time.Now() // rabbitmqctl takes about a second per connection

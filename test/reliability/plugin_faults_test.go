@@ -184,7 +184,7 @@ func TestSwapDuringReconnect(t *testing.T) {
 		gen := h.plugin(t, "faulty").Generation
 		swapped := make(chan error, 1)
 		go func() { swapped <- h.swap(t, "faulty") }()
-		closed = append(closed, closeConnections(t, token))
+		closed = append(closed, pypeer.CloseConnections(t, token))
 		if err := <-swapped; err != nil {
 			swapErrs = append(swapErrs, err)
 		}

@@ -71,7 +71,7 @@ server "s" {
 			t.Fatal(err)
 		}
 		// A reconnect logs the URL and host again.
-		closeConnections(t, fmt.Sprintf("oslohost:%d:", h.Pid()))
+		pypeer.CloseConnections(t, fmt.Sprintf("oslohost:%d:", h.Pid()))
 		waitFor(t, 30*time.Second, "served after reconnect", func() bool { return c.Call(bg(t, 10*time.Second), nil, "ok", nil, nil) == nil })
 		_, status := h.admin(t, "GET", "/v1/status")
 		_, metrics := h.admin(t, "GET", "/metrics")

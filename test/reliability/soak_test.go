@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/oslohost/oslohost/test/pypeer"
 )
 
 // soakSample is one reading of the host's own metrics.
@@ -76,7 +78,7 @@ loop:
 			}
 		case <-reconnT.C:
 			reconnects = append(reconnects, time.Now())
-			if n := closeConnections(t, token); n == 0 {
+			if n := pypeer.CloseConnections(t, token); n == 0 {
 				t.Errorf("no host connection to close at %v", time.Since(start).Round(time.Second))
 			}
 		}
