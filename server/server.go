@@ -242,7 +242,7 @@ func (s *Server) handleDelivery(ctx context.Context, d amqp.Delivery) {
 		}
 		return
 	}
-	if s.dedup.Seen(req.UniqueID) {
+	if s.dedup.Contains(req.UniqueID) {
 		s.log.Warn("ignoring duplicate message", "unique_id", req.UniqueID, "method", req.Method)
 		_ = d.Ack(false)
 		return
@@ -254,7 +254,14 @@ func (s *Server) handleDelivery(ctx context.Context, d amqp.Delivery) {
 		// Ack as the call starts: at-most-once, like oslo (a crash from
 		// here on loses the request instead of running it twice).
 		if err := d.Ack(false); err != nil {
+			// The broker gives the unacked message to the next session;
+			// it must not be taken for a duplicate then, so it is not
+			// recorded (as in oslo, whose duplicate check follows the ack).
 			s.log.Warn("ack failed, request discarded", "error", err, "method", req.Method)
+			return
+		}
+		if s.dedup.Seen(req.UniqueID) { // a copy was dispatched meanwhile
+			s.log.Warn("ignoring duplicate message", "unique_id", req.UniqueID, "method", req.Method)
 			return
 		}
 		s.dispatch(req, deadline)

@@ -146,3 +146,22 @@ func jsonString(b []byte) string {
 	}
 	return string(append(buf, '"'))
 }
+
+// TestDuplicateDropped: a request whose _unique_id the server handled
+// recently is dropped without a reply, as oslo's duplicate check does
+// (wire spec 3.5, A.13 A6).
+func TestDuplicateDropped(t *testing.T) {
+	topic := pypeer.UniqueName(t, "dup")
+	startGoServer(t, serverOpts{topic: topic, server: "d1"})
+	p := newRawPeer(t)
+	uid := oslo.NewID()
+	p.publish(t, topic, amqp.Publishing{Body: oslo.Wrap(callBody(p, "first", `,"method":"whoami","_unique_id":"`+uid+`"`))})
+	if r := p.reply(t, 10*time.Second); r == nil || r.MsgID != "first" {
+		t.Fatalf("first copy: %+v", r)
+	}
+	p.publish(t, topic, amqp.Publishing{Body: oslo.Wrap(callBody(p, "again", `,"method":"whoami","_unique_id":"`+uid+`"`))})
+	p.publish(t, topic, amqp.Publishing{Body: oslo.Wrap(callBody(p, "other", `,"method":"whoami","_unique_id":"`+oslo.NewID()+`"`))})
+	if r := p.reply(t, 10*time.Second); r == nil || r.MsgID != "other" {
+		t.Fatalf("after the duplicate, want only the reply to the other request, got %+v", r)
+	}
+}
