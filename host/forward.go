@@ -50,7 +50,7 @@ func (f *forwarder) ServeRPC(ctx context.Context, call *server.Call) (json.RawMe
 		ctx, cancel = context.WithTimeout(ctx, f.timeout)
 		defer cancel()
 	}
-	rctx, err := json.Marshal(call.Context)
+	rctx, err := call.Context.MarshalJSON() // not json.Marshal: it would scan the result again
 	if err != nil {
 		return nil, fmt.Errorf("encode request context: %w", err)
 	}

@@ -1,8 +1,11 @@
 package sdk
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"maps"
+	"sync"
 
 	"github.com/hashicorp/go-hclog"
 )
@@ -26,10 +29,47 @@ type Call struct {
 
 type callKey struct{}
 
+// callState is what a call's context carries. The request context is
+// decoded, and the call's logger made, only when the method asks for them:
+// most calls never do, and both cost more than many a method.
 type callState struct {
-	info   Call
-	reqCtx map[string]any
-	logger hclog.Logger
+	info    Call
+	ctxJSON []byte       // the request context object; nil for none
+	base    hclog.Logger // the plugin's logger
+
+	ctxOnce sync.Once
+	reqCtx  map[string]any
+	logOnce sync.Once
+	logger  hclog.Logger
+}
+
+// requestContext returns the decoded request context (not a copy).
+func (cs *callState) requestContext() map[string]any {
+	cs.ctxOnce.Do(func() {
+		cs.reqCtx = map[string]any{}
+		if len(cs.ctxJSON) > 0 {
+			dec := json.NewDecoder(bytes.NewReader(cs.ctxJSON))
+			dec.UseNumber()
+			_ = dec.Decode(&cs.reqCtx) // checked to be a JSON object by Invoke
+		}
+	})
+	return cs.reqCtx
+}
+
+// log returns the call's logger: the plugin's with method, msg_id and
+// request_id attached.
+func (cs *callState) log() hclog.Logger {
+	cs.logOnce.Do(func() {
+		kv := []any{"method", cs.info.Method}
+		if cs.info.MsgID != "" {
+			kv = append(kv, "msg_id", cs.info.MsgID)
+		}
+		if rid, ok := cs.requestContext()["request_id"].(string); ok && rid != "" {
+			kv = append(kv, "request_id", rid)
+		}
+		cs.logger = cs.base.With(kv...)
+	})
+	return cs.logger
 }
 
 type loggerKey struct{}
@@ -66,14 +106,14 @@ func RequestContext(ctx context.Context) map[string]any {
 	if cs == nil {
 		return nil
 	}
-	return maps.Clone(cs.reqCtx)
+	return maps.Clone(cs.requestContext())
 }
 
 // Logger returns the logger for ctx: inside a call, [Log] with the method,
 // msg_id and request_id attached; inside a hook, [Log]; otherwise [Log].
 func Logger(ctx context.Context) hclog.Logger {
 	if cs := callFrom(ctx); cs != nil {
-		return cs.logger
+		return cs.log()
 	}
 	if l, ok := ctx.Value(loggerKey{}).(hclog.Logger); ok {
 		return l

@@ -1,6 +1,7 @@
 package sdk
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,7 +9,6 @@ import (
 	"reflect"
 	"regexp"
 	"sort"
-	"strings"
 )
 
 var (
@@ -164,12 +164,12 @@ func typeName(t reflect.Type) string {
 // numbers in untyped places (any, map[string]any) become json.Number.
 func (m *method) decodeArgs(argsJSON []byte) (reflect.Value, error) {
 	ptr := reflect.New(m.argType)
-	raw := strings.TrimSpace(string(argsJSON))
-	if raw != "" && raw != "null" {
+	raw := bytes.TrimSpace(argsJSON)
+	if len(raw) > 0 && string(raw) != "null" {
 		if raw[0] != '{' {
-			return reflect.Value{}, TypeError("%s() argument after ** must be a mapping, not %s", m.name, jsonKind(raw))
+			return reflect.Value{}, TypeError("%s() argument after ** must be a mapping, not %s", m.name, jsonKind(string(raw)))
 		}
-		dec := json.NewDecoder(strings.NewReader(raw))
+		dec := json.NewDecoder(bytes.NewReader(raw))
 		dec.UseNumber()
 		if err := dec.Decode(ptr.Interface()); err != nil {
 			return reflect.Value{}, argsError(m.name, err)

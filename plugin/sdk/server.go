@@ -1,6 +1,7 @@
 package sdk
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,7 +9,6 @@ import (
 	"reflect"
 	"runtime"
 	"runtime/debug"
-	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -220,13 +220,11 @@ func (s *server) Invoke(ctx context.Context, req *pluginv1.InvokeRequest) (*plug
 	if f != nil {
 		return failed(f), nil
 	}
-	reqCtx := map[string]any{}
-	if raw := strings.TrimSpace(string(req.GetContextJson())); raw != "" && raw != "null" {
-		dec := json.NewDecoder(strings.NewReader(raw))
-		dec.UseNumber()
-		if err := dec.Decode(&reqCtx); err != nil {
-			return nil, status.Errorf(codes.InvalidArgument, "request context: %v", err)
-		}
+	ctxJSON := bytes.TrimSpace(req.GetContextJson())
+	if len(ctxJSON) == 0 || string(ctxJSON) == "null" {
+		ctxJSON = nil
+	} else if ctxJSON[0] != '{' || !json.Valid(ctxJSON) {
+		return nil, status.Errorf(codes.InvalidArgument, "request context: not a JSON object: %.100s", ctxJSON)
 	}
 	if d, ok := req.Deadline(); ok {
 		var cancel context.CancelFunc
@@ -243,16 +241,9 @@ func (s *server) Invoke(ctx context.Context, req *pluginv1.InvokeRequest) (*plug
 			RequestNamespace: req.GetRequestNamespace(),
 			RequestVersion:   req.GetRequestVersion(),
 		},
-		reqCtx: reqCtx,
+		ctxJSON: ctxJSON,
+		base:    s.logger,
 	}
-	kv := []any{"method", m.name}
-	if id := req.GetMsgId(); id != "" {
-		kv = append(kv, "msg_id", id)
-	}
-	if rid, ok := reqCtx["request_id"].(string); ok && rid != "" {
-		kv = append(kv, "request_id", rid)
-	}
-	cs.logger = s.logger.With(kv...)
 	return s.call(withCall(s.withHost(ctx), cs), m, req.GetArgsJson()), nil
 }
 
