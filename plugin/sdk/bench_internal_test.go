@@ -17,7 +17,9 @@ type benchEchoArgs struct {
 	Value json.RawMessage `json:"value"`
 }
 
-func (benchEcho) Echo(_ context.Context, a benchEchoArgs) (json.RawMessage, error) { return a.Value, nil }
+func (benchEcho) Echo(_ context.Context, a benchEchoArgs) (json.RawMessage, error) {
+	return a.Value, nil
+}
 
 // novaContext is a request context of the size and shape nova sends
 // (oslo.context's to_dict plus nova's fields), about 1.5 KB.
