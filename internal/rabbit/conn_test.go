@@ -5,8 +5,10 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -150,5 +152,82 @@ func TestFailoverToNextHost(t *testing.T) {
 	c := dialTest(t, "rabbit://guest:guest@"+dead+",guest:guest@127.0.0.1:5672/?rabbit_retry_interval=1&kombu_failover_strategy=round-robin")
 	if !c.Connected() {
 		t.Fatal("not connected")
+	}
+}
+
+// TestPipelinedDirectPublishes: publishes to the default exchange share one
+// channel without waiting for each other; run at once, each still learns
+// its own fate. Mandatory ones to a queue that does not exist come back as
+// *ReturnedError (and only those), the others arrive, and a broken shared
+// channel is replaced for the publishes that follow.
+func TestPipelinedDirectPublishes(t *testing.T) {
+	c := dialTest(t, testURL)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	topo := Topology{TransientTTL: time.Minute}
+	q := topo.SharedQueue(uniq("direct"))
+	got := make(chan amqp.Delivery, 512)
+	cons := c.Consume(ConsumeSpec{Name: "pipe-test", Declare: Declarations{Queues: []QueueDecl{q}}, Queues: []string{q.Name}},
+		func(_ context.Context, d amqp.Delivery) { _ = d.Ack(false); got <- d })
+	t.Cleanup(func() { _ = cons.Stop(context.Background()) })
+	select {
+	case <-cons.Ready():
+	case <-ctx.Done():
+		t.Fatal("consumer not ready")
+	}
+	missing := uniq("nobody")
+	const n = 200
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		key := q.Name
+		if i%3 == 0 {
+			key = missing
+		}
+		wg.Go(func() {
+			// Identical bodies to one key: a return must still count once.
+			body := []byte(fmt.Sprintf(`{"i": %d}`, i%2))
+			errs[i] = c.Publish(ctx, Message{Key: key, Body: body, Mandatory: true})
+		})
+	}
+	wg.Wait()
+	delivered := 0
+	for i, err := range errs {
+		var ret *ReturnedError
+		switch {
+		case i%3 == 0:
+			if !errors.As(err, &ret) || ret.Key != missing {
+				t.Errorf("publish %d to a missing queue: %v, want *ReturnedError", i, err)
+			}
+		case err != nil:
+			t.Errorf("publish %d: %v", i, err)
+		default:
+			delivered++
+		}
+	}
+	for range delivered {
+		select {
+		case <-got:
+		case <-ctx.Done():
+			t.Fatalf("not all %d routable publishes arrived", delivered)
+		}
+	}
+
+	// Kill the shared channel: the next publishes go out on a new one.
+	p, err := c.pub.pipe.get(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = p.ch.Close()
+	if err := c.Publish(ctx, Message{Key: q.Name, Body: []byte(`{"after": "close"}`), Mandatory: true, Retries: 3}); err != nil {
+		t.Fatalf("publish after the shared channel closed: %v", err)
+	}
+	select {
+	case d := <-got:
+		if string(d.Body) != `{"after": "close"}` {
+			t.Errorf("got %s", d.Body)
+		}
+	case <-ctx.Done():
+		t.Fatal("publish after close did not arrive")
 	}
 }

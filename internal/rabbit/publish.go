@@ -49,8 +49,27 @@ type Message struct {
 	Retries int
 }
 
+// publishing is the AMQP message of m.
+func (m *Message) publishing() amqp.Publishing {
+	headers := m.Headers
+	if headers == nil {
+		headers = amqp.Table{}
+	}
+	return amqp.Publishing{
+		ContentType:     "application/json",
+		ContentEncoding: "utf-8",
+		DeliveryMode:    amqp.Persistent,
+		Headers:         headers,
+		Expiration:      m.Expiration,
+		Body:            m.Body,
+	}
+}
+
 // Publish sends m on a confirm-mode channel and waits for the broker's
-// confirm. Safe for concurrent use.
+// confirm. Messages to the default exchange (replies, which the broker
+// cannot refuse for a missing exchange) share one channel, published back
+// to back; others take a channel of their own while they wait. Safe for
+// concurrent use.
 func (c *Conn) Publish(ctx context.Context, m Message) error {
 	for attempt := 0; ; attempt++ {
 		err := c.pub.publish(ctx, m)
@@ -98,12 +117,13 @@ type pubChannel struct {
 
 type publisherPool struct {
 	c    *Conn
+	pipe *pipeline // for the default exchange
 	free chan *pubChannel
 	sem  chan struct{} // bounds open channels
 }
 
 func newPublisherPool(c *Conn, size int) *publisherPool {
-	return &publisherPool{c: c, free: make(chan *pubChannel, size), sem: make(chan struct{}, size)}
+	return &publisherPool{c: c, pipe: newPipeline(c), free: make(chan *pubChannel, size), sem: make(chan struct{}, size)}
 }
 
 func (p *publisherPool) get(ctx context.Context) (*pubChannel, error) {
@@ -168,6 +188,9 @@ func (p *publisherPool) put(pc *pubChannel, healthy bool) {
 }
 
 func (p *publisherPool) publish(ctx context.Context, m Message) error {
+	if m.Exchange == "" && m.Declare.Name == "" {
+		return p.pipe.publish(ctx, m)
+	}
 	pc, err := p.get(ctx)
 	if err != nil {
 		return err
@@ -192,18 +215,7 @@ func (p *publisherPool) publish(ctx context.Context, m Message) error {
 		}
 		pc.declared[m.Declare.Name] = true
 	}
-	headers := m.Headers
-	if headers == nil {
-		headers = amqp.Table{}
-	}
-	dc, err := pc.ch.PublishWithDeferredConfirmWithContext(ctx, m.Exchange, m.Key, m.Mandatory, false, amqp.Publishing{
-		ContentType:     "application/json",
-		ContentEncoding: "utf-8",
-		DeliveryMode:    amqp.Persistent,
-		Headers:         headers,
-		Expiration:      m.Expiration,
-		Body:            m.Body,
-	})
+	dc, err := pc.ch.PublishWithDeferredConfirmWithContext(ctx, m.Exchange, m.Key, m.Mandatory, false, m.publishing())
 	if err != nil {
 		p.put(pc, false)
 		return fmt.Errorf("publish: %w", err)

@@ -1,0 +1,167 @@
+package rabbit
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+)
+
+// pipe is one confirm-mode channel that any number of goroutines publish on
+// at once: each publish goes out at once, without waiting for the confirms
+// of those before it, and then waits for its own. Compared with a channel
+// per publish in flight this spares the broker a channel process hop and a
+// confirm frame per message (RabbitMQ confirms several at once), which made
+// a whole host call ~15 % cheaper on a 2-core machine.
+//
+// A basic.return carries no delivery tag, so the publish it belongs to is
+// found by its exchange, routing key and body among those in flight (the
+// earliest, if several are alike: the broker returns a channel's messages
+// in the order they were published). RabbitMQ sends the return before the
+// confirm of the same message, and the
+// client library hands it to the returns channel before it resolves that
+// confirm; so once a publish is confirmed, its return, if any, is in that
+// channel or already matched, and reading the channel dry (under mu) before
+// looking settles it.
+type pipe struct {
+	ch      *amqp.Channel
+	returns chan amqp.Return // read only with mu held
+
+	pubMu sync.Mutex // orders publishes as their sequence numbers
+	seq   uint64
+
+	mu       sync.Mutex
+	inFlight map[*pipeWaiter]struct{}
+}
+
+type pipeWaiter struct {
+	seq           uint64 // publish order on the channel
+	exchange, key string
+	body          []byte
+	returned      *amqp.Return
+}
+
+// pipeReturnBuffer is how many returns may wait for the publish that gets
+// them: the client library drops a return it cannot hand over in 5 s.
+const pipeReturnBuffer = 1024
+
+func newPipe(ch *amqp.Channel) *pipe {
+	return &pipe{
+		ch:       ch,
+		returns:  ch.NotifyReturn(make(chan amqp.Return, pipeReturnBuffer)),
+		inFlight: map[*pipeWaiter]struct{}{},
+	}
+}
+
+func (p *pipe) publish(ctx context.Context, m Message) error {
+	p.pubMu.Lock()
+	p.seq++
+	w := &pipeWaiter{seq: p.seq, exchange: m.Exchange, key: m.Key, body: m.Body}
+	p.mu.Lock()
+	p.inFlight[w] = struct{}{}
+	p.mu.Unlock()
+	defer func() {
+		p.mu.Lock()
+		delete(p.inFlight, w)
+		p.mu.Unlock()
+	}()
+	dc, err := p.ch.PublishWithDeferredConfirmWithContext(ctx, m.Exchange, m.Key, m.Mandatory, false, m.publishing())
+	p.pubMu.Unlock()
+	if err != nil {
+		return fmt.Errorf("publish: %w", err)
+	}
+	select {
+	case <-dc.Done():
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+	p.mu.Lock()
+	p.matchReturnsLocked()
+	ret := w.returned
+	p.mu.Unlock()
+	if !dc.Acked() {
+		if p.ch.IsClosed() { // confirms are failed when the channel dies
+			return errChannelClosed
+		}
+		return ErrNacked
+	}
+	if ret != nil {
+		return &ReturnedError{Exchange: ret.Exchange, Key: ret.RoutingKey, Code: ret.ReplyCode, Text: ret.ReplyText}
+	}
+	return nil
+}
+
+// matchReturnsLocked reads the returns received so far and marks the
+// publishes they belong to; returns of publishes no longer waiting are
+// dropped.
+func (p *pipe) matchReturnsLocked() {
+	for {
+		select {
+		case r, ok := <-p.returns:
+			if !ok {
+				return
+			}
+			var first *pipeWaiter
+			for w := range p.inFlight {
+				if w.returned == nil && w.exchange == r.Exchange && w.key == r.RoutingKey && bytes.Equal(w.body, r.Body) &&
+					(first == nil || w.seq < first.seq) {
+					first = w
+				}
+			}
+			if first != nil {
+				first.returned = &r
+			}
+		default:
+			return
+		}
+	}
+}
+
+// pipeline holds the current pipe of a Conn and opens a new one when it
+// broke.
+type pipeline struct {
+	c    *Conn
+	cur  atomic.Pointer[pipe]
+	open chan struct{} // a one-slot lock for opening, that respects ctx
+}
+
+func newPipeline(c *Conn) *pipeline {
+	return &pipeline{c: c, open: make(chan struct{}, 1)}
+}
+
+func (pl *pipeline) get(ctx context.Context) (*pipe, error) {
+	if p := pl.cur.Load(); p != nil && !p.ch.IsClosed() {
+		return p, nil
+	}
+	select {
+	case pl.open <- struct{}{}:
+	case <-ctx.Done():
+		return nil, context.Cause(ctx)
+	}
+	defer func() { <-pl.open }()
+	if p := pl.cur.Load(); p != nil && !p.ch.IsClosed() {
+		return p, nil
+	}
+	ch, _, err := pl.c.Channel(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := ch.Confirm(false); err != nil {
+		_ = ch.Close()
+		return nil, fmt.Errorf("confirm mode: %w", err)
+	}
+	p := newPipe(ch)
+	pl.cur.Store(p)
+	return p, nil
+}
+
+func (pl *pipeline) publish(ctx context.Context, m Message) error {
+	p, err := pl.get(ctx)
+	if err != nil {
+		return err
+	}
+	return p.publish(ctx, m)
+}
