@@ -13,20 +13,37 @@ import (
 // 4 MiB for received messages is too small for large oslo payloads.
 const DefaultMaxMessageSize = 64 << 20
 
-// DialOptions returns the gRPC client options that apply the message size cap
-// to the host side of the connection. maxSize <= 0 means [DefaultMaxMessageSize].
+// flowWindow is the fixed HTTP/2 flow-control window of host-plugin
+// connections and of each stream on them. Setting one turns off gRPC's
+// bandwidth-delay estimation, which otherwise answers data with a PING
+// round trip of its own: on a local socket there is no bandwidth-delay
+// product to find, and under light load those pings woke both processes an
+// extra time per call (measured: plugin call at one call at a time ~0.47 ms
+// -> see BENCHMARKS.md). 16 MiB lets large messages through without
+// waiting for window updates.
+const flowWindow = 16 << 20
+
+// DialOptions returns the gRPC client options of the host side of the
+// connection: the message size cap (maxSize <= 0 means
+// [DefaultMaxMessageSize]) and a fixed flow-control window.
 func DialOptions(maxSize int) []grpc.DialOption {
 	n := effectiveSize(maxSize)
 	return []grpc.DialOption{
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(n), grpc.MaxCallSendMsgSize(n)),
+		grpc.WithInitialWindowSize(flowWindow),
+		grpc.WithInitialConnWindowSize(flowWindow),
 	}
 }
 
-// ServerOptions returns the gRPC server options that apply the message size cap
-// to the plugin side of the connection. maxSize <= 0 means [DefaultMaxMessageSize].
+// ServerOptions returns the gRPC server options of the plugin side of the
+// connection: the message size cap (maxSize <= 0 means
+// [DefaultMaxMessageSize]) and a fixed flow-control window.
 func ServerOptions(maxSize int) []grpc.ServerOption {
 	n := effectiveSize(maxSize)
-	return []grpc.ServerOption{grpc.MaxRecvMsgSize(n), grpc.MaxSendMsgSize(n)}
+	return []grpc.ServerOption{
+		grpc.MaxRecvMsgSize(n), grpc.MaxSendMsgSize(n),
+		grpc.InitialWindowSize(flowWindow), grpc.InitialConnWindowSize(flowWindow),
+	}
 }
 
 // MaxMessageSizeFromEnv returns the cap the host handed to this plugin process
