@@ -18,9 +18,8 @@ const DefaultMaxMessageSize = 64 << 20
 // bandwidth-delay estimation, which otherwise answers data with a PING
 // round trip of its own: on a local socket there is no bandwidth-delay
 // product to find, and under light load those pings woke both processes an
-// extra time per call (measured: plugin call at one call at a time ~0.47 ms
-// -> see BENCHMARKS.md). 16 MiB lets large messages through without
-// waiting for window updates.
+// extra time per call. 16 MiB lets large messages through without waiting
+// for window updates.
 const flowWindow = 16 << 20
 
 // DialOptions returns the gRPC client options of the host side of the
