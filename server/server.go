@@ -167,6 +167,7 @@ func (s *Server) Start(ctx context.Context) error {
 		Declare:      decl,
 		Queues:       queues,
 		Prefetch:     prefetch,
+		BatchAcks:    true, // workers ack at once as they start
 		Args:         args,
 		DeleteOnStop: deleteOnStop,
 	}, s.handleDelivery)

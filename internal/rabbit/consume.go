@@ -14,10 +14,14 @@ type ConsumeSpec struct {
 	// Name is used in logs and consumer tags.
 	Name    string
 	Declare Declarations
-	// Queues are consumed (manual ack) on one channel.
+	// Queues are consumed (manual ack), each on a channel of its own.
 	Queues []string
 	// Prefetch is basic.qos prefetch_count per consumer; 0 sends no qos.
 	Prefetch int
+	// BatchAcks makes the deliveries' Ack coalesce: acks asked for at about
+	// the same time go out as one basic.ack with multiple set (see
+	// batchAcker). For handlers that ack from many goroutines at once.
+	BatchAcks bool
 	// Args are consumer arguments (x-cancel-on-ha-failover).
 	Args amqp.Table
 	// DeleteOnStop are queues deleted by Stop (a server's fanout queue).
@@ -109,8 +113,11 @@ func (cs *Consumer) run() {
 	}
 }
 
-// session consumes on one channel until it closes (stopped false) or Stop
-// (stopped true); consumed reports whether it got as far as consuming.
+// session consumes, each queue on its own channel, until a channel closes
+// (stopped false) or Stop (stopped true); consumed reports whether it got as
+// far as consuming. A channel per queue keeps each channel's delivery tags
+// in the order its one handler goroutine sees them, which batched acks
+// rely on.
 func (cs *Consumer) session() (stopped, consumed bool, err error) {
 	ctx, cancel := context.WithCancel(cs.ctx)
 	defer cancel()
@@ -121,27 +128,41 @@ func (cs *Consumer) session() (stopped, consumed bool, err error) {
 		case <-ctx.Done():
 		}
 	}()
+	n := len(cs.spec.Queues)
+	chans := make([]*amqp.Channel, 0, n)
+	defer func() {
+		for _, ch := range chans {
+			_ = ch.Close()
+		}
+	}()
 	ch, _, err := cs.c.Channel(ctx)
 	if err != nil {
 		return cs.isStopping(), false, err
 	}
-	defer ch.Close()
 	if ch, err = cs.c.declare(ctx, ch, &cs.spec.Declare); err != nil {
 		if ch != nil {
 			_ = ch.Close()
 		}
 		return cs.isStopping(), false, err
 	}
-	if cs.spec.Prefetch > 0 {
-		if err := ch.Qos(cs.spec.Prefetch, 0, false); err != nil {
-			return cs.isStopping(), false, fmt.Errorf("qos: %w", err)
+	chans = append(chans, ch)
+	for len(chans) < n {
+		ch, _, err := cs.c.Channel(ctx)
+		if err != nil {
+			return cs.isStopping(), false, err
 		}
+		chans = append(chans, ch)
 	}
-	tags := make([]string, len(cs.spec.Queues))
-	streams := make([]<-chan amqp.Delivery, len(cs.spec.Queues))
+	tags := make([]string, n)
+	streams := make([]<-chan amqp.Delivery, n)
 	for i, q := range cs.spec.Queues {
+		if cs.spec.Prefetch > 0 {
+			if err := chans[i].Qos(cs.spec.Prefetch, 0, false); err != nil {
+				return cs.isStopping(), false, fmt.Errorf("qos: %w", err)
+			}
+		}
 		tags[i] = fmt.Sprintf("%s-%d-%s", cs.spec.Name, i+1, q)
-		if streams[i], err = ch.Consume(q, tags[i], false, false, false, false, cs.spec.Args); err != nil {
+		if streams[i], err = chans[i].Consume(q, tags[i], false, false, false, false, cs.spec.Args); err != nil {
 			return cs.isStopping(), false, fmt.Errorf("consume %q: %w", q, err)
 		}
 	}
@@ -149,12 +170,19 @@ func (cs *Consumer) session() (stopped, consumed bool, err error) {
 	cs.c.log.Debug("consuming", "consumer", cs.spec.Name, "queues", cs.spec.Queues)
 
 	var wg sync.WaitGroup
-	ended := make(chan struct{}, len(streams))
-	for _, s := range streams {
+	ended := make(chan struct{}, n)
+	for i, s := range streams {
+		var acker amqp.Acknowledger
+		if cs.spec.BatchAcks {
+			acker = newBatchAcker(chans[i])
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for d := range s {
+				if acker != nil {
+					d.Acknowledger = acker
+				}
 				select {
 				case <-ctx.Done():
 					_ = d.Nack(false, true) // not started: back to the queue
@@ -167,19 +195,21 @@ func (cs *Consumer) session() (stopped, consumed bool, err error) {
 		}()
 	}
 	select {
-	case <-ended: // channel or consumer closed under us
-		_ = ch.Close()
+	case <-ended: // a channel or consumer closed under us
+		for _, ch := range chans {
+			_ = ch.Close()
+		}
 		wg.Wait()
 		return cs.isStopping(), true, fmt.Errorf("channel closed")
 	case <-cs.stopping:
 	}
-	for _, t := range tags {
-		_ = ch.Cancel(t, false)
+	for i, t := range tags {
+		_ = chans[i].Cancel(t, false)
 	}
 	cancel()
 	wg.Wait()
 	for _, q := range cs.spec.DeleteOnStop {
-		if _, err := ch.QueueDelete(q, false, false, false); err != nil {
+		if _, err := chans[0].QueueDelete(q, false, false, false); err != nil {
 			cs.c.log.Debug("delete queue on stop", "queue", q, "error", err)
 		}
 	}
