@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -272,19 +273,14 @@ func (c *Conn) dialOnce(i int) (*amqp.Connection, string, error) {
 		Locale:     "en_US",
 		SASL:       []amqp.Authentication{&amqp.PlainAuth{Username: h.User, Password: h.Password}},
 	}
-	if c.tls != nil {
-		t := c.tls.Clone()
-		if t.ServerName == "" {
-			t.ServerName = u.ServerName(i)
-		}
-		cfg.TLSClientConfig = t
-	}
 	dial := c.cfg.Dial
 	if dial == nil {
 		dial = func(network, addr string) (net.Conn, error) {
 			return net.DialTimeout(network, addr, 10*time.Second)
 		}
 	}
+	uri := u.AMQPURI(i)
+	var tlsConn *readErrConn
 	cfg.Dial = func(network, a string) (net.Conn, error) {
 		nc, err := dial(network, a)
 		if err != nil {
@@ -292,10 +288,60 @@ func (c *Conn) dialOnce(i int) (*amqp.Connection, string, error) {
 		}
 		// Bound the AMQP handshake; amqp091-go clears the deadline after it.
 		_ = nc.SetDeadline(time.Now().Add(15 * time.Second))
-		return nc, nil
+		if c.tls == nil || !u.Options.SSL {
+			return nc, nil
+		}
+		// TLS is done here rather than by amqp091-go so that an alert the
+		// broker sends after the handshake (TLS 1.3 checks the client
+		// certificate then) can be reported: the library only says the
+		// connection closed.
+		t := c.tls.Clone()
+		if t.ServerName == "" {
+			t.ServerName = u.ServerName(i)
+		}
+		tc := tls.Client(nc, t)
+		if err := tc.Handshake(); err != nil {
+			_ = nc.Close()
+			return nil, err
+		}
+		tlsConn = &readErrConn{Conn: tc}
+		return tlsConn, nil
 	}
-	conn, err := amqp.DialConfig(u.AMQPURI(i), cfg)
+	if c.tls != nil && u.Options.SSL {
+		uri = "amqp" + strings.TrimPrefix(uri, "amqps") // TLS is done in cfg.Dial
+	}
+	conn, err := amqp.DialConfig(uri, cfg)
+	if err != nil && tlsConn != nil {
+		if rerr := tlsConn.readErr(); rerr != nil && errors.Is(err, amqp.ErrClosed) {
+			err = fmt.Errorf("%w: %w", err, rerr)
+		}
+	}
 	return conn, addr, err
+}
+
+// readErrConn remembers the first error reading from its connection.
+type readErrConn struct {
+	net.Conn
+	mu    sync.Mutex
+	first error
+}
+
+func (c *readErrConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if err != nil {
+		c.mu.Lock()
+		if c.first == nil {
+			c.first = err
+		}
+		c.mu.Unlock()
+	}
+	return n, err
+}
+
+func (c *readErrConn) readErr() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.first
 }
 
 func connectionName(purpose string) string {
