@@ -5,6 +5,8 @@
 # Systems, each an "echo" RPC server on its own topic of the same RabbitMQ:
 #   ceiling            bench/ceiling: bare amqp091-go consumer replying at once
 #   oslohost-pool      oslohost + the echo plugin, pool executor (64 workers)
+#   oslohost-pool-1p   the same with host and plugin at GOMAXPROCS=1 (tuned
+#                      for a small machine shared with the broker)
 #   oslohost-blocking  oslohost + the echo plugin, blocking executor
 #   python             bench/pyecho/echo_server.py: oslo.messaging, threading executor
 #
@@ -20,7 +22,7 @@
 #   BENCH_WARMUP   [2]    warm-up seconds per run
 #   BENCH_ROUNDS   [3]    rounds; the median is reported
 #   BENCH_CONCURRENCY ["1 8 64"]      BENCH_PAYLOADS ["100 10240"]
-#   BENCH_SYSTEMS  ["ceiling oslohost-pool oslohost-blocking python"]
+#   BENCH_SYSTEMS  ["ceiling oslohost-pool oslohost-pool-1p oslohost-blocking python"]
 #   BENCH_OUT      [bench/results.md]  the raw results go next to it (.jsonl)
 #   OSLOHOST_TRANSPORT_URL [rabbit://guest:guest@127.0.0.1:5672/]
 # Quick run: BENCH_DURATION=3 BENCH_WARMUP=1 BENCH_ROUNDS=1 make bench
@@ -33,7 +35,7 @@ WARMUP=${BENCH_WARMUP:-2}
 ROUNDS=${BENCH_ROUNDS:-3}
 CONCURRENCY=${BENCH_CONCURRENCY:-"1 8 64"}
 PAYLOADS=${BENCH_PAYLOADS:-"100 10240"}
-SYSTEMS=${BENCH_SYSTEMS:-"ceiling oslohost-pool oslohost-blocking python"}
+SYSTEMS=${BENCH_SYSTEMS:-"ceiling oslohost-pool oslohost-pool-1p oslohost-blocking python"}
 OUT=${BENCH_OUT:-bench/results.md}
 RAW=${OUT%.md}.jsonl
 URL=${OSLOHOST_TRANSPORT_URL:-rabbit://guest:guest@127.0.0.1:5672/}
@@ -84,8 +86,11 @@ start() {
 	ceiling)
 		"$BIN/bench/ceiling" -url "${URL/#rabbit:/amqp:}" -topic "$t" >"$WORK/$s.log" 2>&1 &
 		;;
-	oslohost-pool | oslohost-blocking)
-		OSLOHOST_BENCH_TOPIC=$t OSLOHOST_BENCH_ECHO=$BIN/plugins/echo OSLOHOST_TRANSPORT_URL=$URL \
+	oslohost-*)
+		# The -1p variants run the host at GOMAXPROCS=1 (their config
+		# gives the plugin the same); the others as Go chooses.
+		env $([[ $s == *-1p ]] && echo GOMAXPROCS=1) \
+			OSLOHOST_BENCH_TOPIC=$t OSLOHOST_BENCH_ECHO=$BIN/plugins/echo OSLOHOST_TRANSPORT_URL=$URL \
 			"$OSLOHOST" run "bench/${s}.hcl" >"$WORK/$s.log" 2>&1 &
 		;;
 	python)
