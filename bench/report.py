@@ -162,6 +162,16 @@ def main():
             d = pool1["p50"] - ceil1["p50"]
             lines.append(("C=1, 100 B: %s p50 ≤ ceiling p50 + 0.3 ms" % label, "+%.2f ms" % d, d <= 0.3))
     pool64 = cell("oslohost-pool", 64, 100)
+    if "oslohost-pool" in idle:
+        i = idle["oslohost-pool"][0] / MIB
+        lines.append(("host RSS idle ≤ 40 MiB", "%.1f MiB" % i, i <= 40))
+    if peak.get("oslohost-pool", (0, 0))[0]:
+        pk = peak["oslohost-pool"][0] / MIB
+        lines.append(("host RSS under C=64 ≤ 100 MiB", "%.1f MiB" % pk, pk <= 100))
+    if 1 in tr and pool64:
+        c1 = med(tr[1])
+        lines.append(("bench drives the ceiling harder than oslohost (C=64, 100 B)",
+                      "%.0f vs %.0f calls/s" % (c1, pool64["cps"]), c1 > pool64["cps"]))
     w("| target | measured | met |\n|---|---:|:---:|\n")
     for what, got, ok in lines:
         w("| %s | %s | %s |\n" % (what, got, "yes" if ok else "**no**"))
