@@ -21,11 +21,10 @@ import (
 // found by its exchange, routing key and body among those in flight (the
 // earliest, if several are alike: the broker returns a channel's messages
 // in the order they were published). RabbitMQ sends the return before the
-// confirm of the same message, and the
-// client library hands it to the returns channel before it resolves that
-// confirm; so once a publish is confirmed, its return, if any, is in that
-// channel or already matched, and reading the channel dry (under mu) before
-// looking settles it.
+// confirm of the same message, and the client library hands it to the
+// returns channel before it resolves that confirm; so once a publish is
+// confirmed, its return, if any, is in that channel or already matched, and
+// reading the channel dry (under mu) before looking settles it.
 type pipe struct {
 	ch      *amqp.Channel
 	returns chan amqp.Return // read only with mu held
