@@ -36,8 +36,8 @@ test-short: ## unit tests only (no broker, no Python)
 bench: deps ## oslohost vs the broker ceiling vs Python, interleaved (bench/run.sh; BENCH_DURATION, BENCH_ROUNDS)
 	bench/run.sh
 
-bench-go: deps ## Go micro-benchmarks: codec, client round trip, plugin call
-	$(GO) test -run '^$$' -bench . -benchmem ./oslo/ ./client/ ./plugin/pluginv1/
+bench-go: deps ## Go micro-benchmarks: codec, client round trip, plugin call, SDK dispatch
+	$(GO) test -run '^$$' -bench . -benchmem ./oslo/ ./client/ ./plugin/pluginv1/ ./plugin/sdk/
 
 # How long each fuzz target runs in `make fuzz`.
 FUZZTIME ?= 10s

@@ -30,7 +30,7 @@ var novaContext = `{"user": "4f1c6a0e1f2a4b7a9d3e8c5b6a7f8e9d", "tenant": "9b8a7
 	`"request_id": "req-3f2e1d0c-9b8a-4c7d-8e6f-5a4b3c2d1e0f", "global_request_id": null, ` +
 	`"resource_uuid": null, "roles": ["reader", "member", "admin"], "user_identity": "4f1c6a0e 9b8a7c6d - default default", ` +
 	`"is_admin_project": true, "user_id": "4f1c6a0e1f2a4b7a9d3e8c5b6a7f8e9d", "project_id": "9b8a7c6d5e4f3a2b1c0d9e8f7a6b5c4d", ` +
-	`"system_scope": null, "user_name": "admin", "project_name": "admin", "read_deleted": "no", ` +
+	`"user_name": "admin", "project_name": "admin", "read_deleted": "no", ` +
 	`"remote_address": "10.0.0.11", "timestamp": "2026-11-25T00:00:00.000000", "quota_class": null, ` +
 	`"service_catalog": [{"type": "volumev3", "name": "cinderv3", "endpoints": [{"region": "RegionOne", ` +
 	`"url": "http://10.0.0.11/volume/v3/9b8a7c6d5e4f3a2b1c0d9e8f7a6b5c4d"}]}, {"type": "image", "name": "glance", ` +
