@@ -43,7 +43,8 @@ type Config struct {
 // closes it or the TCP path dies (detected by AMQP heartbeats) it dials the
 // configured hosts again in turn with exponential backoff and jitter, and
 // every Consumer started on it redeclares its topology and resumes.
-// Publishing channels are pooled, in confirm mode.
+// Publishing is in confirm mode: messages to the default exchange (replies)
+// share one channel, published back to back; others take a pooled channel.
 //
 // A Conn is safe for concurrent use. Close is idempotent.
 type Conn struct {
