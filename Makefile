@@ -39,7 +39,10 @@ bench: deps ## oslohost vs the broker ceiling vs Python, interleaved (bench/run.
 bench-go: deps ## Go micro-benchmarks: codec, client round trip, plugin call, SDK dispatch
 	$(GO) test -run '^$$' -bench . -benchmem ./oslo/ ./client/ ./plugin/pluginv1/ ./plugin/sdk/
 
-# How long each fuzz target runs in `make fuzz`.
+# How long each fuzz target runs in `make fuzz`: a duration, or a number of
+# executions as "20000x". CI uses a count: with a duration, Go's fuzzing
+# coordinator can fail a target with a bare "context deadline exceeded" when a
+# starved worker misses the end of the window (golang/go#75804).
 FUZZTIME ?= 10s
 FUZZ_PKGS ?= ./oslo/ ./internal/rabbit/ ./host/config/
 
