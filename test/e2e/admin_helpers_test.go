@@ -2,19 +2,13 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/oslohost/oslohost/host"
 )
 
 // variants caches faulty-plugin builds by their -ldflags -X settings.
@@ -63,76 +57,5 @@ func install(t *testing.T, src, dst string) {
 	}
 	if err := os.Rename(tmp, dst); err != nil {
 		t.Fatal(err)
-	}
-}
-
-var adminAddrRE = regexp.MustCompile(`admin API listening: addr=(\S+)`)
-
-// adminAddr is the host's admin API address, from its log.
-func (h *hostProc) adminAddr(t *testing.T) string {
-	t.Helper()
-	m := adminAddrRE.FindStringSubmatch(h.Log())
-	if m == nil {
-		t.Fatalf("no admin API address in the log:\n%s", h.Log())
-	}
-	return "http://" + m[1]
-}
-
-// admin sends a request to the admin API and returns the status code and
-// body.
-func (h *hostProc) admin(t *testing.T, method, path, token string) (int, []byte) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, h.adminAddr(t)+path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, b
-}
-
-// status is /v1/status decoded.
-func (h *hostProc) status(t *testing.T) host.Status {
-	t.Helper()
-	code, b := h.admin(t, "GET", "/v1/status", "")
-	if code != 200 {
-		t.Fatalf("status: HTTP %d %s", code, b)
-	}
-	var st host.Status
-	if err := json.Unmarshal(b, &st); err != nil {
-		t.Fatal(err)
-	}
-	return st
-}
-
-func (h *hostProc) plugin(t *testing.T, name string) host.PluginStatus {
-	t.Helper()
-	for _, p := range h.status(t).Plugins {
-		if p.Name == name {
-			return p
-		}
-	}
-	t.Fatalf("no plugin %q in status", name)
-	return host.PluginStatus{}
-}
-
-// waitFor polls cond every 50 ms until it holds or d passes.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v", what, d)
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -47,7 +47,7 @@ server "s" {
 }
 `, tt.plugin, pypeer.UniqueName(t, "bad")))
 			h := startHost(t, cfg)
-			err := h.waitExit(t, 60*time.Second)
+			err := h.WaitExit(t, 60*time.Second)
 			if err == nil || !strings.Contains(err.Error(), "exit status 1") {
 				t.Fatalf("exit: %v, want exit status 1", err)
 			}

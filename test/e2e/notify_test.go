@@ -190,7 +190,7 @@ listener "journal" {
 		sent <- nil
 	}()
 	for i := 0; i < 4; i++ {
-		if code, body := h.admin(t, "POST", "/v1/plugins/svc/reload", ""); code != 200 {
+		if code, body := h.Admin(t, "POST", "/v1/plugins/svc/reload", ""); code != 200 {
 			t.Fatalf("swap %d: HTTP %d %s", i, code, body)
 		}
 	}
@@ -206,7 +206,7 @@ listener "journal" {
 		return m
 	}
 	waitFor(t, 60*time.Second, fmt.Sprintf("all %d notifications handled", n), func() bool { return len(ids()) == n })
-	if p := h.plugin(t, "svc"); p.Swaps != 4 || p.State != "serving" {
+	if p := h.Plugin(t, "svc"); p.Swaps != 4 || p.State != "serving" {
 		t.Fatalf("status: %+v (want 4 swaps, serving)", p)
 	}
 	if m, _ := filepath.Glob(journal + ".*.crashed"); len(m) != 1 {

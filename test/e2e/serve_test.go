@@ -247,7 +247,7 @@ func TestGracefulShutdown(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	if err := h.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := h.Process().Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -258,7 +258,7 @@ func TestGracefulShutdown(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("in-flight call did not complete")
 	}
-	if err := h.waitExit(t, 30*time.Second); err != nil {
+	if err := h.WaitExit(t, 30*time.Second); err != nil {
 		t.Fatalf("exit after SIGTERM: %v\n%s", err, h.Log())
 	}
 }

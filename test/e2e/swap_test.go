@@ -103,7 +103,7 @@ func TestSwapUnderLoad(t *testing.T) {
 			build = v1
 		}
 		install(t, build, path)
-		if code, body := h.admin(t, "POST", "/v1/plugins/svc/reload", ""); code != 200 {
+		if code, body := h.Admin(t, "POST", "/v1/plugins/svc/reload", ""); code != 200 {
 			t.Fatalf("swap %d: HTTP %d %s", i+1, code, body)
 		}
 		time.Sleep(100 * time.Millisecond) // let load run on each generation
@@ -122,7 +122,7 @@ func TestSwapUnderLoad(t *testing.T) {
 	if rate < 200 {
 		t.Logf("note: the load was %.0f calls/s (target 200/s)", rate)
 	}
-	if p := h.plugin(t, "svc"); p.Swaps != 20 || p.State != "serving" {
+	if p := h.Plugin(t, "svc"); p.Swaps != 20 || p.State != "serving" {
 		t.Fatalf("status after 20 swaps: %+v", p)
 	}
 }
@@ -140,16 +140,16 @@ func TestLongCallSurvivesSwap(t *testing.T) {
 		}
 		done <- s
 	}()
-	waitFor(t, 10*time.Second, "the long call reaches the plugin", func() bool { return h.plugin(t, "svc").InFlight == 1 })
+	waitFor(t, 10*time.Second, "the long call reaches the plugin", func() bool { return h.Plugin(t, "svc").InFlight == 1 })
 	install(t, faultyBuild(t, "v2", ""), path)
-	if code, body := h.admin(t, "POST", "/v1/plugins/svc/reload", ""); code != 200 {
+	if code, body := h.Admin(t, "POST", "/v1/plugins/svc/reload", ""); code != 200 {
 		t.Fatalf("swap: HTTP %d %s", code, body)
 	}
 	var v string
 	if err := c.Call(context.Background(), nil, "version", nil, &v); err != nil || v != "v2" {
 		t.Fatalf("after the swap: %q %v", v, err)
 	}
-	if d := h.plugin(t, "svc").Draining; len(d) != 1 || d[0].InFlight != 1 {
+	if d := h.Plugin(t, "svc").Draining; len(d) != 1 || d[0].InFlight != 1 {
 		t.Fatalf("old generation not draining with its call: %+v", d)
 	}
 	select {
@@ -160,7 +160,7 @@ func TestLongCallSurvivesSwap(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("long call did not complete")
 	}
-	waitFor(t, 10*time.Second, "old generation stopped", func() bool { return len(h.plugin(t, "svc").Draining) == 0 })
+	waitFor(t, 10*time.Second, "old generation stopped", func() bool { return len(h.Plugin(t, "svc").Draining) == 0 })
 }
 
 // TestBrokenBuildRollsBack: a new build that exits at start or fails to
@@ -172,7 +172,7 @@ func TestBrokenBuildRollsBack(t *testing.T) {
 	for _, mode := range []string{"exit-at-start", "bad-config"} {
 		t.Run(mode, func(t *testing.T) {
 			install(t, faultyBuild(t, "broken", mode), path)
-			code, body := h.admin(t, "POST", "/v1/plugins/svc/reload", "")
+			code, body := h.Admin(t, "POST", "/v1/plugins/svc/reload", "")
 			if code != 409 {
 				t.Fatalf("swap to a broken build: HTTP %d %s", code, body)
 			}
@@ -180,7 +180,7 @@ func TestBrokenBuildRollsBack(t *testing.T) {
 			if err := c.Call(context.Background(), nil, "version", nil, &v); err != nil || v != "v1" {
 				t.Fatalf("old generation not serving: %q %v", v, err)
 			}
-			p := h.plugin(t, "svc")
+			p := h.Plugin(t, "svc")
 			if p.State != "serving" || !strings.Contains(p.LastError, "swap") {
 				t.Fatalf("status: %+v", p)
 			}
@@ -204,15 +204,15 @@ func TestCrashAndRestart(t *testing.T) {
 	if err := c.Call(context.Background(), nil, "version", nil, &v); err != nil || v != "v1" {
 		t.Fatalf("after the restart: %q %v", v, err)
 	}
-	if p := h.plugin(t, "svc"); p.Restarts != 1 || p.State != "serving" || p.Generation != 2 {
+	if p := h.Plugin(t, "svc"); p.Restarts != 1 || p.State != "serving" || p.Generation != 2 {
 		t.Fatalf("status after a crash: %+v", p)
 	}
 
 	// Every start now crashes a second later.
 	install(t, faultyBuild(t, "v1", "crash-later"), path)
 	_ = c.Call(context.Background(), nil, "exit", nil, nil)
-	waitFor(t, 30*time.Second, "crash-loop state", func() bool { return h.plugin(t, "svc").State == "crash-loop" })
-	p := h.plugin(t, "svc")
+	waitFor(t, 30*time.Second, "crash-loop state", func() bool { return h.Plugin(t, "svc").State == "crash-loop" })
+	p := h.Plugin(t, "svc")
 	if p.Restarts < 2 || p.LastError == "" || p.NextRestart == nil {
 		t.Fatalf("crash-loop status: %+v", p)
 	}
@@ -227,11 +227,11 @@ func TestCrashAndRestart(t *testing.T) {
 // TestKillHostKillsPlugins: kill -9 of the host takes its plugins with it.
 func TestKillHostKillsPlugins(t *testing.T) {
 	h, _, _ := svcHost(t, faultyBuild(t, "v1", ""), "")
-	pid := h.plugin(t, "svc").PID
+	pid := h.Plugin(t, "svc").PID
 	if pid == 0 {
 		t.Fatal("no plugin pid in status")
 	}
-	if err := h.cmd.Process.Kill(); err != nil {
+	if err := h.Process().Kill(); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 2*time.Second, "plugin process gone after kill -9 of the host", func() bool {
@@ -252,8 +252,8 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 			results <- c.Call(context.Background(), nil, "sleep", map[string]any{"seconds": 1.5}, &s)
 		}()
 	}
-	waitFor(t, 10*time.Second, "all calls in flight", func() bool { return h.plugin(t, "svc").InFlight == n })
-	if err := h.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	waitFor(t, 10*time.Second, "all calls in flight", func() bool { return h.Plugin(t, "svc").InFlight == n })
+	if err := h.Process().Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	for i := 0; i < n; i++ {
@@ -261,7 +261,7 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 			t.Fatalf("in-flight call %d: %v", i, err)
 		}
 	}
-	if err := h.waitExit(t, 30*time.Second); err != nil {
+	if err := h.WaitExit(t, 30*time.Second); err != nil {
 		t.Fatalf("exit: %v", err)
 	}
 }
@@ -276,7 +276,7 @@ func TestWatchSwapsChangedBinary(t *testing.T) {
 		var v string
 		return c.Call(context.Background(), nil, "version", nil, &v) == nil && v == "v2"
 	})
-	if p := h.plugin(t, "svc"); p.Swaps != 1 {
+	if p := h.Plugin(t, "svc"); p.Swaps != 1 {
 		t.Fatalf("swaps %d, want 1", p.Swaps)
 	}
 }
@@ -302,7 +302,7 @@ server "a" {
 	if err := os.WriteFile(cfg, []byte(base+fmt.Sprintf("server \"b\" {\n  topic = %q\n  plugins = [\"svc\"]\n}\n", topic2)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := h.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+	if err := h.Process().Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 20*time.Second, "server b serving after SIGHUP", func() bool {
@@ -315,7 +315,7 @@ server "a" {
 	if err := os.WriteFile(cfg, []byte(base+"server \"c\" {\n  plugins = [\"nope\"]\n}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	code, body := h.admin(t, "POST", "/v1/reload", "")
+	code, body := h.Admin(t, "POST", "/v1/reload", "")
 	if code == 200 || !strings.Contains(string(body), "configuration refused") {
 		t.Fatalf("broken config: HTTP %d %s", code, body)
 	}
@@ -332,19 +332,19 @@ func TestAdminAPI(t *testing.T) {
 	if err := c.Call(context.Background(), nil, "ok", nil, nil); err != nil {
 		t.Fatal(err)
 	}
-	if code, _ := h.admin(t, "GET", "/healthz", ""); code != 200 {
+	if code, _ := h.Admin(t, "GET", "/healthz", ""); code != 200 {
 		t.Fatalf("healthz %d", code)
 	}
-	if code, b := h.admin(t, "GET", "/readyz", ""); code != 200 {
+	if code, b := h.Admin(t, "GET", "/readyz", ""); code != 200 {
 		t.Fatalf("readyz %d %s", code, b)
 	}
-	code, b := h.admin(t, "GET", "/metrics", "")
+	code, b := h.Admin(t, "GET", "/metrics", "")
 	for _, want := range []string{`oslohost_rpc_calls_total{method="ok",outcome="ok",server="svc"} 1`, "oslohost_plugin_up{plugin=\"svc\"} 1", "oslohost_rpc_call_duration_seconds_bucket"} {
 		if code != 200 || !strings.Contains(string(b), want) {
 			t.Fatalf("metrics lack %q (HTTP %d)", want, code)
 		}
 	}
-	st := h.status(t)
+	st := h.Status(t)
 	if !st.Broker.Connected || strings.Contains(st.Broker.URL, "guest:guest") || len(st.Servers) != 1 {
 		t.Fatalf("status %+v", st)
 	}
@@ -365,17 +365,17 @@ server "svc" {
 }
 `, faultyBuild(t, "v1", ""), topicT)))
 	for _, p := range []string{"/v1/status", "/metrics"} {
-		if code, _ := ht.admin(t, "GET", p, ""); code != 401 {
+		if code, _ := ht.Admin(t, "GET", p, ""); code != 401 {
 			t.Fatalf("%s without token: HTTP %d", p, code)
 		}
-		if code, _ := ht.admin(t, "GET", p, "wrong"); code != 401 {
+		if code, _ := ht.Admin(t, "GET", p, "wrong"); code != 401 {
 			t.Fatalf("%s with a wrong token: HTTP %d", p, code)
 		}
-		if code, _ := ht.admin(t, "GET", p, "s3cret"); code != 200 {
+		if code, _ := ht.Admin(t, "GET", p, "s3cret"); code != 200 {
 			t.Fatalf("%s with the token: HTTP %d", p, code)
 		}
 	}
-	if code, _ := ht.admin(t, "GET", "/healthz", ""); code != 200 {
+	if code, _ := ht.Admin(t, "GET", "/healthz", ""); code != 200 {
 		t.Fatal("healthz must not need the token")
 	}
 	if strings.Contains(ht.Log(), "s3cret") {

@@ -4,12 +4,13 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/oslohost/oslohost/test/hostproc"
 )
 
 // bin holds the binaries built once for the package.
@@ -27,11 +28,9 @@ func TestMain(m *testing.M) {
 		defer os.RemoveAll(dir)
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
-		cmd := exec.CommandContext(ctx, "go", "build", "-o", dir+string(os.PathSeparator),
+		if err := hostproc.Build(ctx, dir, false,
 			"github.com/oslohost/oslohost/cmd/oslohost",
-			"github.com/oslohost/oslohost/test/e2e/testdata/faulty")
-		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-		if err := cmd.Run(); err != nil {
+			"github.com/oslohost/oslohost/test/e2e/testdata/faulty"); err != nil {
 			fmt.Fprintln(os.Stderr, "build binaries:", err)
 			return 1
 		}

@@ -96,7 +96,7 @@ func TestPluginCrashStorm(t *testing.T) {
 		}
 		slowest = max(slowest, r.took)
 	}
-	st := h.plugin(t, "faulty")
+	st := h.Plugin(t, "faulty")
 	t.Logf("result: crash storm: %d calls in %v, slowest %v; crashing calls %v; other calls %v; plugin restarts %d, state %s",
 		len(recs), elapsed.Round(time.Millisecond), slowest.Round(time.Millisecond), crashOut.snapshot(), normalOut.snapshot(), st.Restarts, st.State)
 	for k, n := range crashOut.snapshot() {
@@ -154,7 +154,7 @@ func TestPluginHang(t *testing.T) {
 	if err := c.Call(bg(t, 30*time.Second), nil, "ok", nil, &res); err != nil || res != "ok" {
 		t.Fatalf("plugin does not serve after the hangs: %q %v", res, err)
 	}
-	st := h.plugin(t, "faulty")
+	st := h.Plugin(t, "faulty")
 	t.Logf("result: plugin hang: %d hanging calls -> %v, slowest %v (call_timeout 1s); load meanwhile %v; plugin state %s, restarts %d",
 		hangs, hangOut.snapshot(), slowest.Round(time.Millisecond), summarize(calls), st.State, st.Restarts)
 	if hangOut.get("remote:PluginTimeout") != hangs {
@@ -181,15 +181,15 @@ func TestSwapDuringReconnect(t *testing.T) {
 	for i := 0; i < 5; i++ {
 		base := l.count()
 		waitFor(t, 20*time.Second, "load running", func() bool { return l.count() > base+20 })
-		gen := h.plugin(t, "faulty").Generation
+		gen := h.Plugin(t, "faulty").Generation
 		swapped := make(chan error, 1)
-		go func() { swapped <- h.swap(t, "faulty") }()
+		go func() { swapped <- h.Swap(t, "faulty") }()
 		closed = append(closed, pypeer.CloseConnections(t, token))
 		if err := <-swapped; err != nil {
 			swapErrs = append(swapErrs, err)
 		}
 		waitFor(t, 30*time.Second, "new generation serving", func() bool {
-			p := h.plugin(t, "faulty")
+			p := h.Plugin(t, "faulty")
 			return p.Generation > gen && p.State == "serving"
 		})
 		base = l.count()
@@ -197,7 +197,7 @@ func TestSwapDuringReconnect(t *testing.T) {
 	}
 	calls := l.finish(t)
 	s := summarize(calls)
-	m := h.metrics(t)
+	m := h.Metrics(t)
 	t.Logf("result: swap during reconnect: 5 rounds, connections closed %v, swap errors %v; load %v; broker_reconnects_total %v",
 		closed, swapErrs, s, m["oslohost_broker_reconnects_total"])
 	if len(swapErrs) > 0 {

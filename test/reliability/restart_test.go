@@ -157,7 +157,7 @@ server "s" {
 	if s := summarize(calls); s.slowest > faultCallTimeout+faultSlack {
 		t.Errorf("a call took %v, more than its timeout %v + %v", s.slowest, faultCallTimeout, faultSlack)
 	}
-	if st := h.status(t); !st.Broker.Connected {
+	if st := h.Status(t); !st.Broker.Connected {
 		t.Errorf("host status says the broker is not connected")
 	}
 }

@@ -73,10 +73,10 @@ server "s" {
 		// A reconnect logs the URL and host again.
 		pypeer.CloseConnections(t, fmt.Sprintf("oslohost:%d:", h.Pid()))
 		waitFor(t, 30*time.Second, "served after reconnect", func() bool { return c.Call(bg(t, 10*time.Second), nil, "ok", nil, nil) == nil })
-		_, status := h.admin(t, "GET", "/v1/status")
-		_, metrics := h.admin(t, "GET", "/metrics")
+		_, status := h.Admin(t, "GET", "/v1/status", "")
+		_, metrics := h.Admin(t, "GET", "/metrics", "")
 		out, _ := exec.Command(bin.host, "validate", cfgPath).CombinedOutput()
-		if err := h.stop(t); err != nil {
+		if err := h.Stop(t); err != nil {
 			t.Logf("host exit: %v", err)
 		}
 		check(t, "the log", h.Log())
@@ -104,9 +104,9 @@ server "s" {
 		waitFor(t, 30*time.Second, "a refused login in the log", func() bool {
 			return strings.Contains(h.Log(), "broker connection failed") && strings.Contains(h.Log(), "403")
 		})
-		_, status := h.admin(t, "GET", "/v1/status")
-		_, metrics := h.admin(t, "GET", "/metrics")
-		_ = h.stop(t)
+		_, status := h.Admin(t, "GET", "/v1/status", "")
+		_, metrics := h.Admin(t, "GET", "/metrics", "")
+		_ = h.Stop(t)
 		check(t, "the log", h.Log())
 		check(t, "/v1/status", string(status))
 		check(t, "/metrics", string(metrics))
@@ -150,10 +150,10 @@ server "s" {
   plugins = ["faulty"]
 }
 `, bin.faulty, topic)))
-	if got := h.adminAddr(t); got != "127.0.0.1:9464" {
+	if got := h.AdminAddr(t); got != "127.0.0.1:9464" {
 		t.Fatalf("admin API on %s, want 127.0.0.1:9464", got)
 	}
-	code, _ := h.admin(t, "GET", "/v1/status")
+	code, _ := h.Admin(t, "GET", "/v1/status", "")
 	if code != 401 {
 		t.Errorf("status without the token: HTTP %d, want 401", code)
 	}
@@ -180,7 +180,7 @@ server "s" {
 `, bin.faulty, topic))
 	h := startHost(t, cfgPath, "OSLOHOST_RELIABILITY_HOST_ONLY=leak", "AWS_SECRET_ACCESS_KEY=leak")
 	select {
-	case <-h.ready:
+	case <-h.Ready():
 	case <-time.After(60 * time.Second):
 		t.Fatalf("host not ready\n%s", h.Log())
 	}

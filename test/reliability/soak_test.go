@@ -44,7 +44,7 @@ func TestSoak(t *testing.T) {
 	l := startLoad(c, 8, "sleep", func(int, int) any { return map[string]float64{"seconds": 0.001} }, 10*time.Second, 25*time.Millisecond)
 
 	sample := func() soakSample {
-		m := h.metrics(t)
+		m := h.Metrics(t)
 		var calls float64
 		for k, v := range m {
 			if strings.HasPrefix(k, "oslohost_rpc_calls_total") {
@@ -73,7 +73,7 @@ loop:
 			samples = append(samples, sample())
 		case <-swapT.C:
 			swaps = append(swaps, time.Now())
-			if err := h.swap(t, "faulty"); err != nil {
+			if err := h.Swap(t, "faulty"); err != nil {
 				swapErrs = append(swapErrs, err.Error())
 			}
 		case <-reconnT.C:
