@@ -144,13 +144,9 @@ func (pl *pipeline) get(ctx context.Context) (*pipe, error) {
 	if p := pl.cur.Load(); p != nil && !p.ch.IsClosed() {
 		return p, nil
 	}
-	ch, _, err := pl.c.Channel(ctx)
+	ch, _, err := pl.c.confirmChannel(ctx)
 	if err != nil {
 		return nil, err
-	}
-	if err := ch.Confirm(false); err != nil {
-		_ = ch.Close()
-		return nil, fmt.Errorf("confirm mode: %w", err)
 	}
 	p := newPipe(ch)
 	pl.cur.Store(p)

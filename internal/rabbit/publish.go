@@ -158,15 +158,24 @@ func (p *publisherPool) get(ctx context.Context) (*pubChannel, error) {
 }
 
 func (p *publisherPool) open(ctx context.Context) (*pubChannel, error) {
-	ch, gen, err := p.c.Channel(ctx)
+	ch, gen, err := p.c.confirmChannel(ctx)
 	if err != nil {
 		return nil, err
 	}
+	return &pubChannel{ch: ch, gen: gen, returns: ch.NotifyReturn(make(chan amqp.Return, 1)), declared: map[string]bool{}}, nil
+}
+
+// confirmChannel opens a channel in confirm mode, waiting for a connection.
+func (c *Conn) confirmChannel(ctx context.Context) (*amqp.Channel, uint64, error) {
+	ch, gen, err := c.Channel(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
 	if err := ch.Confirm(false); err != nil {
 		_ = ch.Close()
-		return nil, fmt.Errorf("confirm mode: %w", err)
+		return nil, 0, fmt.Errorf("confirm mode: %w", err)
 	}
-	return &pubChannel{ch: ch, gen: gen, returns: ch.NotifyReturn(make(chan amqp.Return, 1)), declared: map[string]bool{}}, nil
+	return ch, gen, nil
 }
 
 // put gives a healthy channel back; a broken one is closed in the
