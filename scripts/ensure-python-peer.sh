@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
-# ensure-python-peer.sh: make sure /usr/bin/python3 can import
-# oslo_messaging (the real Python peer of the interop tests, package
-# python3-oslo.messaging, 14.0.3 on Debian 12).
+# ensure-python-peer.sh: make sure /usr/bin/python3 can import the real
+# Python peers of the tests, all from Debian's packages:
 #
-#   importable          -> exit 0, silently
-#   root with apt-get   -> apt-get update && install python3-oslo.messaging
+#   oslo_messaging          python3-oslo.messaging (14.0.3 on Debian 12)
+#   nova                    python3-nova (Zed): nova's own RPC client code
+#   oslo_versionedobjects   python3-oslo.versionedobjects
+#   osprofiler              python3-osprofiler
+#   grpc, google.protobuf   python3-grpcio, python3-protobuf (Python plugins)
+#   grpc_tools              python3-grpc-tools (regenerates the Python stubs)
+#
+#   all importable      -> exit 0, silently
+#   root with apt-get   -> apt-get update && install the missing packages
 #   otherwise           -> say what to do, exit 1
 #
 # It checks /usr/bin/python3 on purpose: the python3 first on PATH may be
@@ -12,35 +18,54 @@
 set -euo pipefail
 
 PYTHON=/usr/bin/python3
-PACKAGE=python3-oslo.messaging
+# module:package pairs, in the order they are checked.
+PEERS=(
+	oslo_messaging:python3-oslo.messaging
+	nova.compute.rpcapi:python3-nova
+	oslo_versionedobjects:python3-oslo.versionedobjects
+	osprofiler:python3-osprofiler
+	grpc:python3-grpcio
+	google.protobuf:python3-protobuf
+	grpc_tools.protoc:python3-grpc-tools
+)
 
 say() { echo "ensure-python-peer: $*" >&2; }
 
-importable() {
-	[[ -x "$PYTHON" ]] && "$PYTHON" -c 'import oslo_messaging' >/dev/null 2>&1
+# missing prints the package of each module /usr/bin/python3 cannot import.
+missing() {
+	local pair
+	for pair in "${PEERS[@]}"; do
+		if [[ ! -x "$PYTHON" ]] || ! "$PYTHON" -c "import ${pair%%:*}" >/dev/null 2>&1; then
+			echo "${pair#*:}"
+		fi
+	done
 }
 
-if importable; then
+todo=$(missing)
+if [[ -z "$todo" ]]; then
 	exit 0
 fi
 
 if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
-	say "installing ${PACKAGE} with apt-get"
+	# shellcheck disable=SC2086 # one package a word
+	say "installing with apt-get (a few minutes on a fresh machine):" $todo
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq
-	apt-get install -y -qq "$PACKAGE" >/dev/null
-	if importable; then
+	# shellcheck disable=SC2086
+	apt-get install -y -qq $todo >/dev/null
+	still=$(missing)
+	if [[ -z "$still" ]]; then
 		exit 0
 	fi
-	say "${PACKAGE} installed but ${PYTHON} still cannot import oslo_messaging:"
-	"$PYTHON" -c 'import oslo_messaging' || true
+	# shellcheck disable=SC2086
+	say "installed, but ${PYTHON} still cannot import what these packages give:" $still
 	exit 1
 fi
 
 cat >&2 <<MSG
-ensure-python-peer: ${PYTHON} cannot import oslo_messaging.
-Install it as root, e.g. on Debian/Ubuntu:
-  apt-get update && apt-get install -y ${PACKAGE}
-(the interop tests need oslo.messaging 14.0.3 under ${PYTHON}).
+ensure-python-peer: ${PYTHON} cannot import what these packages give: $(echo $todo)
+Install them as root, e.g. on Debian/Ubuntu:
+  apt-get update && apt-get install -y $(echo $todo)
+(the interop tests need oslo.messaging 14.0.3 and its OpenStack neighbours under ${PYTHON}).
 MSG
 exit 1
