@@ -11,9 +11,12 @@ import (
 // Greeter is the whole plugin: its methods are the RPC methods.
 type Greeter struct{}
 
-// HelloArgs are the keyword arguments of hello.
+// HelloArgs are the keyword arguments of hello, as Python's
+// def hello(self, ctxt, name, greeting="hello") declares them: name is
+// required, greeting (omitempty) optional.
 type HelloArgs struct {
-	Name string `json:"name"`
+	Name     string `json:"name"`
+	Greeting string `json:"greeting,omitempty"`
 }
 
 // Hello is called by Python as client.call(ctxt, "hello", name="oslo").
@@ -21,8 +24,11 @@ func (g *Greeter) Hello(ctx context.Context, a HelloArgs) (string, error) {
 	if a.Name == "" {
 		return "", sdk.ValueError("name must not be empty")
 	}
+	if a.Greeting == "" {
+		a.Greeting = "hello"
+	}
 	sdk.Logger(ctx).Debug("saying hello", "name", a.Name)
-	return "hello, " + a.Name, nil
+	return a.Greeting + ", " + a.Name, nil
 }
 
 // A plugin's main is one line:
@@ -41,11 +47,23 @@ func Example() {
 	err = h.Call(context.Background(), "hello", map[string]any{"name": "oslo"}, &greeting)
 	fmt.Println(greeting, err)
 
+	err = h.Call(context.Background(), "hello", map[string]any{"name": "oslo", "greeting": "hi"}, &greeting)
+	fmt.Println(greeting, err)
+
+	err = h.Call(context.Background(), "hello", map[string]any{"name": ""}, nil)
+	fmt.Println(err)
+
+	// Python's rules for keyword arguments, with Python's messages:
 	err = h.Call(context.Background(), "hello", map[string]any{}, nil)
+	fmt.Println(err)
+	err = h.Call(context.Background(), "hello", map[string]any{"name": "oslo", "nmae": "oslo"}, nil)
 	fmt.Println(err)
 	// Output:
 	// hello, oslo <nil>
+	// hi, oslo <nil>
 	// ValueError: name must not be empty
+	// TypeError: Greeter.hello() missing 1 required positional argument: 'name'
+	// TypeError: Greeter.hello() got an unexpected keyword argument 'nmae'
 }
 
 // Auditor handles info notifications and requeues those it cannot handle yet.

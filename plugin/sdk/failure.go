@@ -1,9 +1,7 @@
 package sdk
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -85,20 +83,4 @@ func dispatcherFailure(class, msg string) *pluginv1.Failure {
 	f := failureFromRemote(re, 0)
 	f.Traceback = nil
 	return f
-}
-
-// marshalJSON is json.Marshal without HTML escaping, so values travel as the
-// Python side wrote them.
-func marshalJSON(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	b := buf.Bytes()
-	if n := len(b); n > 0 && b[n-1] == '\n' {
-		b = b[:n-1]
-	}
-	return b, nil
 }

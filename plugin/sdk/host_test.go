@@ -76,7 +76,7 @@ type relayer struct{}
 
 type relayArgs struct {
 	Method string         `json:"method"`
-	Args   map[string]any `json:"args"`
+	Args   map[string]any `json:"args,omitempty"`
 }
 
 func (relayer) Relay(ctx context.Context, a relayArgs) (any, error) {

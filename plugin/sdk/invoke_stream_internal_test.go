@@ -22,8 +22,8 @@ type streamGate struct {
 }
 
 type gateArgs struct {
-	Name string `json:"name"`
-	Size int    `json:"size"`
+	Name string `json:"name,omitempty"`
+	Size int    `json:"size,omitempty"`
 }
 
 func (g *streamGate) Hold(ctx context.Context, a gateArgs) (string, error) {

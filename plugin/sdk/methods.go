@@ -1,9 +1,7 @@
 package sdk
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
@@ -19,12 +17,14 @@ var (
 
 // method is one RPC method of an endpoint, ready to call.
 type method struct {
-	name    string        // RPC (snake_case) name
-	goName  string        // Go method name
-	fn      reflect.Value // bound method value
-	argType reflect.Type  // nil when the method takes no args
-	hasRes  bool          // false for func(ctx[, T]) error
-	pc      uintptr       // entry of the method, for tracebacks
+	name     string        // RPC (snake_case) name
+	qualName string        // as Python names the method in a TypeError: "Calc.add"
+	goName   string        // Go method name
+	fn       reflect.Value // bound method value
+	argType  reflect.Type  // nil when the method takes no args
+	params   *structFields // the keyword arguments of a struct argType; nil for a map or no args
+	hasRes   bool          // false for func(ctx[, T]) error
+	pc       uintptr       // entry of the method, for tracebacks
 }
 
 // compiledEndpoint is an Endpoint with its methods discovered.
@@ -57,7 +57,7 @@ func compile(e Endpoint) (*compiledEndpoint, error) {
 	var errs []error
 	for i := 0; i < t.NumMethod(); i++ {
 		m := t.Method(i)
-		rm, err := compileMethod(m, v.Method(i))
+		rm, err := compileMethod(typeName(t), m, v.Method(i))
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: method %s.%s: %w", label, typeName(t), m.Name, err))
 			continue
@@ -89,7 +89,7 @@ func compile(e Endpoint) (*compiledEndpoint, error) {
 // compileMethod returns the RPC method of m, nil when m is not meant as one
 // (its first parameter is not a context.Context, or it is a lifecycle hook),
 // and an error when it takes a context but has an unsupported shape.
-func compileMethod(m reflect.Method, bound reflect.Value) (*method, error) {
+func compileMethod(class string, m reflect.Method, bound reflect.Value) (*method, error) {
 	ft := bound.Type()
 	if ft.NumIn() == 0 || ft.In(0) != ctxType {
 		return nil, nil
@@ -101,6 +101,7 @@ func compileMethod(m reflect.Method, bound reflect.Value) (*method, error) {
 		return nil, nil // a notification handler method of the same Impl
 	}
 	rm := &method{name: SnakeCase(m.Name), goName: m.Name, fn: bound, pc: m.Func.Pointer()}
+	rm.qualName = class + "." + rm.name
 	switch ft.NumIn() {
 	case 1:
 	case 2:
@@ -109,6 +110,12 @@ func compileMethod(m reflect.Method, bound reflect.Value) (*method, error) {
 			return nil, fmt.Errorf("args type %s: want a struct, a pointer to a struct or a map with string keys", at)
 		}
 		rm.argType = at
+		switch {
+		case at.Kind() == reflect.Struct:
+			rm.params = cachedFields(at)
+		case at.Kind() == reflect.Pointer:
+			rm.params = cachedFields(at.Elem())
+		}
 	default:
 		return nil, fmt.Errorf("takes %d parameters: want (ctx) or (ctx, args)", ft.NumIn())
 	}
@@ -157,77 +164,4 @@ func typeName(t reflect.Type) string {
 		return t.Elem().Name()
 	}
 	return t.Name()
-}
-
-// decodeArgs decodes the args object into a new value of m.argType. null or
-// empty args are an empty object; keys the type does not have are ignored;
-// numbers in untyped places (any, map[string]any) become json.Number.
-func (m *method) decodeArgs(argsJSON []byte) (reflect.Value, error) {
-	ptr := reflect.New(m.argType)
-	raw := bytes.TrimSpace(argsJSON)
-	if len(raw) > 0 && string(raw) != "null" {
-		if raw[0] != '{' {
-			return reflect.Value{}, TypeError("%s() argument after ** must be a mapping, not %s", m.name, jsonKind(string(raw)))
-		}
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.UseNumber()
-		if err := dec.Decode(ptr.Interface()); err != nil {
-			return reflect.Value{}, argsError(m.name, err)
-		}
-	}
-	v := ptr.Elem()
-	switch m.argType.Kind() {
-	case reflect.Pointer:
-		if v.IsNil() {
-			v.Set(reflect.New(m.argType.Elem()))
-		}
-	case reflect.Map:
-		if v.IsNil() {
-			v.Set(reflect.MakeMap(m.argType))
-		}
-	}
-	return v, nil
-}
-
-// argsError is the TypeError a Python method would raise for bad arguments.
-func argsError(name string, err error) *RemoteError {
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		if te.Field != "" {
-			return TypeError("%s() argument '%s': expected %s, got %s", name, te.Field, pyTypeName(te.Type), te.Value)
-		}
-		return TypeError("%s() arguments: expected %s, got %s", name, pyTypeName(te.Type), te.Value)
-	}
-	return TypeError("%s() arguments: %v", name, err)
-}
-
-func pyTypeName(t reflect.Type) string {
-	switch t.Kind() {
-	case reflect.Bool:
-		return "bool"
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return "int"
-	case reflect.Float32, reflect.Float64:
-		return "float"
-	case reflect.String:
-		return "str"
-	case reflect.Slice, reflect.Array:
-		return "list"
-	case reflect.Map, reflect.Struct:
-		return "dict"
-	}
-	return t.String()
-}
-
-func jsonKind(raw string) string {
-	switch raw[0] {
-	case '[':
-		return "list"
-	case '"':
-		return "str"
-	case 't', 'f':
-		return "bool"
-	}
-	return "number"
 }

@@ -76,7 +76,7 @@ func TestRealPluginProcess(t *testing.T) {
 	if got := string(invoke("hello", `{"name":"oslo"}`).GetResultJson()); got != `"hi, oslo"` {
 		t.Errorf("hello = %s", got)
 	}
-	if f := invoke("hello", `{}`).GetFailure(); f.GetClassName() != "ValueError" || f.GetModule() != "builtins" {
+	if f := invoke("hello", `{"name":""}`).GetFailure(); f.GetClassName() != "ValueError" || f.GetModule() != "builtins" {
 		t.Errorf("hello without name = %v", f)
 	}
 	if f := invoke("boom", `{}`).GetFailure(); f.GetClassName() != "RuntimeError" || f.GetMessage() != "plugin panic: boom" {

@@ -287,11 +287,11 @@ func (s *server) call(ctx context.Context, m *method, argsJSON []byte) (resp *pl
 		}
 	}()
 	in := []reflect.Value{reflect.ValueOf(ctx)}
+	arg, err := m.decodeArgs(argsJSON)
+	if err != nil {
+		return failed(failureFromError(err, m.pc))
+	}
 	if m.argType != nil {
-		arg, err := m.decodeArgs(argsJSON)
-		if err != nil {
-			return failed(failureFromError(err, m.pc))
-		}
 		in = append(in, arg)
 	}
 	out := m.fn.Call(in)
@@ -302,7 +302,7 @@ func (s *server) call(ctx context.Context, m *method, argsJSON []byte) (resp *pl
 	if m.hasRes {
 		b, err := marshalJSON(out[0].Interface())
 		if err != nil {
-			return failed(failureFromError(TypeError("%s() result is not JSON serializable: %v", m.name, err), m.pc))
+			return failed(failureFromError(TypeError("%s() result is not JSON serializable: %v", m.qualName, err), m.pc))
 		}
 		result = b
 	}

@@ -142,8 +142,9 @@ func (a *Auditor) record(r Record) {
 
 // ListArgs are the keyword arguments of list.
 type ListArgs struct {
-	// EventType keeps only notifications of this event_type; "" keeps all.
-	EventType string `json:"event_type"`
+	// EventType keeps only notifications of this event_type; "" or left
+	// out (omitempty: an optional argument) keeps all.
+	EventType string `json:"event_type,omitempty"`
 }
 
 // List returns the recorded notifications, oldest first, optionally only

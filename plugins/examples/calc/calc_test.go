@@ -57,7 +57,7 @@ func TestFunctionalSemantics(t *testing.T) {
 	h := sdktest.New(t, endpoints()...)
 	steps := []struct {
 		method string
-		args   map[string]any
+		args   any
 		want   string // result as JSON; "" when an error is expected
 		class  string // Python class of the expected error
 		msg    string
@@ -69,13 +69,17 @@ func TestFunctionalSemantics(t *testing.T) {
 		{"subtract", map[string]any{"increment": 3}, `9`, "", ""},
 		{"subtract", map[string]any{"increment": 10}, "", "ValueError", "ival can't go negative!"},
 		{"subtract", map[string]any{"increment": 9}, `0`, "", ""}, // the failed call changed nothing
-		{"add", map[string]any{}, "", "TypeError", "add() missing 1 required positional argument: 'increment'"},
-		{"add", map[string]any{"increment": "1"}, "", "TypeError", "add() argument 'increment': expected int, got string"},
-		{"append", map[string]any{"txt": "x"}, "", "TypeError", "append() missing 1 required positional argument: 'text'"},
+		{"add", map[string]any{}, "", "TypeError", "Calc.add() missing 1 required positional argument: 'increment'"},
+		{"add", map[string]any{"increment": 1, "bogus": 2}, "", "TypeError", "Calc.add() got an unexpected keyword argument 'bogus'"},
+		{"add", map[string]any{"increment": "1"}, "", "TypeError", "Calc.add() argument 'increment': expected int, got string"},
+		{"append", map[string]any{"txt": "x"}, "", "TypeError", "Calc.append() got an unexpected keyword argument 'txt'"},
+		{"append", map[string]any{}, "", "TypeError", "Calc.append() missing 1 required positional argument: 'text'"},
 		{"long_running_task", map[string]any{"seconds": 0.01}, `null`, "", ""},
 		{"long_running_task", map[string]any{"seconds": -1}, "", "ValueError", "sleep length must be non-negative"},
 		{"delay", map[string]any{"seconds": 0.01}, `0.01`, "", ""},
 		{"delay", map[string]any{"seconds": 0}, `0`, "", ""},
+		{"delay", json.RawMessage(`{"seconds": 1e-9}`), `1e-9`, "", ""},
+		{"delay", json.RawMessage(`{"seconds": 0.0}`), `0.0`, "", ""}, // a float stays a float
 		{"delay", map[string]any{"seconds": 1e300}, "", "OverflowError", "sleep length is too large"},
 		{"multiply", map[string]any{"by": 2}, "", "NoSuchMethod", "Endpoint does not support RPC method multiply"},
 	}
@@ -222,7 +226,7 @@ func TestSleepHonoursDeadline(t *testing.T) {
 	// Called directly, the method returns the context's error.
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if err := new(Calc).LongRunningTask(ctx, SecondsArgs{Seconds: new(60.0)}); !errors.Is(err, context.Canceled) {
+	if err := new(Calc).LongRunningTask(ctx, SecondsArgs{Seconds: "60"}); !errors.Is(err, context.Canceled) {
 		t.Errorf("LongRunningTask with a cancelled ctx = %v, want context.Canceled", err)
 	}
 }

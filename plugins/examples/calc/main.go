@@ -23,6 +23,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"sync"
@@ -81,81 +82,72 @@ func (c *Calc) Configure(ctx context.Context, cfg sdk.Config) error {
 	return nil
 }
 
-// IncrementArgs are the keyword arguments of add and subtract. A pointer
-// tells a missing argument from a zero one.
+// IncrementArgs are the keyword arguments of add and subtract:
+// def add(self, ctxt, increment). A field without omitempty is required:
+// without it the SDK raises Python's TypeError ("Calc.add() missing 1
+// required positional argument: 'increment'"), as it does for a keyword
+// the method does not take.
 type IncrementArgs struct {
-	Increment *int `json:"increment"`
+	Increment int `json:"increment"`
 }
 
 // Add adds increment to ival and returns the new ival.
 func (c *Calc) Add(ctx context.Context, args IncrementArgs) (int, error) {
-	if args.Increment == nil {
-		return 0, missingArg("add", "increment")
-	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.ival += *args.Increment
+	c.ival += args.Increment
 	return c.ival, nil
 }
 
 // Subtract subtracts increment from ival and returns the new ival. It raises
 // ValueError, leaving ival as it was, when ival would go negative.
 func (c *Calc) Subtract(ctx context.Context, args IncrementArgs) (int, error) {
-	if args.Increment == nil {
-		return 0, missingArg("subtract", "increment")
-	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.ival < *args.Increment {
+	if c.ival < args.Increment {
 		// The caller gets builtins.ValueError; Expected keeps this caller's
 		// mistake out of the host's failure log.
 		return 0, sdk.Expected(sdk.ValueError("ival can't go negative!"))
 	}
-	c.ival -= *args.Increment
+	c.ival -= args.Increment
 	return c.ival, nil
 }
 
 // AppendArgs are the keyword arguments of append.
 type AppendArgs struct {
-	Text *string `json:"text"`
+	Text string `json:"text"`
 }
 
 // Append appends text to sval and returns the new sval.
 func (c *Calc) Append(ctx context.Context, args AppendArgs) (string, error) {
-	if args.Text == nil {
-		return "", missingArg("append", "text")
-	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.sval += *args.Text
+	c.sval += args.Text
 	return c.sval, nil
 }
 
 // SecondsArgs are the keyword arguments of long_running_task and delay.
+// A json.Number keeps the number as the caller wrote it, so that delay
+// returns seconds=4 as 4 and seconds=4.0 as 4.0, as Python's does (a
+// float64 would always go back as a float, 4.0).
 type SecondsArgs struct {
-	Seconds *float64 `json:"seconds"`
+	Seconds json.Number `json:"seconds"`
 }
 
 // LongRunningTask sleeps for seconds and returns None. Returning only an
 // error makes the result None.
 func (c *Calc) LongRunningTask(ctx context.Context, args SecondsArgs) error {
-	if args.Seconds == nil {
-		return missingArg("long_running_task", "seconds")
-	}
-	sdk.Logger(ctx).Debug("long running task", "seconds", *args.Seconds)
-	return sleep(ctx, *args.Seconds)
+	sdk.Logger(ctx).Debug("long running task", "seconds", args.Seconds)
+	return sleep(ctx, args.Seconds)
 }
 
 // Delay sleeps for seconds and returns seconds. While it sleeps, the host
 // keeps the caller's call-monitor heartbeats going.
-func (c *Calc) Delay(ctx context.Context, args SecondsArgs) (float64, error) {
-	if args.Seconds == nil {
-		return 0, missingArg("delay", "seconds")
+func (c *Calc) Delay(ctx context.Context, args SecondsArgs) (json.Number, error) {
+	if err := sleep(ctx, args.Seconds); err != nil {
+		return "", err
 	}
-	if err := sleep(ctx, *args.Seconds); err != nil {
-		return 0, err
-	}
-	return *args.Seconds, nil
+	return args.Seconds, nil
 }
 
 // Admin is the calc_admin endpoint over the state of a Calc.
@@ -185,21 +177,19 @@ func (a *Admin) Version(ctx context.Context) (string, error) {
 	return call.Version, nil
 }
 
-// missingArg is the TypeError Python raises when a method misses an argument.
-func missingArg(method, arg string) error {
-	return sdk.TypeError("%s() missing 1 required positional argument: '%s'", method, arg)
-}
-
 // sleep is Python's time.sleep(seconds), cut short when ctx ends: at the
 // caller's deadline, or when the host abandons the call.
-func sleep(ctx context.Context, seconds float64) error {
+func sleep(ctx context.Context, seconds json.Number) error {
+	secs, err := seconds.Float64()
 	switch {
-	case seconds < 0:
+	case err != nil:
+		return sdk.TypeError("'NoneType' object cannot be interpreted as an integer")
+	case secs < 0:
 		return sdk.ValueError("sleep length must be non-negative")
-	case seconds > math.MaxInt64/float64(time.Second):
+	case secs > math.MaxInt64/float64(time.Second):
 		return sdk.NewRemoteError(sdk.ModuleBuiltins, "OverflowError", "sleep length is too large")
 	}
-	t := time.NewTimer(time.Duration(seconds * float64(time.Second)))
+	t := time.NewTimer(time.Duration(secs * float64(time.Second)))
 	defer t.Stop()
 	select {
 	case <-t.C:

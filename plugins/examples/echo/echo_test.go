@@ -32,7 +32,7 @@ func TestEcho(t *testing.T) {
 		{"nested", `{"value": {"a": [1, null, true, "x"]}}`, `{"a":[1,null,true,"x"]}`},
 		{"null", `{"value": null}`, `null`},
 		{"missing", `{}`, `null`},
-		{"other keys ignored", `{"value": 1, "extra": 2}`, `1`},
+		{"float stays float", `{"value": 1.0}`, `1.0`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -44,6 +44,17 @@ func TestEcho(t *testing.T) {
 				t.Errorf("echo(%s) = %s, want %s", tt.args, got, tt.want)
 			}
 		})
+	}
+}
+
+// TestEchoUnknownKeyword: echo takes only value, so another keyword is
+// Python's TypeError.
+func TestEchoUnknownKeyword(t *testing.T) {
+	h := newHarness(t)
+	err := h.Call(context.Background(), "echo", json.RawMessage(`{"value": 1, "extra": 2}`), nil)
+	var re *sdk.RemoteError
+	if !errors.As(err, &re) || re.Class != "TypeError" || re.Message != "Echo.echo() got an unexpected keyword argument 'extra'" {
+		t.Fatalf("echo(value=1, extra=2) = %v, want TypeError", err)
 	}
 }
 

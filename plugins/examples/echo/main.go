@@ -18,10 +18,11 @@ import (
 // Echo is the endpoint. It has no state, so it is safe for concurrent use.
 type Echo struct{}
 
-// EchoArgs are the keyword arguments of echo. A json.RawMessage keeps the
-// value exactly as sent: large integers and float formatting survive.
+// EchoArgs are the keyword arguments of echo: def echo(self, ctxt,
+// value=None). omitempty makes value optional; a json.RawMessage keeps it
+// exactly as sent (any typed field would keep its numbers exact too).
 type EchoArgs struct {
-	Value json.RawMessage `json:"value"`
+	Value json.RawMessage `json:"value,omitempty"`
 }
 
 // Echo returns value unchanged (None when it is missing).
@@ -44,11 +45,12 @@ func (Echo) EchoContext(ctx context.Context) (map[string]any, error) {
 	return sdk.RequestContext(ctx), nil
 }
 
-// RaiseErrorArgs are the keyword arguments of raise_error.
+// RaiseErrorArgs are the keyword arguments of raise_error, all optional
+// (omitempty).
 type RaiseErrorArgs struct {
-	Module  string `json:"exc_module"` // default "builtins"
-	Class   string `json:"exc_class"`  // default "ValueError"
-	Message string `json:"message"`
+	Module  string `json:"exc_module,omitempty"` // default "builtins"
+	Class   string `json:"exc_class,omitempty"`  // default "ValueError"
+	Message string `json:"message,omitempty"`
 }
 
 // RaiseError raises the exception it is asked for, so that a caller can see

@@ -15,6 +15,9 @@ import (
 type Greeter struct{}
 
 // HelloArgs are the keyword arguments of hello, under their Python names.
+// Like Python's def hello(self, ctxt, name), name is required: without it
+// the caller gets Python's TypeError; a field tagged omitempty would be
+// optional.
 type HelloArgs struct {
 	Name string `json:"name"`
 }

@@ -97,7 +97,7 @@ var ticks struct {
 // Tick call running and none begun for 5 ms (so their answers have left),
 // so that, as far as the plugin can tell, only the crashing call is lost.
 func (faulty) Tick(_ context.Context, a struct {
-	Crash bool `json:"crash"`
+	Crash bool `json:"crash,omitempty"`
 }) (string, error) {
 	ticks.Lock()
 	ticks.started++
@@ -129,8 +129,8 @@ func (faulty) Tick(_ context.Context, a struct {
 func (faulty) Relay(ctx context.Context, a struct {
 	Topic   string         `json:"topic"`
 	Method  string         `json:"remote_method"`
-	Args    map[string]any `json:"args"`
-	Timeout float64        `json:"timeout"`
+	Args    map[string]any `json:"args,omitempty"`
+	Timeout float64        `json:"timeout,omitempty"`
 }) (any, error) {
 	hc, err := sdk.Host(ctx)
 	if err != nil {
