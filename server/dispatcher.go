@@ -35,10 +35,10 @@ type AccessPolicy func(method string) bool
 func DefaultAccessPolicy(method string) bool { return !strings.HasPrefix(method, "_") }
 
 // Dispatcher picks the handler for a request with oslo's rules
-// (rpc/dispatcher.py): endpoints are tried in order; one whose namespace
-// and version fit and that has the method (allowed by the policy) wins;
-// if some endpoint fit but none had the method the failure is NoSuchMethod,
-// otherwise UnsupportedVersion.
+// ([oslo.Dispatch], rpc/dispatcher.py): endpoints are tried in order; one
+// whose namespace and version fit and that has the method (allowed by the
+// policy) wins; if some endpoint fit but none had the method the failure
+// is NoSuchMethod, otherwise UnsupportedVersion.
 //
 // A Dispatcher is safe for concurrent use; SetEndpoints swaps the endpoint
 // list atomically, so requests see either the old or the new list.
@@ -89,52 +89,21 @@ func (d *Dispatcher) Lookup(req *oslo.Request) (Handler, *oslo.Failure) {
 	if policy == nil {
 		policy = DefaultAccessPolicy
 	}
-	version := req.VersionOrDefault()
-	compatible := false
-	for i := range eps {
-		ep := &eps[i]
-		if !ep.answers(req.Namespace) {
-			continue
-		}
-		have := ep.Version
-		if have == "" {
-			have = "1.0"
-		}
-		ok, err := oslo.Compatible(have, version)
-		if err != nil {
-			return nil, asFailure(err)
-		}
-		if !ok {
-			continue
-		}
-		if req.MethodMissing {
-			// Python: hasattr(endpoint, None)
-			return nil, oslo.BuiltinError("TypeError", "hasattr(): attribute name must be string")
-		}
-		if h, ok := ep.Methods[req.Method]; ok && policy(req.Method) {
-			if f := argsShapeFailure(req.Args); f != nil {
-				return nil, f
-			}
-			return h, nil
-		}
-		compatible = true
+	i, f := oslo.Dispatch(req, len(eps),
+		func(i int) oslo.EndpointTarget { return eps[i].target() },
+		func(i int) bool { _, ok := eps[i].Methods[req.Method]; return ok && policy(req.Method) })
+	if f != nil {
+		return nil, f
 	}
-	if compatible {
-		return nil, oslo.NoSuchMethod(req.Method)
+	if f := argsShapeFailure(req.Args); f != nil {
+		return nil, f
 	}
-	return nil, oslo.UnsupportedVersion(version, req.Method)
+	return eps[i].Methods[req.Method], nil
 }
 
-func (ep *Endpoint) answers(namespace string) bool {
-	if ep.Namespace == namespace {
-		return true
-	}
-	for _, n := range ep.LegacyNamespaces {
-		if n == namespace {
-			return true
-		}
-	}
-	return false
+// target is the endpoint as oslo.Dispatch reads it.
+func (ep *Endpoint) target() oslo.EndpointTarget {
+	return oslo.EndpointTarget{Namespace: ep.Namespace, LegacyNamespaces: ep.LegacyNamespaces, Version: ep.Version}
 }
 
 func defines(eps []Endpoint, method string) bool {

@@ -5,14 +5,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/oslohost/oslohost/oslo"
 	"github.com/oslohost/oslohost/plugin/pluginv1"
-)
-
-// Module and classes of oslo.messaging's dispatcher errors.
-const (
-	moduleDispatcher        = "oslo_messaging.rpc.dispatcher"
-	classNoSuchMethod       = "NoSuchMethod"
-	classUnsupportedVersion = "UnsupportedVersion"
 )
 
 // failureFromError turns a method's error into the failure the caller sees:
@@ -76,11 +70,12 @@ func failureFromPanic(v any, pcs []uintptr, methodPC uintptr) *pluginv1.Failure 
 	return failureFromRemote(re, methodPC)
 }
 
-// dispatcherFailure is a NoSuchMethod or UnsupportedVersion failure, with
-// oslo.messaging's texts.
-func dispatcherFailure(class, msg string) *pluginv1.Failure {
-	re := &RemoteError{Module: moduleDispatcher, Class: class, Message: msg, Traceback: []string{}}
-	f := failureFromRemote(re, 0)
-	f.Traceback = nil
-	return f
+// dispatcherFailure is oslo's NoSuchMethod or UnsupportedVersion failure
+// (oslo.NoSuchMethod, oslo.UnsupportedVersion), without a traceback as
+// Python's dispatcher sends them.
+func dispatcherFailure(f *oslo.Failure) *pluginv1.Failure {
+	re := &RemoteError{Module: f.Module, Class: f.Class, Message: f.Message, Traceback: []string{}}
+	pf := failureFromRemote(re, 0)
+	pf.Traceback = nil
+	return pf
 }

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/oslohost/oslohost/oslo"
 	"github.com/oslohost/oslohost/plugin/pluginv1"
 	"github.com/oslohost/oslohost/plugin/sdk/internal/bridge"
 	"google.golang.org/grpc/codes"
@@ -266,14 +267,13 @@ func (st *serverState) lookup(req *pluginv1.InvokeRequest) (*method, *compiledEn
 		}
 	}
 	if found {
-		return nil, nil, dispatcherFailure(classNoSuchMethod, "Endpoint does not support RPC method "+req.GetMethod())
+		return nil, nil, dispatcherFailure(oslo.NoSuchMethod(req.GetMethod()))
 	}
 	rv := req.GetRequestVersion()
 	if rv == "" {
 		rv = version
 	}
-	return nil, nil, dispatcherFailure(classUnsupportedVersion,
-		fmt.Sprintf("Endpoint does not support RPC version %s. Attempted method: %s", rv, req.GetMethod()))
+	return nil, nil, dispatcherFailure(oslo.UnsupportedVersion(rv, req.GetMethod()))
 }
 
 // call runs m, turning its result, error or panic into a response.

@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/oslohost/oslohost/oslo"
 	"github.com/oslohost/oslohost/plugin/pluginv1"
 	"github.com/oslohost/oslohost/plugin/sdk"
 	"github.com/oslohost/oslohost/plugin/sdk/internal/bridge"
@@ -361,62 +363,28 @@ func (h *Harness) Call(ctx context.Context, method string, args any, result any,
 	return nil
 }
 
-// route picks the endpoint as oslo.messaging's dispatcher does.
+// route picks the endpoint as the host does: by oslo.Dispatch, over the
+// endpoints as described, each serving its described methods. (The host's
+// access policy, which refuses names starting with "_", never refuses an
+// SDK method: their snake_case names start with a letter.)
 func route(eps []EndpointInfo, namespace, version, method string) (EndpointInfo, error) {
-	if version == "" {
-		version = sdk.DefaultVersion
+	req := &oslo.Request{Namespace: namespace, Version: version, Method: method}
+	i, f := oslo.Dispatch(req, len(eps),
+		func(i int) oslo.EndpointTarget {
+			return oslo.EndpointTarget{Namespace: eps[i].Namespace, LegacyNamespaces: eps[i].LegacyNamespaces, Version: eps[i].Version}
+		},
+		func(i int) bool { return slices.Contains(eps[i].Methods, method) })
+	if f != nil {
+		return EndpointInfo{}, dispatchError(f)
 	}
-	compatible := false
-	for _, ep := range eps {
-		nsOK := ep.Namespace == namespace
-		for _, l := range ep.LegacyNamespaces {
-			nsOK = nsOK || l == namespace
-		}
-		if !nsOK || !versionCompatible(ep.Version, version) {
-			continue
-		}
-		for _, m := range ep.Methods {
-			if m == method {
-				return ep, nil
-			}
-		}
-		compatible = true
-	}
-	if compatible {
-		return EndpointInfo{}, dispatcherError("NoSuchMethod", "Endpoint does not support RPC method "+method)
-	}
-	return EndpointInfo{}, dispatcherError("UnsupportedVersion",
-		fmt.Sprintf("Endpoint does not support RPC version %s. Attempted method: %s", version, method))
+	return eps[i], nil
 }
 
-func dispatcherError(class, msg string) *sdk.RemoteError {
-	return &sdk.RemoteError{Module: "oslo_messaging.rpc.dispatcher", Class: class, Message: msg, Args: []any{msg}, Kwargs: map[string]any{}}
-}
-
-// versionCompatible is oslo.messaging's version_is_compatible(imp, version).
-func versionCompatible(imp, version string) bool {
-	ip, vp := versionParts(imp), versionParts(version)
-	if ip == nil || vp == nil {
-		return false
-	}
-	if vp[0] != ip[0] || vp[1] > ip[1] {
-		return false
-	}
-	return !(vp[1] == ip[1] && vp[2] > ip[2])
-}
-
-func versionParts(v string) []int {
-	parts := strings.Split(v, ".")
-	if len(parts) < 2 || len(parts) > 3 {
-		return nil
-	}
-	out := make([]int, 3)
-	for i, p := range parts {
-		if _, err := fmt.Sscanf(p, "%d", &out[i]); err != nil {
-			return nil
-		}
-	}
-	return out
+// dispatchError is f as the *sdk.RemoteError a Python caller would see.
+func dispatchError(f *oslo.Failure) *sdk.RemoteError {
+	re := &sdk.RemoteError{Module: f.Module, Class: f.Class, Message: f.Message, Kwargs: map[string]any{}}
+	_ = json.Unmarshal(f.Args, &re.Args)
+	return re
 }
 
 // remoteError rebuilds the *sdk.RemoteError of a failure.

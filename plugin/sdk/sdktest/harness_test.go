@@ -16,31 +16,6 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-func TestVersionCompatible(t *testing.T) {
-	tests := []struct {
-		imp, version string
-		want         bool
-	}{
-		{"1.0", "1.0", true},
-		{"1.3", "1.2", true},
-		{"1.3", "1.4", false},
-		{"2.0", "1.0", false},
-		{"1.0", "2.0", false},
-		{"1.2.3", "1.2.2", true},
-		{"1.2.3", "1.2.4", false},
-		{"1.3", "1.2.9", true},
-		{"1.2", "1.2.1", false},
-		{"1", "1.0", false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.imp+"_"+tt.version, func(t *testing.T) {
-			if got := versionCompatible(tt.imp, tt.version); got != tt.want {
-				t.Errorf("versionCompatible(%q, %q) = %v, want %v", tt.imp, tt.version, got, tt.want)
-			}
-		})
-	}
-}
-
 type echo struct{}
 
 func (echo) Echo(_ context.Context, a map[string]any) (any, error) { return a["v"], nil }
