@@ -8,6 +8,9 @@ spec/oslo-rabbit-wire.md (appendix A.12/A.13):
   none_result, fail_*, slow, _private and whoami;
 * an endpoint with Target(namespace="ns1", version="1.3") offering vmeth;
 * an endpoint with Target(version="7.5") offering v75;
+* Rules, with Target(namespace="argrules", version="1.0"): methods whose
+  signatures the Go plugin test/interop/testdata/argrules declares the Go
+  way, so that both raise the same TypeErrors and send numbers back alike;
 * oslo_rpc_server_ping, enabled through [DEFAULT] rpc_ping_enabled.
 
 Protocol on stdout (one line each, flushed):
@@ -106,6 +109,43 @@ class V75Endpoint(object):
         return "7.5"
 
 
+class Rules(object):
+    """The Python side of test/interop/testdata/argrules (same class name,
+    so that TypeErrors name the same "Rules.<method>")."""
+
+    target = oslo_messaging.Target(namespace="argrules", version="1.0")
+
+    def add(self, ctxt, increment):
+        return increment
+
+    def two(self, ctxt, a, b):
+        return [a, b]
+
+    def four(self, ctxt, a, b, c, d):
+        return [a, b, c, d]
+
+    def opt(self, ctxt, a, b=2, c=None):
+        return [a, b, c]
+
+    def none(self, ctxt):
+        return "none"
+
+    def echo_float(self, ctxt, x):
+        return float(x)
+
+    def echo_int(self, ctxt, x):
+        return int(x)
+
+    def echo_big(self, ctxt, x):
+        return int(x)
+
+    def echo_any(self, ctxt, value):
+        return value
+
+    def floats(self, ctxt):
+        return [1.0, 1, 1e16, 1.5e-07, 0.5, -0.0, 2 ** 70, 0.1 + 0.2]
+
+
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--url", required=True, help="transport URL (rabbit://...)")
@@ -137,7 +177,7 @@ def main():
     transport = oslo_messaging.get_rpc_transport(
         conf, url=args.url, allowed_remote_exmods=exmods)
     target = oslo_messaging.Target(topic=args.topic, server=args.server)
-    endpoints = [DefaultEndpoint(args.server), Ns1Endpoint(), V75Endpoint()]
+    endpoints = [DefaultEndpoint(args.server), Ns1Endpoint(), V75Endpoint(), Rules()]
     server = oslo_messaging.get_rpc_server(
         transport, target, endpoints, executor="threading")
 
