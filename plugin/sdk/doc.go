@@ -24,6 +24,38 @@
 // A Python caller reaches it with client.call(ctxt, "hello", name="oslo").
 // See [Endpoint] for the method shapes, argument decoding and naming rules.
 //
+// # Arguments and results
+//
+// The fields of a method's argument struct are its keyword arguments,
+// checked as Python checks them, with Python's messages (the class in them
+// is the Impl's Go type name, as Python names the endpoint's class):
+//
+//	type AddArgs struct {
+//		Increment int     `json:"increment"`            // required: def add(self, ctxt, increment, ...
+//		Step      int     `json:"step,omitempty"`       // optional: step=0 (its zero value) when left out
+//		Label     *string `json:"label,omitempty"`      // optional: nil tells "left out" from ""
+//	}
+//
+//	add(increment=1, bogus=2)  # TypeError: Calc.add() got an unexpected keyword argument 'bogus'
+//	add()                      # TypeError: Calc.add() missing 1 required positional argument: 'increment'
+//
+// The one convention: a field is required unless its json tag says
+// omitempty (or omitzero). A pointer tells None (nil) from a zero value,
+// and for an optional field also "left out" (nil) from a zero value. Names are matched exactly (Python is
+// case-sensitive); embedded structs contribute their fields as in
+// encoding/json. An unexpected keyword is reported before missing ones, as
+// in Python; missing ones are listed in declaration order. A map argument
+// takes any keywords, like **kwargs; a method without an argument takes
+// none.
+//
+// Numbers are exact both ways. An integer type (int64, uint64, *big.Int for
+// larger ones) keeps every digit; a float type is a Python float and goes
+// back as one: a float64 1.0 is sent as 1.0, as Python's json.dumps writes
+// it, and an int as 1. Numbers in untyped places (any, map[string]any) are
+// json.Number: they go back exactly as they came, 1.0 as 1.0 and
+// 2**70 as 1180591620717411303424. json.Number is also the type for a
+// parameter that may be either and must go back as sent.
+//
 // # Errors
 //
 // A method's error reaches the caller as a Python exception. A [RemoteError]
@@ -32,7 +64,7 @@
 // message, args and kwargs. context.DeadlineExceeded becomes
 // builtins.TimeoutError; any other error becomes builtins.RuntimeError with
 // the error's text. Bad arguments become builtins.TypeError, as a Python
-// method would raise for bad keyword arguments. A panic in a method is
+// method would raise for bad keyword arguments (see above). A panic in a method is
 // recovered and becomes builtins.RuntimeError "plugin panic: <value>"; the
 // plugin keeps serving. Failures carry a short Python-style traceback of the
 // Go frames. [Expected] marks an error the host should not log as a failure

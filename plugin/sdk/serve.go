@@ -28,12 +28,16 @@ const DefaultVersion = "1.0"
 // exposed under their snake_case names ([SnakeCase]: AddNumbers is
 // add_numbers). T is a struct, a pointer to a struct or a map with string
 // keys, decoded from the request's args object (the Python keyword
-// arguments) with encoding/json: use json tags for the Python names; keys T
-// does not have are ignored, missing keys leave zero values, a type mismatch
-// fails the call with builtins.TypeError. Numbers decoded into untyped
-// places (any, map[string]any) are json.Number, so large integers keep their
-// precision when echoed back. R is anything encoding/json can encode (HTML
-// characters are not escaped); error-only methods return None. Methods whose first parameter is
+// arguments) with encoding/json; its fields are the method's parameters,
+// under their json tag names, with Python's rules (see "Arguments and
+// results" in the package doc): a field is required unless its json tag
+// says omitempty or omitzero; a keyword T has no field for, or a missing
+// required one, fails the call with Python's TypeError and message; a type
+// mismatch fails it with builtins.TypeError. A map T takes any keywords
+// (**kwargs); a method without T takes none. R is anything encoding/json
+// can encode, encoded as encoding/json does except that HTML characters are
+// not escaped and floats are written as Python writes them (1.0, not 1);
+// error-only methods return None. Methods whose first parameter is
 // not a context.Context are not RPC methods. A method that takes a context
 // but has another shape is a mistake reported when the plugin starts. The
 // hooks Configure(context.Context, Config) error and Close(context.Context)
