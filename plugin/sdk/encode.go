@@ -12,7 +12,11 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/oslohost/oslohost/plugin/sdk/internal/bridge"
 )
+
+func init() { bridge.MarshalJSON = marshalJSON }
 
 // marshalJSON encodes v as encoding/json does (struct tags, omitempty,
 // omitzero, embedded fields, json.Marshaler and encoding.TextMarshaler,
@@ -53,17 +57,19 @@ func (e *encoder) value(v reflect.Value, quoted bool) error {
 	if t == numberType {
 		return e.number(v.String(), quoted)
 	}
-	if t.Implements(marshalerType) {
-		return e.marshaler(v)
-	}
-	if t.Kind() != reflect.Pointer && v.CanAddr() && reflect.PointerTo(t).Implements(marshalerType) {
-		return e.marshaler(v.Addr())
-	}
-	if t.Implements(textMarshalerType) {
-		return e.textMarshaler(v)
-	}
-	if t.Kind() != reflect.Pointer && v.CanAddr() && reflect.PointerTo(t).Implements(textMarshalerType) {
-		return e.textMarshaler(v.Addr())
+	if v.CanInterface() { // not for values read through unexported embedded fields
+		if t.Implements(marshalerType) {
+			return e.marshaler(v)
+		}
+		if t.Kind() != reflect.Pointer && v.CanAddr() && reflect.PointerTo(t).Implements(marshalerType) {
+			return e.marshaler(v.Addr())
+		}
+		if t.Implements(textMarshalerType) {
+			return e.textMarshaler(v)
+		}
+		if t.Kind() != reflect.Pointer && v.CanAddr() && reflect.PointerTo(t).Implements(textMarshalerType) {
+			return e.textMarshaler(v.Addr())
+		}
 	}
 	switch t.Kind() {
 	case reflect.Bool:
@@ -305,6 +311,9 @@ func isEmptyValue(v reflect.Value) bool {
 // isZeroValue is omitzero's test: an IsZero() bool method if the type has
 // one, reflect's zero otherwise.
 func isZeroValue(v reflect.Value) bool {
+	if !v.CanInterface() {
+		return v.IsZero()
+	}
 	if z, ok := v.Interface().(interface{ IsZero() bool }); ok {
 		if v.Kind() == reflect.Pointer && v.IsNil() {
 			return true

@@ -295,8 +295,9 @@ var msgSeq struct {
 	n int
 }
 
-// Call calls method with args (encoded with encoding/json; nil means no
-// arguments) and decodes the result into result (a pointer; nil to discard
+// Call calls method with args (encoded as the SDK encodes results: as
+// encoding/json does, but floats as Python writes them, so a float64 1.0
+// arrives as the Python float 1.0; nil means no arguments) and decodes the result into result (a pointer; nil to discard
 // it). The call is routed as oslo.messaging routes it. A method's error, or a
 // routing error (NoSuchMethod, UnsupportedVersion), is returned as a
 // *sdk.RemoteError, wrapped by sdk.Expected when the plugin marked it
@@ -329,7 +330,7 @@ func (h *Harness) Call(ctx context.Context, method string, args any, result any,
 	req.Namespace, req.Version = ep.Namespace, ep.Version
 	if args == nil {
 		req.ArgsJson = []byte("{}")
-	} else if req.ArgsJson, err = json.Marshal(args); err != nil {
+	} else if req.ArgsJson, err = bridge.MarshalJSON(args); err != nil {
 		return fmt.Errorf("encode args: %w", err)
 	}
 	reqCtx := map[string]any{}

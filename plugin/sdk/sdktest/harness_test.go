@@ -112,3 +112,18 @@ func TestOsloTimestamp(t *testing.T) {
 		}
 	}
 }
+
+// TestCallSendsFloatsAsPython: a float64 argument arrives as a Python float
+// would (1.0, not 1), so an untyped parameter sends it back as a float.
+func TestCallSendsFloatsAsPython(t *testing.T) {
+	h := New(t, sdk.Endpoint{Impl: echo{}})
+	for _, tt := range []struct {
+		v    any
+		want string
+	}{{1.0, "1.0"}, {1, "1"}, {1e16, "1e+16"}} {
+		var got json.RawMessage
+		if err := h.Call(context.Background(), "echo", map[string]any{"v": tt.v}, &got); err != nil || string(got) != tt.want {
+			t.Errorf("echo(v=%v) = %s, %v; want %s", tt.v, got, err, tt.want)
+		}
+	}
+}
