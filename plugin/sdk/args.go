@@ -25,19 +25,31 @@ func (m *method) decodeArgs(argsJSON []byte) (reflect.Value, error) {
 	} else if raw[0] != '{' {
 		return reflect.Value{}, TypeError("%s() argument after ** must be a mapping, not %s", m.qualName, jsonKind(string(raw)))
 	}
-	if err := m.checkKeywords(raw); err != nil {
-		return reflect.Value{}, err
-	}
 	if m.argType == nil {
-		return reflect.Value{}, nil
+		if raw != nil && !json.Valid(raw) {
+			return reflect.Value{}, argsError(m.qualName, errors.New("invalid JSON"))
+		}
+		return reflect.Value{}, m.checkKeywords(raw)
 	}
 	ptr := reflect.New(m.argType)
 	if raw != nil {
 		dec := json.NewDecoder(bytes.NewReader(raw))
 		dec.UseNumber()
 		if err := dec.Decode(ptr.Interface()); err != nil {
+			// A type mismatch leaves raw read whole (so valid JSON): the
+			// keywords are checked first, as Python binds them before
+			// the method runs.
+			var te *json.UnmarshalTypeError
+			if errors.As(err, &te) {
+				if kerr := m.checkKeywords(raw); kerr != nil {
+					return reflect.Value{}, kerr
+				}
+			}
 			return reflect.Value{}, argsError(m.qualName, err)
 		}
+	}
+	if err := m.checkKeywords(raw); err != nil {
+		return reflect.Value{}, err
 	}
 	v := ptr.Elem()
 	switch m.argType.Kind() {
@@ -54,26 +66,39 @@ func (m *method) decodeArgs(argsJSON []byte) (reflect.Value, error) {
 }
 
 // checkKeywords applies Python's rules for keyword arguments to the keys
-// of raw (nil: no arguments): unknown keywords first, then missing ones.
+// of raw, a valid JSON object (nil: no arguments): unknown keywords first,
+// in the order sent, then missing ones.
 func (m *method) checkKeywords(raw []byte) error {
 	if m.params == nil && m.argType != nil {
 		return nil // a map: **kwargs
 	}
-	var sent map[string]bool
-	if raw != nil {
-		keys, err := objectKeys(raw)
-		if err != nil {
-			return argsError(m.qualName, err)
+	var seenBuf [16]bool
+	var seen []bool
+	if m.params != nil {
+		seen = seenBuf[:0]
+		if n := len(m.params.list); n <= len(seenBuf) {
+			seen = seenBuf[:n]
+		} else {
+			seen = make([]bool, n)
 		}
-		sent = make(map[string]bool, len(keys))
-		for _, k := range keys {
-			if m.params == nil {
-				return TypeError("%s() got an unexpected keyword argument '%s'", m.qualName, k)
+	}
+	if raw != nil {
+		var unexpected string
+		found := false
+		eachKey(raw, func(key []byte) bool {
+			i, ok := -1, false
+			if m.params != nil {
+				i, ok = m.params.byName[string(key)]
 			}
-			if _, ok := m.params.byName[k]; !ok {
-				return TypeError("%s() got an unexpected keyword argument '%s'", m.qualName, k)
+			if !ok {
+				unexpected, found = string(key), true
+				return false
 			}
-			sent[k] = true
+			seen[i] = true
+			return true
+		})
+		if found {
+			return TypeError("%s() got an unexpected keyword argument '%s'", m.qualName, unexpected)
 		}
 	}
 	if m.params == nil {
@@ -81,7 +106,7 @@ func (m *method) checkKeywords(raw []byte) error {
 	}
 	var missing []string
 	for i := range m.params.list {
-		if f := &m.params.list[i]; !f.optional() && !sent[f.name] {
+		if f := &m.params.list[i]; !f.optional() && !seen[i] {
 			missing = append(missing, f.name)
 		}
 	}
@@ -114,26 +139,87 @@ func missingArgs(qualName string, names []string) *RemoteError {
 	return TypeError("%s() missing %d required positional argument%s: %s", qualName, len(names), plural, list)
 }
 
-// objectKeys returns the keys of the JSON object raw, in order.
-func objectKeys(raw []byte) ([]string, error) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if _, err := dec.Token(); err != nil { // {
-		return nil, err
-	}
-	var keys []string
-	var skip json.RawMessage
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, err
+// eachKey calls fn with each key of the valid JSON object raw, in order,
+// until fn returns false. A key is passed unescaped; fn must not keep it.
+func eachKey(raw []byte, fn func(key []byte) bool) {
+	i := skipSpace(raw, 0) + 1 // past {
+	for {
+		i = skipSpace(raw, i)
+		if i >= len(raw) || raw[i] != '"' {
+			return // }
 		}
-		k, _ := tok.(string)
-		keys = append(keys, k)
-		if err := dec.Decode(&skip); err != nil {
-			return nil, err
+		end := skipString(raw, i)
+		lit := raw[i:end]
+		key := lit[1 : len(lit)-1]
+		if bytes.IndexByte(lit, '\\') >= 0 {
+			var k string
+			_ = json.Unmarshal(lit, &k)
+			key = []byte(k)
+		}
+		if !fn(key) {
+			return
+		}
+		i = skipSpace(raw, end) + 1 // past :
+		i = skipValue(raw, skipSpace(raw, i))
+		i = skipSpace(raw, i)
+		if i >= len(raw) || raw[i] != ',' {
+			return
+		}
+		i++
+	}
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipString returns the index just past the string literal at b[i].
+func skipString(b []byte, i int) int {
+	for i++; i < len(b); i++ {
+		switch b[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
 		}
 	}
-	return keys, nil
+	return len(b)
+}
+
+// skipValue returns the index just past the JSON value at b[i].
+func skipValue(b []byte, i int) int {
+	if i >= len(b) {
+		return i
+	}
+	switch b[i] {
+	case '"':
+		return skipString(b, i)
+	case '{', '[':
+		depth := 0
+		for i < len(b) {
+			switch b[i] {
+			case '"':
+				i = skipString(b, i)
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return i + 1
+				}
+			}
+			i++
+		}
+		return i
+	}
+	for i < len(b) && b[i] != ',' && b[i] != '}' && b[i] != ']' && b[i] != ' ' && b[i] != '\t' && b[i] != '\n' && b[i] != '\r' {
+		i++
+	}
+	return i
 }
 
 // argsError is the TypeError a Python method would raise for bad arguments.

@@ -79,7 +79,10 @@ func TestPythonArgumentRules(t *testing.T) {
 		{"add", `{"zz": 1, "bogus": 2}`, "Rules.add() got an unexpected keyword argument 'zz'", true}, // the first sent, before missing ones
 		{"add", `{}`, "Rules.add() missing 1 required positional argument: 'increment'", true},
 		{"add", `null`, "Rules.add() missing 1 required positional argument: 'increment'", true},
-		{"add", `{"Increment": 1}`, "Rules.add() got an unexpected keyword argument 'Increment'", true}, // names are case-sensitive
+		{"add", `{"Increment": 1}`, "Rules.add() got an unexpected keyword argument 'Increment'", true},           // names are case-sensitive
+		{"add", `{"increment": "x", "bogus": 1}`, "Rules.add() got an unexpected keyword argument 'bogus'", true}, // keywords bind before types matter
+		{"add", `{"increment": "x"}`, "Rules.add() argument 'increment': expected int, got string", true},
+		{"two", `{"a": "x"}`, "Rules.two() missing 1 required positional argument: 'b'", true},
 		{"two", `{}`, "Rules.two() missing 2 required positional arguments: 'a' and 'b'", true},
 		{"two", `{"b": 1}`, "Rules.two() missing 1 required positional argument: 'a'", true},
 		{"four", `{}`, "Rules.four() missing 4 required positional arguments: 'a', 'b', 'c', and 'd'", true},
