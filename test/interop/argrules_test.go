@@ -22,6 +22,9 @@ import (
 // beyond 2^53 and 2^64 are exact, in arguments and in results), or the
 // same exception class, module and message.
 func TestArgumentRulesLikePython(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs oslohost and a plugin")
+	}
 	pypeer.Python(t)
 	dir := t.TempDir()
 	ctx := bg(t, 5*time.Minute)
