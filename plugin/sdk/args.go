@@ -8,9 +8,11 @@ import (
 	"strings"
 )
 
-// decodeArgs checks the args object against the method's parameters as
-// Python checks keyword arguments, then decodes it into a new value of
-// m.argType. null or empty args are an empty object. A key the struct has
+// decodeArgs decodes the args object into a new value of m.argType (no
+// value when the method takes no args) and checks its keys against the
+// method's parameters as Python binds keyword arguments; a keyword error
+// wins over a type mismatch, which Python would only meet later, in the
+// method. null or empty args are an empty object. A key the struct has
 // no field for is Python's "got an unexpected keyword argument" TypeError
 // (the first such key, in the order sent); a required field (one whose json
 // tag says neither omitempty nor omitzero) without its key is Python's
