@@ -243,8 +243,14 @@ func (s *server) Invoke(ctx context.Context, req *pluginv1.InvokeRequest) (*plug
 		},
 		ctxJSON: ctxJSON,
 		base:    s.logger,
+		ser:     ep.serializer,
 	}
-	return s.call(withCall(s.withHost(ctx), cs), m, req.GetArgsJson()), nil
+	ctx = withCall(s.withHost(ctx), cs)
+	args, err := deserializeCall(ctx, cs, req.GetArgsJson())
+	if err != nil {
+		return failed(failureFromError(err, m.pc)), nil
+	}
+	return s.call(ctx, m, args), nil
 }
 
 // lookup finds the endpoint the host chose (namespace and version as
@@ -300,9 +306,9 @@ func (s *server) call(ctx context.Context, m *method, argsJSON []byte) (resp *pl
 	}
 	result := []byte("null")
 	if m.hasRes {
-		b, err := marshalJSON(out[0].Interface())
+		b, err := serializeResult(ctx, m.name, out[0].Interface())
 		if err != nil {
-			return failed(failureFromError(TypeError("%s() result is not JSON serializable: %v", m.name, err), m.pc))
+			return failed(failureFromError(err, m.pc))
 		}
 		result = b
 	}

@@ -1,0 +1,292 @@
+package ovo
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"slices"
+)
+
+// Compatibler is implemented by an object struct whose older versions
+// differ by more than added fields: ObjMakeCompatible adjusts data, the
+// primitive's fields (values are json.RawMessage or nested primitives), for
+// a reader of target, after the fields newer than target were dropped.
+// oslo's obj_make_compatible.
+type Compatibler interface {
+	ObjMakeCompatible(data map[string]any, target Version) error
+}
+
+// Marshal encodes v (an object, a pointer to one, a slice or map of them,
+// or a struct or map holding them) with encoding/json, each declared object
+// as its primitive at its version, or older where manifest says so, its
+// changes listed. Safe for concurrent use.
+func (r *Registry) Marshal(v any, manifest Manifest) (json.RawMessage, error) {
+	p, err := r.Primitive(v, manifest)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(p)
+}
+
+// Primitive returns v with every declared object in it replaced by its
+// primitive (a map), for encoding/json; values holding no objects are
+// returned as they are. manifest (nil for none) caps the version of the
+// objects it names. Safe for concurrent use.
+func (r *Registry) Primitive(v any, manifest Manifest) (any, error) {
+	if v == nil {
+		return nil, nil
+	}
+	rv := reflect.ValueOf(v)
+	if !r.holdsObjects(rv.Type()) {
+		return v, nil
+	}
+	e := encoder{r: r, manifest: manifest}
+	return e.value(rv)
+}
+
+type encoder struct {
+	r        *Registry
+	manifest Manifest
+}
+
+// value encodes rv: objects become primitives, containers of objects are
+// walked, anything else is left to encoding/json.
+func (e *encoder) value(rv reflect.Value) (any, error) {
+	if !rv.IsValid() {
+		return nil, nil
+	}
+	t := rv.Type()
+	if c := e.r.byType[t]; c != nil {
+		return e.object(c, rv)
+	}
+	if !e.r.holdsObjects(t) {
+		if t.Kind() == reflect.Interface && !rv.IsNil() {
+			return e.value(rv.Elem())
+		}
+		return rv.Interface(), nil
+	}
+	switch t.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if rv.IsNil() {
+			return nil, nil
+		}
+		return e.value(rv.Elem())
+	case reflect.Slice, reflect.Array:
+		if t.Kind() == reflect.Slice && rv.IsNil() {
+			return nil, nil
+		}
+		out := make([]any, rv.Len())
+		for i := range out {
+			v, err := e.value(rv.Index(i))
+			if err != nil {
+				return nil, err
+			}
+			out[i] = v
+		}
+		return out, nil
+	case reflect.Map:
+		if rv.IsNil() {
+			return nil, nil
+		}
+		out := make(map[string]any, rv.Len())
+		for it := rv.MapRange(); it.Next(); {
+			v, err := e.value(it.Value())
+			if err != nil {
+				return nil, err
+			}
+			out[fmt.Sprint(it.Key().Interface())] = v
+		}
+		return out, nil
+	case reflect.Struct:
+		return e.plainStruct(rv)
+	}
+	return rv.Interface(), nil
+}
+
+// plainStruct encodes an undeclared struct holding objects (arguments of
+// an outgoing call, a result) as encoding/json would, by its exported
+// fields' json names (omitempty honoured).
+func (e *encoder) plainStruct(rv reflect.Value) (any, error) {
+	t := rv.Type()
+	out := map[string]any{}
+	for i := 0; i < t.NumField(); i++ {
+		sf := t.Field(i)
+		if !sf.IsExported() {
+			continue
+		}
+		name, omitEmpty, skip := jsonName(sf)
+		if skip || omitEmpty && rv.Field(i).IsZero() {
+			continue
+		}
+		v, err := e.value(rv.Field(i))
+		if err != nil {
+			return nil, err
+		}
+		out[name] = v
+	}
+	return out, nil
+}
+
+// object encodes one declared object as its primitive.
+func (e *encoder) object(c *Class, rv reflect.Value) (any, error) {
+	meta := rv.FieldByIndex([]int{baseIndex(c.typ)}).Interface().(Base).Meta
+	var baseline reflect.Value
+	known := meta.knownKeys()
+	if known != nil {
+		baseline = reflect.New(c.typ)
+		if err := decodeJSON(meta.Data, baseline.Interface()); err != nil {
+			return nil, fmt.Errorf("object %s: %w", c.Name, err)
+		}
+		baseline = baseline.Elem()
+	}
+	arrived := meta != nil && meta.Data != nil
+	data := map[string]any{}
+	var changes []string
+	for _, f := range c.fields {
+		fv := rv.Field(f.index)
+		if !known[f.name] && !meta.isSet(f.name) && fv.IsZero() {
+			continue
+		}
+		v, err := e.value(fv)
+		if err != nil {
+			return nil, fmt.Errorf("object %s: field %s: %w", c.Name, f.name, err)
+		}
+		data[f.name] = v
+		changed := !arrived || meta.isSet(f.name) || meta.arrivedChanged(f.name) || !known[f.name] ||
+			!reflect.DeepEqual(baseline.Field(f.index).Interface(), fv.Interface()) || e.hasChanges(v)
+		if changed {
+			changes = append(changes, f.name)
+		}
+	}
+	target := oldest(c.Version, meta.version(), e.manifest[c.Name])
+	if target != c.Version {
+		tv := mustVersion(target)
+		for _, f := range c.fields {
+			if !f.since.IsZero() && tv.Less(f.since) {
+				delete(data, f.name)
+			}
+		}
+		if mc, ok := compatibler(rv); ok {
+			if err := mc.ObjMakeCompatible(data, tv); err != nil {
+				return nil, fmt.Errorf("object %s: make compatible with %s: %w", c.Name, target, err)
+			}
+		}
+	}
+	s := e.r.serial
+	prim := map[string]any{
+		s + ".name": c.Name, s + ".namespace": c.Namespace, s + ".version": target, s + ".data": data,
+	}
+	changes = slices.DeleteFunc(changes, func(f string) bool { _, ok := data[f]; return !ok })
+	if len(changes) > 0 {
+		slices.Sort(changes)
+		prim[s+".changes"] = changes
+	}
+	return prim, nil
+}
+
+func (m *Meta) version() string {
+	if m == nil {
+		return ""
+	}
+	return m.Version
+}
+
+// hasChanges reports whether an encoded field value is an object primitive
+// with changes, or a list holding one (oslo's obj_what_changed counts a
+// field whose object has changes).
+func (e *encoder) hasChanges(v any) bool {
+	switch v := v.(type) {
+	case map[string]any:
+		_, ok := v[e.r.serial+".changes"]
+		return ok
+	case []any:
+		return slices.ContainsFunc(v, e.hasChanges)
+	}
+	return false
+}
+
+func compatibler(rv reflect.Value) (Compatibler, bool) {
+	if mc, ok := rv.Interface().(Compatibler); ok {
+		return mc, true
+	}
+	if rv.CanAddr() {
+		mc, ok := rv.Addr().Interface().(Compatibler)
+		return mc, ok
+	}
+	p := reflect.New(rv.Type())
+	p.Elem().Set(rv)
+	mc, ok := p.Interface().(Compatibler)
+	return mc, ok
+}
+
+func baseIndex(t reflect.Type) int {
+	for i := 0; i < t.NumField(); i++ {
+		if sf := t.Field(i); sf.Anonymous && sf.Type == baseType {
+			return i
+		}
+	}
+	panic("ovo: no Base in " + t.String()) // checked by Object
+}
+
+func jsonName(sf reflect.StructField) (name string, omitEmpty, skip bool) {
+	name = sf.Name
+	tag, ok := sf.Tag.Lookup("json")
+	if !ok {
+		return name, false, false
+	}
+	n, opts, _ := cutComma(tag)
+	if n == "-" && opts == "" {
+		return "", false, true
+	}
+	if n != "" {
+		name = n
+	}
+	for opts != "" {
+		var o string
+		o, opts, _ = cutComma(opts)
+		if o == "omitempty" || o == "omitzero" {
+			omitEmpty = true
+		}
+	}
+	return name, omitEmpty, false
+}
+
+func cutComma(s string) (before, after string, found bool) {
+	for i := range len(s) {
+		if s[i] == ',' {
+			return s[:i], s[i+1:], true
+		}
+	}
+	return s, "", false
+}
+
+// holdsObjects reports whether values of t may hold declared objects.
+func (r *Registry) holdsObjects(t reflect.Type) bool {
+	if v, ok := r.holds.Load(t); ok {
+		return v.(bool)
+	}
+	res := r.walkHolds(t, map[reflect.Type]bool{})
+	r.holds.Store(t, res)
+	return res
+}
+
+func (r *Registry) walkHolds(t reflect.Type, seen map[reflect.Type]bool) bool {
+	if r.byType[t] != nil || t.Kind() == reflect.Interface {
+		return true
+	}
+	if seen[t] {
+		return false
+	}
+	seen[t] = true
+	switch t.Kind() {
+	case reflect.Pointer, reflect.Slice, reflect.Array, reflect.Map:
+		return r.walkHolds(t.Elem(), seen)
+	case reflect.Struct:
+		for i := 0; i < t.NumField(); i++ {
+			if sf := t.Field(i); sf.IsExported() && r.walkHolds(sf.Type, seen) {
+				return true
+			}
+		}
+	}
+	return false
+}
