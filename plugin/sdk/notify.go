@@ -40,7 +40,7 @@ func (s *server) Notify(ctx context.Context, req *pluginv1.NotifyRequest) (*plug
 	}
 	ctx = s.withHost(ctx)
 	if h.ser != nil {
-		ctx = withCall(ctx, &callState{ser: h.ser, base: s.logger})
+		ctx = context.WithValue(ctx, serializerKey{}, h.ser)
 	}
 	logger := s.logger.With("handler", h.name)
 	resp := &pluginv1.NotifyResponse{Results: make([]*pluginv1.NotifyResult, len(ns))}

@@ -72,8 +72,12 @@ func serializerOf(ctx context.Context, o callOptions) Serializer {
 	if cs := callFrom(ctx); cs != nil {
 		return cs.ser
 	}
-	return nil
+	ser, _ := ctx.Value(serializerKey{}).(Serializer)
+	return ser
 }
+
+// serializerKey carries a notification handler's serializer.
+type serializerKey struct{}
 
 // deserializeCall applies the endpoint's serializer to a call's request
 // context (stored in cs) and arguments, before the method runs: the single

@@ -23,6 +23,8 @@ type Meta struct {
 	Version string          `json:"version"`
 	Changes []string        `json:"changes,omitempty"`
 	Data    json.RawMessage `json:"data,omitempty"` // the fields as they arrived
+	// Unknown are the fields the Go type does not declare, as they arrived.
+	Unknown map[string]json.RawMessage `json:"unknown,omitempty"`
 	set     []string
 }
 

@@ -114,14 +114,25 @@ func (d *decoder) object(prim map[string]any) (any, error) {
 	pv, _ := ParseVersion(ver)
 	data, _ := prim[d.key("data")].(map[string]any)
 	out := make(map[string]any, len(data)+1)
+	meta := &Meta{Version: pv.String()}
 	for k, e := range data {
+		if !c.declares(k) {
+			raw, err := json.Marshal(e)
+			if err != nil {
+				return nil, err
+			}
+			if meta.Unknown == nil {
+				meta.Unknown = map[string]json.RawMessage{}
+			}
+			meta.Unknown[k] = raw
+			continue
+		}
 		ev, err := d.value(e)
 		if err != nil {
 			return nil, err
 		}
 		out[k] = ev
 	}
-	meta := &Meta{Version: pv.String()}
 	if ch, ok := prim[d.key("changes")].([]any); ok {
 		for _, e := range ch {
 			if s, ok := e.(string); ok {

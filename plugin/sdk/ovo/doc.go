@@ -32,6 +32,10 @@
 // arrive are not sent (unset, as in Python); [Base.ObjSet] sends them
 // anyway.
 //
+// Fields the Go struct does not declare go back as they arrived (Nova's
+// Instance has some eighty; a plugin declares those it uses), unless the
+// object goes back at an older version than it came with.
+//
 // Versions: the Go struct is the newest version it declares; an older
 // object decodes into it (fields it lacked stay unset) and goes back at the
 // version it came with. [Serializer.Pins] cap versions for callers pinned

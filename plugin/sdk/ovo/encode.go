@@ -159,6 +159,16 @@ func (e *encoder) object(c *Class, rv reflect.Value) (any, error) {
 		}
 	}
 	target := oldest(c.Version, meta.version(), e.manifest[c.Name])
+	if meta != nil && target == meta.Version {
+		// Fields the Go type does not know go back as they came, unless the
+		// object goes back older than it came: they may be newer.
+		for k, raw := range meta.Unknown {
+			data[k] = raw
+			if meta.arrivedChanged(k) {
+				changes = append(changes, k)
+			}
+		}
+	}
 	if target != c.Version {
 		tv := mustVersion(target)
 		for _, f := range c.fields {

@@ -43,7 +43,7 @@ var objects = ovo.NewRegistry("nova_object",
 const instancePrim = `{"nova_object.name": "Instance", "nova_object.namespace": "nova",
  "nova_object.version": "2.7", "nova_object.changes": ["display_name"],
  "nova_object.data": {"uuid": "u-1", "host": null, "display_name": "vm", "hidden": false,
-  "extra": {"big": 9007199254740993},
+  "extra": {"big": 9007199254740993}, "vm_state": "active",
   "flavor": {"nova_object.name": "Flavor", "nova_object.namespace": "nova", "nova_object.version": "1.2",
    "nova_object.data": {"flavorid": "m1", "memory_mb": 512}}}}`
 
@@ -96,6 +96,9 @@ func TestRoundTripKeepsWhatArrived(t *testing.T) {
 	}
 	if got := changes(p); !reflect.DeepEqual(got, []string{"display_name"}) {
 		t.Errorf("changes = %v; want the arrived [display_name]", got)
+	}
+	if d["vm_state"] != "active" {
+		t.Errorf("undeclared field vm_state = %v; want it back as it arrived", d["vm_state"])
 	}
 	if _, ok := data(p)["flavor"].(map[string]any)["nova_object.changes"]; ok {
 		t.Errorf("unchanged flavor has changes")

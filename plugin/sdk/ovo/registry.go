@@ -204,12 +204,7 @@ func oldest(vs ...string) string {
 	return out
 }
 
-// fieldNames returns the names of c's fields, sorted.
-func (c *Class) fieldNames() []string {
-	out := make([]string, len(c.fields))
-	for i, f := range c.fields {
-		out[i] = f.name
-	}
-	slices.Sort(out)
-	return out
+// declares reports whether name is one of c's fields.
+func (c *Class) declares(name string) bool {
+	return slices.ContainsFunc(c.fields, func(f field) bool { return f.name == name })
 }

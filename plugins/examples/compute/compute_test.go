@@ -1,0 +1,99 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"reflect"
+	"testing"
+
+	"go.uber.org/goleak"
+
+	"github.com/oslohost/oslohost/plugin/sdk"
+	"github.com/oslohost/oslohost/plugin/sdk/sdktest"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// instancePrimitive is nova's Instance.obj_to_primitive() of a small
+// instance (testdata/instance.json, made with python3-nova, Zed).
+func instancePrimitive(t *testing.T) map[string]any {
+	t.Helper()
+	b, err := os.ReadFile("testdata/instance.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func call(t *testing.T, h *sdktest.Harness, method, version string, args any) (map[string]any, error) {
+	t.Helper()
+	var res map[string]any
+	err := h.Call(context.Background(), method, args, &res, sdktest.Version(version),
+		sdktest.Context(map[string]any{"user": "u1", "project_id": "p1", "request_id": "req-1", "auth_token": "tok"}))
+	return res, err
+}
+
+func TestReserveBlockDeviceName(t *testing.T) {
+	h := sdktest.NewPlugin(t, &plugin{})
+	for _, tc := range []struct {
+		version, want string
+		encrypted     bool
+	}{
+		{"6.0", "1.21", true},
+		{"5.0", "1.20", false}, // pinned: fields since 1.21 dropped
+	} {
+		t.Run(tc.version, func(t *testing.T) {
+			res, err := call(t, h, "reserve_block_device_name", tc.version, map[string]any{
+				"instance": instancePrimitive(t), "device": nil, "volume_id": "vol-1", "disk_bus": "virtio",
+				"device_type": "disk", "tag": nil, "multiattach": false})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res["nova_object.name"] != "BlockDeviceMapping" || res["nova_object.version"] != tc.want {
+				t.Fatalf("got %s %s; want BlockDeviceMapping %s", res["nova_object.name"], res["nova_object.version"], tc.want)
+			}
+			data := res["nova_object.data"].(map[string]any)
+			if _, ok := data["encrypted"]; ok != tc.encrypted {
+				t.Errorf("encrypted sent = %v; want %v", ok, tc.encrypted)
+			}
+			if data["device_name"] != "/dev/vdb" || data["boot_index"] != nil {
+				t.Errorf("data %v", data)
+			}
+			inst := data["instance"].(map[string]any)
+			want := instancePrimitive(t)
+			if !reflect.DeepEqual(inst, want) {
+				t.Errorf("instance changed on the way back:\n got %v\nwant %v", inst, want)
+			}
+		})
+	}
+}
+
+func TestInstanceNewerThanKnown(t *testing.T) {
+	h := sdktest.NewPlugin(t, &plugin{})
+	inst := instancePrimitive(t)
+	inst["nova_object.version"] = "2.8"
+	_, err := call(t, h, "get_console_output", "6.0", map[string]any{"instance": inst, "tail_length": 10})
+	var re *sdk.RemoteError
+	if !errors.As(err, &re) || re.Module != "oslo_versionedobjects.exception" || re.Class != "IncompatibleObjectVersion" {
+		t.Fatalf("err = %v; want IncompatibleObjectVersion", err)
+	}
+}
+
+func TestDiagnostics(t *testing.T) {
+	h := sdktest.NewPlugin(t, &plugin{})
+	res, err := call(t, h, "get_instance_diagnostics", "6.0", map[string]any{"instance": instancePrimitive(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := res["nova_object.data"].(map[string]any)
+	cpus := data["cpu_details"].([]any)
+	if len(cpus) != 2 || cpus[1].(map[string]any)["nova_object.name"] != "CpuDiagnostics" || data["config_drive"] != false {
+		t.Errorf("diagnostics %v", res)
+	}
+}
