@@ -132,7 +132,7 @@ func (Compute) GetInstanceDiagnostics(ctx context.Context, a InstanceArgs) (*nov
 		return nil, sdk.Expected(e)
 	}
 	d := &nova.Diagnostics{
-		State: "running", Driver: "fake", Hypervisor: ptr("oslohost"), Uptime: ptr(46664),
+		State: "running", Driver: "libvirt", Hypervisor: ptr("oslohost"), Uptime: ptr(46664),
 		MemoryDetails: &nova.MemoryDiagnostics{Maximum: ptr(512), Used: ptr(256)},
 		NICDetails:    []*nova.NicDiagnostics{{MACAddress: ptr("fa:16:3e:00:00:01"), RxOctets: ptr(2070139), TxOctets: ptr(140208)}},
 		DiskDetails:   []*nova.DiskDiagnostics{{ReadBytes: ptr(262144), WriteBytes: ptr(5778432)}},
