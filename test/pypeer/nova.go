@@ -109,3 +109,30 @@ func (n *Nova) Do(ctx context.Context, cmd map[string]any) (map[string]any, erro
 
 // Stderr is what the peer logged so far.
 func (n *Nova) Stderr() string { return n.proc.stderr.String() }
+
+// StartOVOServer starts py/ovo_server.py, an oslo.messaging server whose
+// endpoint takes and returns oslo.versionedobjects objects through
+// VersionedObjectSerializer, on Target(topic, server) under the control
+// exchange (defaults as for StartServer). It is stopped in t.Cleanup.
+func StartOVOServer(t testing.TB, o ServerOptions) ServerOptions {
+	t.Helper()
+	if o.URL == "" {
+		o.URL = URL()
+	}
+	if o.Exchange == "" {
+		o.Exchange = "openstack"
+	}
+	if o.Topic == "" {
+		o.Topic = UniqueName(t, "ovo")
+	}
+	if o.Server == "" {
+		o.Server = UniqueName(t, "ovosrv")
+	}
+	Python(t)
+	requireBroker(t, o.URL)
+	args := []string{"--url", o.URL, "--exchange", o.Exchange, "--topic", o.Topic, "--server", o.Server}
+	startProc(t, "ovo_server.py", args, true, func(line string, diag io.Writer) {
+		fmt.Fprintf(diag, "pypeer: ovo_server: unexpected stdout line: %s\n", line)
+	})
+	return o
+}
