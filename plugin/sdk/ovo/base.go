@@ -17,10 +17,15 @@ type Base struct {
 	Meta *Meta `json:"$ovo,omitempty"`
 }
 
+// metaKey is the key of an object's Meta in its decoded form.
+const metaKey = "$ovo"
+
 // Meta is what [Base] keeps of an object as it arrived. Its layout is an
 // implementation detail of this package.
 type Meta struct {
-	Version string          `json:"version"`
+	Name      string `json:"name"`
+	Namespace string `json:"namespace"`
+	Version   string `json:"version"`
 	Changes []string        `json:"changes,omitempty"`
 	Data    json.RawMessage `json:"data,omitempty"` // the fields as they arrived
 	// Unknown are the fields the Go type does not declare, as they arrived.

@@ -114,7 +114,7 @@ func (d *decoder) object(prim map[string]any) (any, error) {
 	pv, _ := ParseVersion(ver)
 	data, _ := prim[d.key("data")].(map[string]any)
 	out := make(map[string]any, len(data)+1)
-	meta := &Meta{Version: pv.String()}
+	meta := &Meta{Name: c.Name, Namespace: c.Namespace, Version: pv.String()}
 	for k, e := range data {
 		if !c.declares(k) {
 			raw, err := json.Marshal(e)
@@ -145,7 +145,7 @@ func (d *decoder) object(prim map[string]any) (any, error) {
 		return nil, err
 	}
 	meta.Data = b
-	out["$ovo"] = meta
+	out[metaKey] = meta
 	return out, nil
 }
 

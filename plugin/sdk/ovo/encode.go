@@ -88,6 +88,9 @@ func (e *encoder) value(rv reflect.Value) (any, error) {
 		if rv.IsNil() {
 			return nil, nil
 		}
+		if m, ok := rv.Interface().(map[string]any); ok && m[metaKey] != nil {
+			return e.rawObject(m)
+		}
 		out := make(map[string]any, rv.Len())
 		for it := rv.MapRange(); it.Next(); {
 			v, err := e.value(it.Value())
@@ -190,6 +193,40 @@ func (e *encoder) object(c *Class, rv reflect.Value) (any, error) {
 	if len(changes) > 0 {
 		slices.Sort(changes)
 		prim[s+".changes"] = changes
+	}
+	return prim, nil
+}
+
+// rawObject encodes an object decoded into an untyped place (a field or
+// argument of type any or map[string]any) back into its primitive: as it
+// arrived, with what the plugin changed in the map.
+func (e *encoder) rawObject(m map[string]any) (any, error) {
+	var meta Meta
+	b, err := json.Marshal(m[metaKey])
+	if err == nil {
+		err = json.Unmarshal(b, &meta)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("object in an untyped place: %w", err)
+	}
+	data := map[string]any{}
+	for k, v := range m {
+		if k == metaKey {
+			continue
+		}
+		ev, err := e.value(reflect.ValueOf(v))
+		if err != nil {
+			return nil, err
+		}
+		data[k] = ev
+	}
+	for k, raw := range meta.Unknown {
+		data[k] = raw
+	}
+	s := e.r.serial
+	prim := map[string]any{s + ".name": meta.Name, s + ".namespace": meta.Namespace, s + ".version": meta.Version, s + ".data": data}
+	if len(meta.Changes) > 0 {
+		prim[s+".changes"] = meta.Changes
 	}
 	return prim, nil
 }

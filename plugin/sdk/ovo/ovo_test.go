@@ -240,3 +240,18 @@ func TestObjectDeclarationErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestObjectInAnUntypedPlaceGoesBackAsItCame(t *testing.T) {
+	var args map[string]any
+	if err := objects.Unmarshal([]byte(`{"instance": `+instancePrim+`}`), &args); err != nil {
+		t.Fatal(err)
+	}
+	p := primOf(t, args, nil)["instance"].(map[string]any)
+	var want map[string]any
+	dec := json.NewDecoder(strings.NewReader(instancePrim))
+	dec.UseNumber()
+	_ = dec.Decode(&want)
+	if !reflect.DeepEqual(p, want) {
+		t.Errorf("got  %v\nwant %v", p, want)
+	}
+}
