@@ -23,11 +23,11 @@ const metaKey = "$ovo"
 // Meta is what [Base] keeps of an object as it arrived. Its layout is an
 // implementation detail of this package.
 type Meta struct {
-	Name      string `json:"name"`
-	Namespace string `json:"namespace"`
-	Version   string `json:"version"`
-	Changes []string        `json:"changes,omitempty"`
-	Data    json.RawMessage `json:"data,omitempty"` // the fields as they arrived
+	Name      string          `json:"name"`
+	Namespace string          `json:"namespace"`
+	Version   string          `json:"version"`
+	Changes   []string        `json:"changes,omitempty"`
+	Data      json.RawMessage `json:"data,omitempty"` // the fields as they arrived
 	// Unknown are the fields the Go type does not declare, as they arrived.
 	Unknown map[string]json.RawMessage `json:"unknown,omitempty"`
 	set     []string

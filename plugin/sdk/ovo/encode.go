@@ -59,14 +59,17 @@ func (e *encoder) value(rv reflect.Value) (any, error) {
 	if c := e.r.byType[t]; c != nil {
 		return e.object(c, rv)
 	}
-	if !e.r.holdsObjects(t) {
-		if t.Kind() == reflect.Interface && !rv.IsNil() {
-			return e.value(rv.Elem())
+	if t.Kind() == reflect.Interface {
+		if rv.IsNil() {
+			return nil, nil
 		}
-		return rv.Interface(), nil
+		return e.value(rv.Elem())
+	}
+	if !e.r.holdsObjects(t) || t.Implements(marshalerType) || reflect.PointerTo(t).Implements(marshalerType) {
+		return rv.Interface(), nil // encoding/json's (or the type's own) business
 	}
 	switch t.Kind() {
-	case reflect.Pointer, reflect.Interface:
+	case reflect.Pointer:
 		if rv.IsNil() {
 			return nil, nil
 		}
@@ -106,14 +109,27 @@ func (e *encoder) value(rv reflect.Value) (any, error) {
 	return rv.Interface(), nil
 }
 
+var marshalerType = reflect.TypeFor[json.Marshaler]()
+
 // plainStruct encodes an undeclared struct holding objects (arguments of
 // an outgoing call, a result) as encoding/json would, by its exported
-// fields' json names (omitempty honoured).
+// fields' json names (omitempty honoured, untagged embedded structs'
+// fields promoted).
 func (e *encoder) plainStruct(rv reflect.Value) (any, error) {
-	t := rv.Type()
 	out := map[string]any{}
+	return out, e.structFields(rv, out)
+}
+
+func (e *encoder) structFields(rv reflect.Value, out map[string]any) error {
+	t := rv.Type()
 	for i := 0; i < t.NumField(); i++ {
 		sf := t.Field(i)
+		if _, tagged := sf.Tag.Lookup("json"); sf.Anonymous && !tagged && sf.Type.Kind() == reflect.Struct {
+			if err := e.structFields(rv.Field(i), out); err != nil {
+				return err
+			}
+			continue
+		}
 		if !sf.IsExported() {
 			continue
 		}
@@ -123,16 +139,16 @@ func (e *encoder) plainStruct(rv reflect.Value) (any, error) {
 		}
 		v, err := e.value(rv.Field(i))
 		if err != nil {
-			return nil, err
+			return err
 		}
 		out[name] = v
 	}
-	return out, nil
+	return nil
 }
 
 // object encodes one declared object as its primitive.
 func (e *encoder) object(c *Class, rv reflect.Value) (any, error) {
-	meta := rv.FieldByIndex([]int{baseIndex(c.typ)}).Interface().(Base).Meta
+	meta := rv.Field(c.base).Interface().(Base).Meta
 	var baseline reflect.Value
 	known := meta.knownKeys()
 	if known != nil {
@@ -264,15 +280,6 @@ func compatibler(rv reflect.Value) (Compatibler, bool) {
 	p.Elem().Set(rv)
 	mc, ok := p.Interface().(Compatibler)
 	return mc, ok
-}
-
-func baseIndex(t reflect.Type) int {
-	for i := 0; i < t.NumField(); i++ {
-		if sf := t.Field(i); sf.Anonymous && sf.Type == baseType {
-			return i
-		}
-	}
-	panic("ovo: no Base in " + t.String()) // checked by Object
 }
 
 func jsonName(sf reflect.StructField) (name string, omitEmpty, skip bool) {

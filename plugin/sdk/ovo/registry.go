@@ -20,6 +20,7 @@ type Class struct {
 	Version string
 
 	typ    reflect.Type // the struct type
+	base   int          // index of the embedded Base
 	fields []field      // in struct order
 }
 
@@ -64,7 +65,7 @@ func newClass(t reflect.Type, name, namespace, version string) (*Class, error) {
 	for i := 0; i < t.NumField(); i++ {
 		sf := t.Field(i)
 		if sf.Anonymous && sf.Type == baseType {
-			hasBase = true
+			hasBase, c.base = true, i
 			continue
 		}
 		if !sf.IsExported() {
@@ -190,15 +191,16 @@ func (v Version) String() string { return strconv.Itoa(v.Major) + "." + strconv.
 // IsZero reports whether v is the zero Version (no version).
 func (v Version) IsZero() bool { return v == Version{} }
 
-// oldest returns the oldest of the non-empty versions vs.
+// oldest returns the oldest of the valid versions vs ("" for none).
 func oldest(vs ...string) string {
-	out := ""
+	out, ov := "", Version{}
 	for _, s := range vs {
-		if s == "" {
+		v, err := ParseVersion(s)
+		if err != nil {
 			continue
 		}
-		if out == "" || mustVersion(s).Less(mustVersion(out)) {
-			out = s
+		if out == "" || v.Less(ov) {
+			out, ov = v.String(), v
 		}
 	}
 	return out

@@ -45,7 +45,9 @@ var _ sdk.Serializer = (*Serializer)(nil)
 // Pin caps the versions of objects sent to callers that request an API
 // version older than Below: each object named in Objects is sent at no
 // newer version than given there. With several pins, the oldest applicable
-// version of an object wins.
+// version of an object wins. A pin applies to everything serialized while
+// serving such a call, the outgoing calls it makes included (a newer
+// service reads the older versions). A malformed Below applies to no call.
 type Pin struct {
 	Below   string
 	Objects Manifest
@@ -63,8 +65,9 @@ func (s *Serializer) manifest(requested string) Manifest {
 	}
 	var m Manifest
 	for _, p := range s.Pins {
-		if !rv.Less(mustVersion(p.Below)) {
-			continue
+		below, err := ParseVersion(p.Below)
+		if err != nil || !rv.Less(below) {
+			continue // a malformed pin applies to no call
 		}
 		if m == nil {
 			m = Manifest{}
