@@ -6,10 +6,12 @@ import (
 	"errors"
 	"os"
 	"reflect"
+	"strings"
 	"testing"
 
 	"go.uber.org/goleak"
 
+	"github.com/oslohost/oslohost/plugin/pluginv1"
 	"github.com/oslohost/oslohost/plugin/sdk"
 	"github.com/oslohost/oslohost/plugin/sdk/sdktest"
 )
@@ -95,5 +97,54 @@ func TestDiagnostics(t *testing.T) {
 	cpus := data["cpu_details"].([]any)
 	if len(cpus) != 2 || cpus[1].(map[string]any)["nova_object.name"] != "CpuDiagnostics" || data["config_drive"] != false {
 		t.Errorf("diagnostics %v", res)
+	}
+}
+
+// conductor answers object_backport_versions as nova-conductor does, with
+// the object at the manifest's version.
+type conductor struct {
+	pluginv1.UnimplementedHostServer
+	got chan *pluginv1.HostCallRequest
+}
+
+func (c *conductor) Call(_ context.Context, req *pluginv1.HostCallRequest) (*pluginv1.HostCallResponse, error) {
+	c.got <- req
+	var args struct {
+		Objinst  map[string]any    `json:"objinst"`
+		Versions map[string]string `json:"object_versions"`
+	}
+	if err := json.Unmarshal(req.GetArgsJson(), &args); err != nil {
+		return nil, err
+	}
+	args.Objinst["nova_object.version"] = args.Versions["Instance"]
+	delete(args.Objinst["nova_object.data"].(map[string]any), "future_field")
+	res, _ := json.Marshal(args.Objinst)
+	return &pluginv1.HostCallResponse{Outcome: &pluginv1.HostCallResponse_ResultJson{ResultJson: res}}, nil
+}
+
+func TestInstanceBackportedByTheConductor(t *testing.T) {
+	cond := &conductor{got: make(chan *pluginv1.HostCallRequest, 1)}
+	h := sdktest.NewPlugin(t, &plugin{}, sdktest.WithHost(cond))
+	if err := h.Configure(map[string]any{"conductor_topic": "conductor"}); err != nil {
+		t.Fatal(err)
+	}
+	inst := instancePrimitive(t)
+	inst["nova_object.version"] = "2.8"
+	inst["nova_object.data"].(map[string]any)["future_field"] = "x"
+	var out string
+	err := h.Call(context.Background(), "get_console_output", map[string]any{"instance": inst, "tail_length": nil}, &out,
+		sdktest.Version("6.0"), sdktest.Context(map[string]any{"request_id": "req-9"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := <-cond.got
+	if tg := req.GetTarget(); tg.GetTopic() != "conductor" || tg.GetVersion() != "3.0" || req.GetMethod() != "object_backport_versions" {
+		t.Errorf("backport sent to %v %s", tg, req.GetMethod())
+	}
+	if !strings.Contains(string(req.GetContextJson()), `"request_id":"req-9"`) {
+		t.Errorf("backport context %s; want the caller's", req.GetContextJson())
+	}
+	if !strings.Contains(out, "console of 2c5f1ab7-4c3b-4f8e-9d1a-3b2f5e7c9a11 (vm1-renamed)") {
+		t.Errorf("get_console_output = %q", out)
 	}
 }
