@@ -82,8 +82,9 @@ type serializerKey struct{}
 // deserializeCall applies the endpoint's serializer to a call's request
 // context (stored in cs) and arguments, before the method runs: the single
 // point where incoming calls meet a Serializer.
-func deserializeCall(ctx context.Context, cs *callState, argsJSON []byte) ([]byte, error) {
-	if cs.ser == nil {
+func deserializeCall(ctx context.Context, argsJSON []byte) ([]byte, error) {
+	cs := callFrom(ctx)
+	if cs == nil || cs.ser == nil {
 		return argsJSON, nil
 	}
 	rc, err := cs.ser.DeserializeContext(ctx, maps.Clone(cs.requestContext()))

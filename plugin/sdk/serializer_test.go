@@ -121,3 +121,20 @@ func TestSerializerErrorFailsTheCall(t *testing.T) {
 		t.Fatalf("err = %v; want the serializer's IncompatibleObjectVersion", err)
 	}
 }
+
+type panicSerializer struct{ sdk.NoOpSerializer }
+
+func (panicSerializer) DeserializeEntity(context.Context, json.RawMessage) (json.RawMessage, error) {
+	panic("serializer bug")
+}
+
+func TestSerializerPanicFailsTheCallOnly(t *testing.T) {
+	h := sdktest.New(t, sdk.Endpoint{Impl: serialized{}, Serializer: panicSerializer{}})
+	for range 2 { // the plugin keeps serving
+		err := h.Call(context.Background(), "relay", map[string]any{"x": 1}, nil)
+		var re *sdk.RemoteError
+		if !errors.As(err, &re) || re.Class != "RuntimeError" || re.Message != "plugin panic: serializer bug" {
+			t.Fatalf("err = %v; want RuntimeError plugin panic", err)
+		}
+	}
+}

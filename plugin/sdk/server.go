@@ -245,12 +245,7 @@ func (s *server) Invoke(ctx context.Context, req *pluginv1.InvokeRequest) (*plug
 		base:    s.logger,
 		ser:     ep.serializer,
 	}
-	ctx = withCall(s.withHost(ctx), cs)
-	args, err := deserializeCall(ctx, cs, req.GetArgsJson())
-	if err != nil {
-		return failed(failureFromError(err, m.pc)), nil
-	}
-	return s.call(ctx, m, args), nil
+	return s.call(withCall(s.withHost(ctx), cs), m, req.GetArgsJson()), nil
 }
 
 // lookup finds the endpoint the host chose (namespace and version as
@@ -292,6 +287,10 @@ func (s *server) call(ctx context.Context, m *method, argsJSON []byte) (resp *pl
 			resp = failed(failureFromPanic(v, pcs[:n], m.pc))
 		}
 	}()
+	argsJSON, err := deserializeCall(ctx, argsJSON)
+	if err != nil {
+		return failed(failureFromError(err, m.pc))
+	}
 	in := []reflect.Value{reflect.ValueOf(ctx)}
 	if m.argType != nil {
 		arg, err := m.decodeArgs(argsJSON)
