@@ -10,7 +10,8 @@ import (
 // fields it arrived with (so that what the plugin changes is sent back as
 // the object's changes), and the fields the plugin marked set with
 // [Base.ObjSet]. The zero Base is a new object: every field the plugin sets
-// to a non-zero value is sent, and is a change.
+// to a non-zero value is sent, and is a change. [Registry.ResetChanges] is
+// obj_reset_changes.
 //
 // The exported Meta field exists for encoding/json; leave it alone.
 type Base struct {
@@ -55,15 +56,6 @@ func (b *Base) ObjSet(fields ...string) {
 		if !slices.Contains(b.Meta.set, f) {
 			b.Meta.set = append(b.Meta.set, f)
 		}
-	}
-}
-
-// ObjResetChanges forgets the changes the object arrived with and the
-// fields marked with ObjSet; fields the plugin changes afterwards are still
-// changes (obj_reset_changes for the incoming ones).
-func (b *Base) ObjResetChanges() {
-	if b.Meta != nil {
-		b.Meta.Changes, b.Meta.set = nil, nil
 	}
 }
 

@@ -30,7 +30,7 @@
 // field whose value the plugin changed (compared with what arrived); a new
 // object with every field it has. Fields at their zero value that did not
 // arrive are not sent (unset, as in Python); [Base.ObjSet] sends them
-// anyway.
+// anyway. [Registry.ResetChanges] is obj_reset_changes.
 //
 // Fields the Go struct does not declare go back as they arrived (Nova's
 // Instance has some eighty; a plugin declares those it uses), unless the

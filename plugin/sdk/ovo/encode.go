@@ -1,6 +1,7 @@
 package ovo
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -149,14 +150,10 @@ func (e *encoder) structFields(rv reflect.Value, out map[string]any) error {
 // object encodes one declared object as its primitive.
 func (e *encoder) object(c *Class, rv reflect.Value) (any, error) {
 	meta := rv.Field(c.base).Interface().(Base).Meta
-	var baseline reflect.Value
 	known := meta.knownKeys()
-	if known != nil {
-		baseline = reflect.New(c.typ)
-		if err := decodeJSON(meta.Data, baseline.Interface()); err != nil {
-			return nil, fmt.Errorf("object %s: %w", c.Name, err)
-		}
-		baseline = baseline.Elem()
+	baseline, err := c.baseline(meta)
+	if err != nil {
+		return nil, err
 	}
 	arrived := meta != nil && meta.Data != nil
 	data := map[string]any{}
@@ -172,7 +169,7 @@ func (e *encoder) object(c *Class, rv reflect.Value) (any, error) {
 		}
 		data[f.name] = v
 		changed := !arrived || meta.isSet(f.name) || meta.arrivedChanged(f.name) || !known[f.name] ||
-			!reflect.DeepEqual(baseline.Field(f.index).Interface(), fv.Interface()) || e.hasChanges(v)
+			!sameJSON(baseline[f.name], fv) || e.hasChanges(v)
 		if changed {
 			changes = append(changes, f.name)
 		}
@@ -245,6 +242,72 @@ func (e *encoder) rawObject(m map[string]any) (any, error) {
 		prim[s+".changes"] = meta.Changes
 	}
 	return prim, nil
+}
+
+// ResetChanges forgets the changes of obj, a pointer to a declared object,
+// as obj_reset_changes() does in Python: the fields it has now are those it
+// is sent with, and what the plugin changes afterwards are its changes.
+// Nested objects keep their own changes (obj_reset_changes(recursive=False));
+// reset them too for the recursive form. Not safe for concurrent use with
+// other uses of obj.
+func (r *Registry) ResetChanges(obj any) error {
+	rv := reflect.ValueOf(obj)
+	if rv.Kind() != reflect.Pointer || rv.IsNil() {
+		return fmt.Errorf("ovo: ResetChanges of %T: want a pointer to an object", obj)
+	}
+	c := r.byType[rv.Elem().Type()]
+	if c == nil {
+		return fmt.Errorf("ovo: ResetChanges: %T is not a declared object", obj)
+	}
+	el := rv.Elem()
+	b := el.Field(c.base).Addr().Interface().(*Base)
+	known := b.Meta.knownKeys()
+	data := map[string]any{}
+	for _, f := range c.fields {
+		fv := el.Field(f.index)
+		if !known[f.name] && !b.Meta.isSet(f.name) && fv.IsZero() {
+			continue
+		}
+		data[f.name] = fv.Interface()
+	}
+	raw, err := json.Marshal(data)
+	if err != nil {
+		return fmt.Errorf("ovo: ResetChanges of %s: %w", c.Name, err)
+	}
+	m := &Meta{Name: c.Name, Namespace: c.Namespace, Version: b.Meta.version(), Data: raw}
+	if b.Meta != nil {
+		m.Unknown = b.Meta.Unknown
+	}
+	b.Meta = m
+	return nil
+}
+
+// baseline returns, by field, the JSON of the values an object arrived
+// with (or had at its last ResetChanges): what its fields are compared with
+// to find what the plugin changed. Comparing JSON rather than Go values
+// ignores what encoding drops (a time's monotonic clock, unexported state).
+func (c *Class) baseline(meta *Meta) (map[string][]byte, error) {
+	if meta == nil || meta.Data == nil {
+		return nil, nil
+	}
+	v := reflect.New(c.typ)
+	if err := decodeJSON(meta.Data, v.Interface()); err != nil {
+		return nil, fmt.Errorf("object %s: %w", c.Name, err)
+	}
+	out := make(map[string][]byte, len(c.fields))
+	for _, f := range c.fields {
+		b, err := json.Marshal(v.Elem().Field(f.index).Interface())
+		if err != nil {
+			return nil, fmt.Errorf("object %s: field %s: %w", c.Name, f.name, err)
+		}
+		out[f.name] = b
+	}
+	return out, nil
+}
+
+func sameJSON(want []byte, v reflect.Value) bool {
+	b, err := json.Marshal(v.Interface())
+	return err == nil && bytes.Equal(b, want)
 }
 
 func (m *Meta) version() string {

@@ -113,13 +113,42 @@ func TestChangesTrackWhatThePluginSets(t *testing.T) {
 	host := "cmp1"
 	inst.Host = &host
 	inst.Flavor.MemoryMB = 1024
-	inst.ObjResetChanges()
 	p := primOf(t, &inst, nil)
-	if got := changes(p); !reflect.DeepEqual(got, []string{"flavor", "host"}) {
-		t.Errorf("changes = %v; want [flavor host]", got)
+	if got := changes(p); !reflect.DeepEqual(got, []string{"display_name", "flavor", "host"}) {
+		t.Errorf("changes = %v; want [display_name flavor host]", got)
 	}
 	if got := changes(data(p)["flavor"].(map[string]any)); !reflect.DeepEqual(got, []string{"memory_mb"}) {
 		t.Errorf("flavor changes = %v", got)
+	}
+}
+
+func TestResetChanges(t *testing.T) {
+	var inst Instance
+	if err := objects.Unmarshal([]byte(instancePrim), &inst); err != nil {
+		t.Fatal(err)
+	}
+	inst.DisplayName = "before reset"
+	if err := objects.ResetChanges(&inst); err != nil {
+		t.Fatal(err)
+	}
+	p := primOf(t, &inst, nil)
+	if _, ok := p["nova_object.changes"]; ok || data(p)["display_name"] != "before reset" || data(p)["vm_state"] != "active" {
+		t.Fatalf("after reset: %v", p)
+	}
+	inst.Hidden = true
+	if got := changes(primOf(t, &inst, nil)); !reflect.DeepEqual(got, []string{"hidden"}) {
+		t.Errorf("changes after reset = %v; want [hidden]", got)
+	}
+	fresh := &Instance{UUID: "u-3"}
+	if err := objects.ResetChanges(fresh); err != nil {
+		t.Fatal(err)
+	}
+	p = primOf(t, fresh, nil)
+	if _, ok := p["nova_object.changes"]; ok || data(p)["uuid"] != "u-3" || len(data(p)) != 1 {
+		t.Errorf("fresh object after reset: %v", p)
+	}
+	if err := objects.ResetChanges(Instance{}); err == nil {
+		t.Errorf("ResetChanges of a value: no error")
 	}
 }
 
