@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/oslohost/oslohost/plugin/sdk"
@@ -53,6 +54,9 @@ func (serialized) Relay(ctx context.Context, args map[string]any) (any, error) {
 	if err := h.Call(ctx, sdk.Target{Topic: "t"}, "echo", map[string]any{"a": 2}, &raw, sdk.WithSerializer(sdk.NoOpSerializer{})); err != nil {
 		return nil, err
 	}
+	if err := h.Notify(ctx, sdk.OutgoingNotification{EventType: "e", Payload: map[string]any{"p": 1}}); err != nil {
+		return nil, err
+	}
 	return map[string]any{"args": args, "ctxt": sdk.RequestContext(ctx), "res": res, "raw": raw}, nil
 }
 
@@ -95,6 +99,12 @@ func TestSerializerHooks(t *testing.T) {
 	host.mu.Unlock()
 	if string(first.GetArgsJson()) != `{"serialized":{"a":1}}` || string(second.GetArgsJson()) != `{"a":2}` {
 		t.Errorf("outgoing args %s, %s", first.GetArgsJson(), second.GetArgsJson())
+	}
+	host.mu.Lock()
+	note := host.notifs[0]
+	host.mu.Unlock()
+	if string(note.GetPayloadJson()) != `{"serialized":{"p":1}}` || !strings.Contains(string(note.GetContextJson()), `"ctx_serialized":true`) {
+		t.Errorf("outgoing notification payload %s, context %s; want both serialized", note.GetPayloadJson(), note.GetContextJson())
 	}
 	var ctxt map[string]any
 	_ = json.Unmarshal(first.GetContextJson(), &ctxt)

@@ -43,6 +43,12 @@
 // backported through the host's conductor or refused with
 // oslo_versionedobjects.exception.IncompatibleObjectVersion.
 //
-// Without a plugin around (the Go client, tests), [Registry.Marshal] and
-// [Registry.Unmarshal] do the same conversions.
+// Without a plugin around (the Go client, tests), [Registry.Primitive],
+// [Registry.Marshal] and [Registry.Unmarshal] do the same conversions:
+//
+//	args, _ := objects.Primitive(map[string]any{"instance": inst}, nil)
+//	var raw json.RawMessage
+//	err := c.Call(ctx, rc.Map(), "get_console_output", args, &raw) // c a client.Client
+//	var out Instance
+//	err = objects.Unmarshal(raw, &out)
 package ovo
