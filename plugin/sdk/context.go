@@ -36,6 +36,7 @@ type callState struct {
 	info    Call
 	ctxJSON []byte       // the request context object; nil for none
 	base    hclog.Logger // the plugin's logger
+	ser     Serializer   // the endpoint's; nil for none
 
 	ctxOnce sync.Once
 	reqCtx  map[string]any

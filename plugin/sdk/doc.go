@@ -77,6 +77,22 @@
 // oslo request context, [CallInfo] the endpoint, method and message id,
 // [Logger] a logger tagged with them.
 //
+// # Serializers, versioned objects and the typed context
+//
+// An [Endpoint] or [Notifications] with a [Serializer] sees its arguments,
+// request context and results through it, and so do the outgoing calls it
+// makes through [Host], as oslo.messaging's serializers do. Package ovo
+// declares Go structs as oslo.versionedobjects objects and has the
+// serializer Nova, Cinder and the other OpenStack services need:
+//
+//	var objects = ovo.NewRegistry("nova_object", ovo.Object[Instance]("Instance", "nova", "2.7"))
+//
+//	sdk.Serve(sdk.Endpoint{Version: "6.1", Impl: &Compute{},
+//		Serializer: &ovo.Serializer{Registry: objects}})
+//
+// Package osloctx reads the request context as a typed oslo.context
+// RequestContext. plugins/examples/compute shows both with Nova's objects.
+//
 // # Notifications
 //
 // A notification handler is a struct whose methods are named after the

@@ -44,6 +44,8 @@ type callOptions struct {
 	monitor     time.Duration
 	reqCtx      map[string]any
 	haveContext bool
+	ser         Serializer
+	haveSer     bool
 }
 
 // Timeout bounds a call (the wait for the reply included); 0 or none means
@@ -147,6 +149,11 @@ func (h *HostClient) Call(ctx context.Context, target Target, method string, arg
 	if len(raw) == 0 {
 		raw = []byte("null")
 	}
+	if ser := serializerOf(ctx, o); ser != nil {
+		if raw, err = ser.DeserializeEntity(ctx, raw); err != nil {
+			return fmt.Errorf("call %s: deserialize result: %w", method, err)
+		}
+	}
 	if rm, ok := result.(*json.RawMessage); ok {
 		*rm = append((*rm)[:0], raw...)
 		return nil
@@ -181,6 +188,14 @@ func (h *HostClient) Cast(ctx context.Context, target Target, method string, arg
 // Notify sends n to every topic in the messagingv2 format and returns once
 // the broker accepted each copy.
 func (h *HostClient) Notify(ctx context.Context, n OutgoingNotification) error {
+	ser := serializerOf(ctx, callOptions{})
+	if ser != nil && n.Payload != nil {
+		p, err := ser.SerializeEntity(ctx, n.Payload)
+		if err != nil {
+			return fmt.Errorf("notify %s: payload: %w", n.EventType, err)
+		}
+		n.Payload = p
+	}
 	payload, err := marshalJSON(n.Payload)
 	if raw, ok := n.Payload.(json.RawMessage); ok && len(raw) > 0 {
 		payload, err = raw, nil
@@ -191,6 +206,11 @@ func (h *HostClient) Notify(ctx context.Context, n OutgoingNotification) error {
 	reqCtx := n.Context
 	if reqCtx == nil {
 		reqCtx = RequestContext(ctx)
+	}
+	if ser != nil && reqCtx != nil {
+		if reqCtx, err = ser.SerializeContext(ctx, reqCtx); err != nil {
+			return fmt.Errorf("notify %s: request context: %w", n.EventType, err)
+		}
 	}
 	ctxJSON, err := encodeContext(reqCtx)
 	if err != nil {
@@ -219,6 +239,12 @@ func applyCallOptions(opts []CallOption) callOptions {
 }
 
 func encodeRequest(ctx context.Context, o callOptions, args any) (argsJSON, ctxJSON []byte, err error) {
+	ser := serializerOf(ctx, o)
+	if ser != nil && args != nil {
+		if args, err = ser.SerializeEntity(ctx, args); err != nil {
+			return nil, nil, fmt.Errorf("args: %w", err)
+		}
+	}
 	if args != nil {
 		if argsJSON, err = marshalJSON(args); err != nil {
 			return nil, nil, fmt.Errorf("args: %w", err)
@@ -232,6 +258,11 @@ func encodeRequest(ctx context.Context, o callOptions, args any) (argsJSON, ctxJ
 	reqCtx := o.reqCtx
 	if !o.haveContext {
 		reqCtx = RequestContext(ctx)
+	}
+	if ser != nil && reqCtx != nil {
+		if reqCtx, err = ser.SerializeContext(ctx, reqCtx); err != nil {
+			return nil, nil, fmt.Errorf("request context: %w", err)
+		}
 	}
 	if ctxJSON, err = encodeContext(reqCtx); err != nil {
 		return nil, nil, err

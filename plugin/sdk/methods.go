@@ -34,6 +34,8 @@ type compiledEndpoint struct {
 	legacy    []string
 	methods   map[string]*method
 	names     []string // sorted RPC names
+
+	serializer Serializer // Endpoint.Serializer
 }
 
 var versionRE = regexp.MustCompile(`^[0-9]+\.[0-9]+(\.[0-9]+)?$`)
@@ -54,6 +56,7 @@ func compile(e Endpoint) (*compiledEndpoint, error) {
 	v := reflect.ValueOf(e.Impl)
 	t := v.Type()
 	ce := &compiledEndpoint{namespace: e.Namespace, version: version, legacy: e.LegacyNamespaces, methods: map[string]*method{}}
+	ce.serializer = e.Serializer
 	var errs []error
 	for i := 0; i < t.NumMethod(); i++ {
 		m := t.Method(i)

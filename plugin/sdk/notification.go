@@ -55,6 +55,10 @@ type Notifications struct {
 	Name string
 	// Impl holds the methods; usually a pointer to a struct.
 	Impl any
+	// Serializer, if set, converts each notification's payload
+	// (DeserializeEntity) and context (DeserializeContext) before the
+	// handler sees them, and what the handler sends through [Host].
+	Serializer Serializer
 }
 
 // Servable is one thing a plugin serves: an [Endpoint] or a

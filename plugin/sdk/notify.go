@@ -39,6 +39,9 @@ func (s *server) Notify(ctx context.Context, req *pluginv1.NotifyRequest) (*plug
 		defer cancel()
 	}
 	ctx = s.withHost(ctx)
+	if h.ser != nil {
+		ctx = context.WithValue(ctx, serializerKey{}, h.ser)
+	}
 	logger := s.logger.With("handler", h.name)
 	resp := &pluginv1.NotifyResponse{Results: make([]*pluginv1.NotifyResult, len(ns))}
 	if h.batch {
@@ -97,6 +100,13 @@ func (h *compiledHandler) handleOne(ctx context.Context, logger hclog.Logger, n 
 			res = requeued(fmt.Errorf("plugin panic: %v", v))
 		}
 	}()
+	if h.ser != nil {
+		var err error
+		if n, err = deserializeNotification(ctx, h.ser, n); err != nil {
+			logger.Error("notification serializer failed: requeue", "error", err)
+			return requeued(err)
+		}
+	}
 	out := m.fn.Call([]reflect.Value{reflect.ValueOf(withLogger(ctx, logger)), reflect.ValueOf(n)})
 	if errV := out[len(out)-1]; !errV.IsNil() {
 		err := errV.Interface().(error)
@@ -157,6 +167,15 @@ func (h *compiledHandler) handleBatch(ctx context.Context, logger hclog.Logger, 
 			res = all(requeued(fmt.Errorf("plugin panic: %v", v)))
 		}
 	}()
+	if h.ser != nil {
+		for i := range batch {
+			var err error
+			if batch[i], err = deserializeNotification(ctx, h.ser, batch[i]); err != nil {
+				logger.Error("notification serializer failed: requeue the batch", "error", err)
+				return all(requeued(err))
+			}
+		}
+	}
 	out := m.fn.Call([]reflect.Value{reflect.ValueOf(withLogger(ctx, logger)), reflect.ValueOf(batch)})
 	if errV := out[len(out)-1]; !errV.IsNil() {
 		err := errV.Interface().(error)

@@ -36,6 +36,7 @@ type compiledHandler struct {
 	batch      bool
 	methods    map[string]*notifyMethod // by priority, the catch-all filled in
 	priorities []string                 // in the order of Priorities
+	ser        Serializer               // Notifications.Serializer
 }
 
 // compileHandler discovers the handler methods of n.Impl. Errors describe
@@ -79,7 +80,7 @@ func compileHandler(n Notifications) (*compiledHandler, error) {
 		return nil, fmt.Errorf("%s: %s has no methods named after a priority (%s) or Notify, of the form func(context.Context, sdk.Notification) (sdk.NotificationResult, error)%s",
 			label, typeName(t), strings.Join(Priorities, ", "), hint)
 	}
-	ch := &compiledHandler{name: n.Name, methods: map[string]*notifyMethod{}}
+	ch := &compiledHandler{name: n.Name, methods: map[string]*notifyMethod{}, ser: n.Serializer}
 	var single, batch []string
 	for _, nm := range found {
 		if nm.batch {

@@ -55,6 +55,10 @@ type Endpoint struct {
 	LegacyNamespaces []string
 	// Impl holds the methods; usually a pointer to a struct.
 	Impl any
+	// Serializer, if set, converts the arguments, request context and
+	// result of the calls this endpoint serves, and of the outgoing calls
+	// made while serving them (see [Serializer]).
+	Serializer Serializer
 }
 
 // Configurer is implemented by an Endpoint's Impl that wants the plugin's

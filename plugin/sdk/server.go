@@ -244,6 +244,7 @@ func (s *server) Invoke(ctx context.Context, req *pluginv1.InvokeRequest) (*plug
 		},
 		ctxJSON: ctxJSON,
 		base:    s.logger,
+		ser:     ep.serializer,
 	}
 	return s.call(withCall(s.withHost(ctx), cs), m, req.GetArgsJson()), nil
 }
@@ -286,6 +287,10 @@ func (s *server) call(ctx context.Context, m *method, argsJSON []byte) (resp *pl
 			resp = failed(failureFromPanic(v, pcs[:n], m.pc))
 		}
 	}()
+	argsJSON, err := deserializeCall(ctx, argsJSON)
+	if err != nil {
+		return failed(failureFromError(err, m.pc))
+	}
 	in := []reflect.Value{reflect.ValueOf(ctx)}
 	arg, err := m.decodeArgs(argsJSON)
 	if err != nil {
@@ -300,9 +305,9 @@ func (s *server) call(ctx context.Context, m *method, argsJSON []byte) (resp *pl
 	}
 	result := []byte("null")
 	if m.hasRes {
-		b, err := marshalJSON(out[0].Interface())
+		b, err := serializeResult(ctx, m.qualName, out[0].Interface())
 		if err != nil {
-			return failed(failureFromError(TypeError("%s() result is not JSON serializable: %v", m.qualName, err), m.pc))
+			return failed(failureFromError(err, m.pc))
 		}
 		result = b
 	}
