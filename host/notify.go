@@ -50,8 +50,9 @@ func (h *Host) startListener(ctx context.Context, cfg *config.Config, lc *config
 		Targets: targets, Priorities: lc.Priorities, Pool: lc.Pool, Filter: filter,
 		Executor: exec, Prefetch: cfg.Transport.Prefetch, AllowRequeue: lc.AllowRequeue,
 		MaxRequeues: lc.MaxRequeues, MaxBodySize: cfg.Host.MaxMessageSize,
-		Logger:  h.log.Named("listener").Named(lc.Name),
-		Handler: listener.HandlerFunc(fw.handleOne),
+		Logger:     h.log.Named("listener").Named(lc.Name),
+		Handler:    listener.HandlerFunc(fw.handleOne),
+		Duplicates: h.duplicates("listener", lc.Name),
 	}
 	if lc.Batch != nil {
 		lcfg.Batch = &listener.BatchConfig{Size: lc.Batch.Size, Timeout: lc.Batch.Timeout.Duration()}
