@@ -80,6 +80,7 @@ func New(cfg *config.Config, log hclog.Logger, opts ...Option) (*Host, error) {
 		dups: map[string]*dedup.Window{}, connReady: make(chan struct{}),
 	}
 	h.hostSvc = newHostService(h)
+	h.metrics.reg.MustRegister(swapCollector{h})
 	for _, o := range opts {
 		o(h)
 	}
@@ -253,6 +254,13 @@ func (h *Host) refreshEndpoints(plugin string) {
 	for _, e := range entries {
 		e.disp.SetEndpoints(h.endpointsOf(e.cfg))
 	}
+}
+
+// hostConfig is the host block in force.
+func (h *Host) hostConfig() config.Host {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.cfg.Host
 }
 
 func (h *Host) drainTimeout() time.Duration {

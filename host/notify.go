@@ -132,13 +132,14 @@ func (f *notifyForwarder) handle(ctx context.Context, batch []*listener.Message)
 // toPlugin delivers the messages each handler of one plugin takes, and
 // marks in results those it asked to requeue.
 func (f *notifyForwarder) toPlugin(ctx context.Context, s *pluginSlot, batch []*listener.Message, results []listener.Result) (bool, error) {
-	g, err := s.acquire(ctx)
+	ctx, cancel := context.WithTimeout(ctx, notifyTimeout)
+	defer cancel()
+	g, inv, err := s.acquire(ctx, false)
 	if err != nil {
 		return false, err
 	}
-	defer g.release()
-	ctx, cancel := context.WithTimeout(ctx, notifyTimeout)
-	defer cancel()
+	defer g.end(inv)
+	ctx = inv.ctx
 	delivered := false
 	for _, hi := range g.proc.desc.GetNotificationHandlers() {
 		var idx []int
