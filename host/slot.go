@@ -289,6 +289,7 @@ func (s *pluginSlot) crashed(g *generation) {
 	close(s.changed)
 	s.changed = make(chan struct{})
 	s.state = StateRestarting
+	s.dismissFallbackLocked() // past its probation (else rollBack had taken it)
 	s.lastError = fmt.Sprintf("generation %d (pid %d) exited unexpectedly", g.num, g.pid())
 	s.mu.Unlock()
 	s.h.metrics.pluginUp.WithLabelValues(s.name).Set(0)
