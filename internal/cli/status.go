@@ -94,7 +94,7 @@ func printStatus(w io.Writer, st host.Status) {
 			fmt.Fprintf(w, "\n%s: swap queued %s ago: %s", p.Name, time.Since(q.Since).Round(time.Second), q.Reason)
 		}
 		if p.Rollbacks > 0 {
-			fmt.Fprintf(w, "\n%s: %d swaps rolled back", p.Name, p.Rollbacks)
+			fmt.Fprintf(w, "\n%s: swaps rolled back: %d", p.Name, p.Rollbacks)
 		}
 	}
 	fmt.Fprintln(w)
