@@ -23,8 +23,8 @@ type SwapResult struct {
 	Reason string `json:"reason,omitempty"`
 }
 
-// queuedSwap is a swap asked for while another could not start; a later
-// request replaces it (the latest configuration wins).
+// queuedSwap is a swap asked for while another could not start; later
+// requests fold into it (the latest configuration wins).
 type queuedSwap struct {
 	cfg    *config.Plugin
 	strict bool
@@ -45,6 +45,7 @@ type queuedSwap struct {
 // (Queued in the result) and runs as soon as it can.
 func (s *pluginSlot) swap(ctx context.Context, cfg *config.Plugin, strict bool) (SwapResult, error) {
 	res := SwapResult{Plugin: s.name}
+	max := s.h.hostConfig().MaxDraining // before s.mu: the host's mu comes first
 	s.mu.Lock()
 	if s.stopped {
 		s.mu.Unlock()
@@ -53,7 +54,7 @@ func (s *pluginSlot) swap(ctx context.Context, cfg *config.Plugin, strict bool) 
 	reason := ""
 	if s.queued != nil {
 		reason = "another swap is queued"
-	} else if n, max := s.drainingAfterSwapLocked(), s.h.hostConfig().MaxDraining; max > 0 && n > max {
+	} else if n := s.drainingAfterSwapLocked(); max > 0 && n > max {
 		reason = fmt.Sprintf("%d old generations would be draining, max_draining is %d", n, max)
 	} else if !s.swapMu.TryLock() {
 		reason = "a swap or restart is in progress"
@@ -73,8 +74,14 @@ func (s *pluginSlot) swap(ctx context.Context, cfg *config.Plugin, strict bool) 
 // first one.
 func (s *pluginSlot) enqueueLocked(cfg *config.Plugin, strict bool, reason string) {
 	if q := s.queued; q != nil {
-		q.cfg, q.strict, q.reason = cfg, q.strict && strict, reason
-		s.log.Info("swap queued behind another queued swap; the latest configuration wins")
+		// A configuration change replaces the queued one's; a binary swap
+		// (strict, of the configuration in force) keeps it: the queued
+		// swap starts the binary on disk then anyway.
+		if !strict {
+			q.cfg = cfg
+		}
+		q.strict, q.reason = q.strict && strict, reason
+		s.log.Info("swap folded into the one already queued")
 		return
 	}
 	s.queued = &queuedSwap{cfg: cfg, strict: strict, since: time.Now(), reason: reason}
@@ -113,9 +120,9 @@ func (s *pluginSlot) runQueued() {
 		if !s.swapMu.TryLock() {
 			continue
 		}
+		max := s.h.hostConfig().MaxDraining
 		s.mu.Lock()
 		q := s.queued
-		max := s.h.hostConfig().MaxDraining
 		if q == nil || s.stopped {
 			s.mu.Unlock()
 			s.swapMu.Unlock()
