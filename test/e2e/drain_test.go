@@ -109,7 +109,7 @@ func TestSwapQueuedWhileDraining(t *testing.T) {
 	if err := h.Swap(t, "svc"); err != nil {
 		t.Fatal(err)
 	}
-	go sleep(8, b)
+	go sleep(10, b)
 	waitFor(t, 10*time.Second, "call B on generation 2", func() bool { return h.Plugin(t, "svc").InFlight == 1 })
 
 	install(t, faultyBuild(t, "v3", ""), path)
@@ -129,7 +129,7 @@ func TestSwapQueuedWhileDraining(t *testing.T) {
 	if s := <-a; s != "slept on v1" {
 		t.Fatalf("call A: %q", s)
 	}
-	waitFor(t, 3*time.Second, "the queued swap ran once generation 1 drained", func() bool {
+	waitFor(t, 4*time.Second, "the queued swap ran once generation 1 drained", func() bool {
 		p := h.Plugin(t, "svc")
 		return p.Generation == 3 && p.SwapQueued == nil
 	})
