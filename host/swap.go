@@ -195,7 +195,7 @@ func (s *pluginSlot) switchTo(ctx context.Context, cfg *config.Plugin, strict bo
 		ret := newRetirement()
 		old.ret = ret
 		s.draining = append(s.draining, old)
-		if p := hc.Probation.Duration(); p > 0 {
+		if p := probationOf(hc, cfg); p > 0 {
 			s.fallback, s.fallbackCfg, s.probationEnd = old, oldCfg, now.Add(p)
 			until := s.probationEnd
 			res.ProbationUntil = &until
@@ -205,7 +205,7 @@ func (s *pluginSlot) switchTo(ctx context.Context, cfg *config.Plugin, strict bo
 		s.wg.Add(1)
 		go s.retire(old, ret, drainLimits{
 			undated: now.Add(hc.DrainTimeout.Duration()),
-			ceiling: now.Add(hc.DrainCeiling.Duration()),
+			ceiling: now.Add(drainCeilingOf(hc, oldCfg)),
 			hard:    s.hard,
 		})
 	}
@@ -218,6 +218,22 @@ func (s *pluginSlot) switchTo(ctx context.Context, cfg *config.Plugin, strict bo
 	}
 	s.log.Info("swapped", "generation", g.num, "pid", g.pid(), "replaced", res.Replaced, "probation_until", res.ProbationUntil)
 	return res, nil
+}
+
+// probationOf is the probation of a new generation of plugin p.
+func probationOf(hc config.Host, p *config.Plugin) time.Duration {
+	if p.Probation != nil {
+		return p.Probation.Duration()
+	}
+	return hc.Probation.Duration()
+}
+
+// drainCeilingOf is the drain ceiling of an old generation of plugin p.
+func drainCeilingOf(hc config.Host, p *config.Plugin) time.Duration {
+	if p.DrainCeiling != nil {
+		return p.DrainCeiling.Duration()
+	}
+	return hc.DrainCeiling.Duration()
 }
 
 // retire drains an old generation (each call until its caller's deadline,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/oslohost/oslohost/host/config"
 )
@@ -72,6 +73,30 @@ func TestSwapQueues(t *testing.T) {
 			}
 			close(s.done)
 			s.wg.Wait()
+		})
+	}
+}
+
+func TestPluginOverridesHost(t *testing.T) {
+	d := func(v time.Duration) *config.Duration { c := config.Duration(v); return &c }
+	hc := config.Host{Probation: config.Duration(30 * time.Second), DrainCeiling: config.Duration(30 * time.Minute)}
+	tests := []struct {
+		name               string
+		p                  config.Plugin
+		probation, ceiling time.Duration
+	}{
+		{"the host's", config.Plugin{}, 30 * time.Second, 30 * time.Minute},
+		{"the plugin's", config.Plugin{Probation: d(time.Minute), DrainCeiling: d(time.Hour)}, time.Minute, time.Hour},
+		{"probation off for the plugin", config.Plugin{Probation: d(0)}, 0, 30 * time.Minute},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := probationOf(hc, &tt.p); got != tt.probation {
+				t.Errorf("probation %v, want %v", got, tt.probation)
+			}
+			if got := drainCeilingOf(hc, &tt.p); got != tt.ceiling {
+				t.Errorf("ceiling %v, want %v", got, tt.ceiling)
+			}
 		})
 	}
 }

@@ -128,6 +128,11 @@ type Plugin struct {
 	Watch          bool            `json:"watch"`
 	StartTimeout   Duration        `json:"start_timeout"`
 	MaxMessageSize int             `json:"max_message_size"`
+	// DrainCeiling and Probation, when set, override the host block's for
+	// this plugin: the ceiling of its old generations' drains, and the
+	// probation of its new ones.
+	DrainCeiling *Duration `json:"drain_ceiling,omitempty"`
+	Probation    *Duration `json:"probation,omitempty"`
 }
 
 // Server is a `server "NAME"` block: an RPC server on a topic.

@@ -25,7 +25,7 @@ var (
 		"max_draining", "probation", "dedup_window", "dedup_max_ids", "max_message_size")}
 	executorSchema = &hcl.BodySchema{Attributes: attrs("kind", "workers")}
 	pluginSchema   = &hcl.BodySchema{Attributes: attrs("command", "args", "env", "sha256", "config",
-		"watch", "start_timeout", "max_message_size")}
+		"watch", "start_timeout", "max_message_size", "drain_ceiling", "probation")}
 	serverSchema = &hcl.BodySchema{Attributes: attrs("topic", "server", "exchange", "executor", "plugins",
 		"fanout", "call_timeout")}
 	listenerSchema = &hcl.BodySchema{
