@@ -88,9 +88,13 @@ func (f *forwarder) ServeRPC(ctx context.Context, call *server.Call) (json.RawMe
 
 func (f *forwarder) invokeError(ctx context.Context, g *generation, err error) error {
 	code := status.Code(err)
-	if errors.Is(context.Cause(ctx), errDrainCut) {
+	switch cause := context.Cause(ctx); {
+	case errors.Is(cause, errDrainCut):
 		return oslo.NewFailure(server.ModuleHost, ClassPluginTimeout,
 			fmt.Sprintf("plugin %q (generation %d, replaced by a swap) did not finish %s within the drain limit", f.slot.name, g.num, f.method))
+	case errors.Is(cause, errStopCut):
+		return oslo.NewFailure(server.ModuleHost, ClassPluginTimeout,
+			fmt.Sprintf("plugin %q did not finish %s before it was stopped", f.slot.name, f.method))
 	}
 	if code == codes.DeadlineExceeded || errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return oslo.NewFailure(server.ModuleHost, ClassPluginTimeout,

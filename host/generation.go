@@ -11,9 +11,12 @@ import (
 // gives up on them.
 const drainGrace = 5 * time.Second
 
-// errDrainCut is the cause of a call cut by the drain of its old
-// generation: it outlived its limit after a swap.
-var errDrainCut = errors.New("cut by the drain after a swap")
+// Causes of a cut call: errDrainCut, it outlived its drain limit after a
+// swap; errStopCut, the plugin was stopping and the time was up.
+var (
+	errDrainCut = errors.New("cut by the drain after a swap")
+	errStopCut  = errors.New("cut: the plugin is stopping")
+)
 
 // generation is one running process of a plugin, with the calls it has in
 // flight. Calls are counted from begin to end, so a generation being
@@ -166,7 +169,7 @@ func (g *generation) drain(l drainLimits, restored <-chan struct{}) bool {
 		case <-t.C:
 		case <-hard:
 			hard = nil
-			g.cutAll()
+			g.cutAll(errStopCut)
 		case <-restored:
 			t.Stop()
 			return false
@@ -175,15 +178,15 @@ func (g *generation) drain(l drainLimits, restored <-chan struct{}) bool {
 	}
 }
 
-// cutAll cuts every call in flight.
-func (g *generation) cutAll() {
+// cutAll cuts every call in flight, with cause.
+func (g *generation) cutAll(cause error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	for c := range g.calls {
 		if !c.cut {
 			c.cut = true
 			g.cut++
-			c.cancel(errDrainCut)
+			c.cancel(cause)
 		}
 	}
 }
