@@ -73,6 +73,8 @@ func (h *Host) startAdmin(a config.Admin) error {
 			writeJSON(w, http.StatusNotFound, map[string]string{"error": err.Error()})
 		case err != nil:
 			writeJSON(w, http.StatusConflict, map[string]string{"error": err.Error()})
+		case res.Queued: // it runs once it can; status shows it meanwhile
+			writeJSON(w, http.StatusAccepted, res)
 		default:
 			writeJSON(w, http.StatusOK, res)
 		}

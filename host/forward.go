@@ -62,12 +62,16 @@ func (f *forwarder) ServeRPC(ctx context.Context, call *server.Call) (json.RawMe
 	if d, ok := ctx.Deadline(); ok {
 		req.SetDeadline(d)
 	}
-	g, err := f.slot.acquire(ctx)
+	// A call whose caller watches it with a call monitor waits as long
+	// as heartbeats come, deadline or not.
+	monitored := !call.IsCast() && len(call.Context["client_timeout"]) > 0 && string(call.Context["client_timeout"]) != "null"
+	g, inv, err := f.slot.acquire(ctx, monitored)
 	if err != nil {
 		return nil, oslo.NewFailure(server.ModuleHost, ClassPluginUnavailable,
 			fmt.Sprintf("plugin %q is unavailable: %v", f.slot.name, err))
 	}
-	defer g.release()
+	defer g.end(inv)
+	ctx = inv.ctx
 	resp, err := g.proc.ep.Invoke(ctx, req)
 	if err != nil {
 		return nil, f.invokeError(ctx, g, err)
@@ -84,6 +88,14 @@ func (f *forwarder) ServeRPC(ctx context.Context, call *server.Call) (json.RawMe
 
 func (f *forwarder) invokeError(ctx context.Context, g *generation, err error) error {
 	code := status.Code(err)
+	switch cause := context.Cause(ctx); {
+	case errors.Is(cause, errDrainCut):
+		return oslo.NewFailure(server.ModuleHost, ClassPluginTimeout,
+			fmt.Sprintf("plugin %q (generation %d, replaced by a swap) did not finish %s within the drain limit", f.slot.name, g.num, f.method))
+	case errors.Is(cause, errStopCut):
+		return oslo.NewFailure(server.ModuleHost, ClassPluginTimeout,
+			fmt.Sprintf("plugin %q did not finish %s before it was stopped", f.slot.name, f.method))
+	}
 	if code == codes.DeadlineExceeded || errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return oslo.NewFailure(server.ModuleHost, ClassPluginTimeout,
 			fmt.Sprintf("plugin %q did not answer %s in time", f.slot.name, f.method))

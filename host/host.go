@@ -13,6 +13,7 @@ import (
 
 	"github.com/oslohost/oslohost/executors"
 	"github.com/oslohost/oslohost/host/config"
+	"github.com/oslohost/oslohost/internal/dedup"
 	"github.com/oslohost/oslohost/internal/rabbit"
 	"github.com/oslohost/oslohost/oslo"
 	"github.com/oslohost/oslohost/server"
@@ -46,6 +47,7 @@ type Host struct {
 	slots     map[string]*pluginSlot
 	servers   map[string]*serverEntry
 	lsns      map[string]*listenerEntry
+	dups      map[string]*dedup.Window // by block, see duplicates
 	admin     *http.Server
 	adminLn   net.Listener
 	watch     *watcher
@@ -75,9 +77,10 @@ func New(cfg *config.Config, log hclog.Logger, opts ...Option) (*Host, error) {
 	h := &Host{
 		cfg: cfg, log: log, url: u, metrics: newMetrics(),
 		slots: map[string]*pluginSlot{}, servers: map[string]*serverEntry{}, lsns: map[string]*listenerEntry{},
-		connReady: make(chan struct{}),
+		dups: map[string]*dedup.Window{}, connReady: make(chan struct{}),
 	}
 	h.hostSvc = newHostService(h)
+	h.metrics.reg.MustRegister(swapCollector{h})
 	for _, o := range opts {
 		o(h)
 	}
@@ -206,6 +209,7 @@ func (h *Host) startServer(ctx context.Context, cfg *config.Config, sc *config.S
 		MaxBodySize: cfg.Host.MaxMessageSize,
 		Logger:      h.log.Named("server").Named(sc.Name),
 		Observer:    h.metrics.observer(sc.Name),
+		Duplicates:  h.duplicates("server", sc.Name),
 	})
 	if err != nil {
 		return fmt.Errorf("server %q: %w", sc.Name, err)
@@ -250,6 +254,13 @@ func (h *Host) refreshEndpoints(plugin string) {
 	for _, e := range entries {
 		e.disp.SetEndpoints(h.endpointsOf(e.cfg))
 	}
+}
+
+// hostConfig is the host block in force.
+func (h *Host) hostConfig() config.Host {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.cfg.Host
 }
 
 func (h *Host) drainTimeout() time.Duration {

@@ -50,8 +50,9 @@ func (h *Host) startListener(ctx context.Context, cfg *config.Config, lc *config
 		Targets: targets, Priorities: lc.Priorities, Pool: lc.Pool, Filter: filter,
 		Executor: exec, Prefetch: cfg.Transport.Prefetch, AllowRequeue: lc.AllowRequeue,
 		MaxRequeues: lc.MaxRequeues, MaxBodySize: cfg.Host.MaxMessageSize,
-		Logger:  h.log.Named("listener").Named(lc.Name),
-		Handler: listener.HandlerFunc(fw.handleOne),
+		Logger:     h.log.Named("listener").Named(lc.Name),
+		Handler:    listener.HandlerFunc(fw.handleOne),
+		Duplicates: h.duplicates("listener", lc.Name),
 	}
 	if lc.Batch != nil {
 		lcfg.Batch = &listener.BatchConfig{Size: lc.Batch.Size, Timeout: lc.Batch.Timeout.Duration()}
@@ -131,13 +132,14 @@ func (f *notifyForwarder) handle(ctx context.Context, batch []*listener.Message)
 // toPlugin delivers the messages each handler of one plugin takes, and
 // marks in results those it asked to requeue.
 func (f *notifyForwarder) toPlugin(ctx context.Context, s *pluginSlot, batch []*listener.Message, results []listener.Result) (bool, error) {
-	g, err := s.acquire(ctx)
+	ctx, cancel := context.WithTimeout(ctx, notifyTimeout)
+	defer cancel()
+	g, inv, err := s.acquire(ctx, false)
 	if err != nil {
 		return false, err
 	}
-	defer g.release()
-	ctx, cancel := context.WithTimeout(ctx, notifyTimeout)
-	defer cancel()
+	defer g.end(inv)
+	ctx = inv.ctx
 	delivered := false
 	for _, hi := range g.proc.desc.GetNotificationHandlers() {
 		var idx []int

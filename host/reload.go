@@ -190,6 +190,7 @@ func (h *Host) apply(ctx context.Context, next *config.Config) (ReloadResult, er
 	kept.Transport, kept.Admin, kept.Log, kept.Host = cur.Transport, cur.Admin, cur.Log, cur.Host
 	h.cfg = &kept
 	h.mu.Unlock()
+	h.pruneDuplicates(next)
 	for _, s := range gone {
 		dctx, cancel := context.WithTimeout(ctx, h.drainTimeout())
 		s.stop(dctx)

@@ -37,9 +37,11 @@ const (
 	restartBackoffMax = 30 * time.Second
 	// stableAfter: a generation that lived this long resets the backoff.
 	stableAfter = 30 * time.Second
-	// probation: a new generation must stay up this long after Describe
-	// before it gets traffic (catches builds that crash at once).
-	probation = 300 * time.Millisecond
+	// startCheck: a new process must stay up this long after Describe
+	// before it gets traffic (catches builds that exit at once). A swapped-in
+	// generation is on probation longer (host probation), with the
+	// previous one kept to roll back to.
+	startCheck = 300 * time.Millisecond
 )
 
 // errNoGeneration: the plugin has no serving process now.
@@ -62,20 +64,32 @@ type pluginSlot struct {
 	swaps     int
 	crashes   []time.Time
 	nextTry   time.Time
-	draining  []*generation
 	nextNum   int
 	stopped   bool
+	// draining are the old generations still alive: finishing their calls,
+	// or kept as fallback.
+	draining []*generation
+	// fallback is the generation cur replaced, kept alive (serving no new
+	// calls) until cur's probation ends at probationEnd, to roll back to.
+	fallback     *generation
+	fallbackCfg  *config.Plugin
+	probationEnd time.Time
+	rollbacks    int
+	// queued is a swap waiting for a swap or restart in progress, or for
+	// a draining generation to finish (max_draining).
+	queued *queuedSwap
 
-	// swapMu serializes swaps and restarts: never two at once.
+	// swapMu serializes swaps, restarts and rollbacks: never two at once.
 	swapMu sync.Mutex
 	done   chan struct{}
+	hard   chan struct{} // closed when stop cuts the calls of old generations
 	wg     sync.WaitGroup
 }
 
 func newSlot(h *Host, cfg *config.Plugin) *pluginSlot {
 	return &pluginSlot{
 		name: cfg.Name, h: h, cfg: cfg, log: h.log.Named("plugin").Named(cfg.Name),
-		changed: make(chan struct{}), state: StateStarting, done: make(chan struct{}),
+		changed: make(chan struct{}), state: StateStarting, done: make(chan struct{}), hard: make(chan struct{}),
 	}
 }
 
@@ -100,14 +114,14 @@ func (s *pluginSlot) config() *config.Plugin {
 	return s.cfg
 }
 
-// launch starts a new generation and keeps it on probation briefly.
+// launch starts a new generation and checks that it stays up briefly.
 func (s *pluginSlot) launch(ctx context.Context, cfg *config.Plugin) (*generation, error) {
 	p, err := startPlugin(ctx, cfg, cfg.MaxMessageSize, s.h.hostSvc, s.h.log)
 	if err != nil {
 		return nil, err
 	}
 	select {
-	case <-time.After(probation):
+	case <-time.After(startCheck):
 	case <-ctx.Done():
 		p.client.Kill()
 		return nil, context.Cause(ctx)
@@ -120,7 +134,7 @@ func (s *pluginSlot) launch(ctx context.Context, cfg *config.Plugin) (*generatio
 	s.nextNum++
 	num := s.nextNum
 	s.mu.Unlock()
-	return &generation{num: num, proc: p, started: time.Now()}, nil
+	return newGeneration(num, p), nil
 }
 
 // install makes g the serving generation and returns the one it replaces.
@@ -146,9 +160,11 @@ func (s *pluginSlot) setState(state string, err error) {
 	s.mu.Unlock()
 }
 
-// acquire returns the serving generation with a call counted on it,
-// waiting up to restartWait while the plugin restarts.
-func (s *pluginSlot) acquire(ctx context.Context) (*generation, error) {
+// acquire returns the serving generation with a call begun on it (the
+// call must use call.ctx and end on g), waiting up to restartWait while
+// the plugin restarts or rolls back. A longLived call is kept by a drain
+// until the ceiling even without a deadline.
+func (s *pluginSlot) acquire(ctx context.Context, longLived bool) (g *generation, call *inflightCall, err error) {
 	timer := time.NewTimer(restartWait)
 	defer timer.Stop()
 	for {
@@ -158,21 +174,21 @@ func (s *pluginSlot) acquire(ctx context.Context) (*generation, error) {
 			g = nil // dead, not yet replaced by the supervisor: wait for it
 		}
 		if g != nil {
-			g.acquire()
+			call = g.begin(ctx, longLived)
 		}
 		s.mu.RUnlock()
 		if g != nil {
-			return g, nil
+			return g, call, nil
 		}
 		if stopped {
-			return nil, errNoGeneration
+			return nil, nil, errNoGeneration
 		}
 		select {
 		case <-changed:
 		case <-timer.C:
-			return nil, errNoGeneration
+			return nil, nil, errNoGeneration
 		case <-ctx.Done():
-			return nil, errNoGeneration
+			return nil, nil, errNoGeneration
 		}
 	}
 }
@@ -185,96 +201,6 @@ func (s *pluginSlot) describe() *pluginv1.DescribeResponse {
 		return nil
 	}
 	return s.cur.proc.desc
-}
-
-// SwapResult says what a swap did.
-type SwapResult struct {
-	Plugin     string `json:"plugin"`
-	Generation int    `json:"generation"`
-	Replaced   int    `json:"replaced,omitempty"`
-}
-
-// swap starts a new generation with cfg beside the serving one, checks it,
-// switches routing to it atomically and drains and stops the old one in
-// the background. If the new generation fails, the old keeps serving. With
-// strict, the new generation must serve every endpoint and method the old
-// one did (a binary swap); a changed configuration may change them.
-func (s *pluginSlot) swap(ctx context.Context, cfg *config.Plugin, strict bool) (SwapResult, error) {
-	s.swapMu.Lock()
-	res, old, err := s.swapLocked(ctx, cfg, strict)
-	if err != nil {
-		s.swapMu.Unlock()
-		s.h.metrics.swaps.WithLabelValues(s.name, "failed").Inc()
-		s.log.Error("swap failed; the serving generation stays", "error", err)
-		s.mu.Lock()
-		s.lastError = "swap: " + err.Error()
-		s.mu.Unlock()
-		return res, err
-	}
-	s.h.metrics.swaps.WithLabelValues(s.name, "ok").Inc()
-	// The old generation drains before the next swap may begin.
-	go func() {
-		defer s.swapMu.Unlock()
-		if old != nil {
-			s.retire(old)
-		}
-	}()
-	return res, nil
-}
-
-func (s *pluginSlot) swapLocked(ctx context.Context, cfg *config.Plugin, strict bool) (SwapResult, *generation, error) {
-	res := SwapResult{Plugin: s.name}
-	s.mu.RLock()
-	stopped := s.stopped
-	s.mu.RUnlock()
-	if stopped {
-		return res, nil, errors.New("plugin is stopped")
-	}
-	g, err := s.launch(ctx, cfg)
-	if err != nil {
-		return res, nil, err
-	}
-	if prev := s.describe(); strict && prev != nil {
-		if err := covers(g.proc.desc, prev); err != nil {
-			g.proc.stop(ctx)
-			return res, nil, fmt.Errorf("new generation does not serve what the old one did: %w", err)
-		}
-	}
-	s.mu.Lock()
-	s.cfg = cfg
-	s.swaps++
-	s.mu.Unlock()
-	old := s.install(g)
-	s.h.refreshEndpoints(s.name)
-	res.Generation = g.num
-	if old != nil {
-		res.Replaced = old.num
-		s.mu.Lock()
-		s.draining = append(s.draining, old)
-		s.mu.Unlock()
-	}
-	s.log.Info("swapped", "generation", g.num, "replaced", res.Replaced)
-	return res, old, nil
-}
-
-// retire drains an old generation (bounded by the drain timeout) and stops it.
-func (s *pluginSlot) retire(old *generation) {
-	ctx, cancel := context.WithTimeout(context.Background(), s.h.drainTimeout())
-	left := old.drain(ctx)
-	cancel()
-	if left > 0 {
-		s.log.Warn("drain time is up; stopping the old generation with calls in flight", "generation", old.num, "in_flight", left)
-	}
-	old.proc.stop(context.Background())
-	s.mu.Lock()
-	for i, g := range s.draining {
-		if g == old {
-			s.draining = append(s.draining[:i], s.draining[i+1:]...)
-			break
-		}
-	}
-	s.mu.Unlock()
-	s.log.Debug("old generation stopped", "generation", old.num)
 }
 
 // covers checks that next serves every endpoint and method of prev: the
@@ -335,10 +261,14 @@ func (s *pluginSlot) supervise() {
 			return
 		case <-tick.C:
 		}
+		s.endProbation(false)
 		s.mu.RLock()
 		g := s.cur
 		s.mu.RUnlock()
 		if g == nil || !g.exited() {
+			continue
+		}
+		if s.rollBack(g) {
 			continue
 		}
 		s.crashed(g)
@@ -359,6 +289,7 @@ func (s *pluginSlot) crashed(g *generation) {
 	close(s.changed)
 	s.changed = make(chan struct{})
 	s.state = StateRestarting
+	s.dismissFallbackLocked() // past its probation (else rollBack had taken it)
 	s.lastError = fmt.Sprintf("generation %d (pid %d) exited unexpectedly", g.num, g.pid())
 	s.mu.Unlock()
 	s.h.metrics.pluginUp.WithLabelValues(s.name).Set(0)
@@ -388,6 +319,12 @@ func (s *pluginSlot) crashed(g *generation) {
 		s.h.metrics.restarts.WithLabelValues(s.name).Inc()
 		s.mu.Lock()
 		s.restarts++
+		if q := s.queued; q != nil { // a swap asked for meanwhile: restart with it
+			s.queued = nil
+			s.cfg = q.cfg
+			s.swaps++
+			s.log.Info("restarting with the queued swap", "queued_for", time.Since(q.since).Round(time.Millisecond))
+		}
 		s.mu.Unlock()
 		ng, err := s.launch(context.Background(), s.config())
 		if err == nil {
@@ -454,18 +391,29 @@ func (s *pluginSlot) stop(ctx context.Context) {
 	close(s.changed)
 	s.changed = make(chan struct{})
 	s.state = StateStopped
+	s.queued = nil
+	s.dismissFallbackLocked()
 	s.mu.Unlock()
 	close(s.done)
-	s.wg.Wait()
-	s.h.metrics.pluginUp.WithLabelValues(s.name).Set(0)
-	if g != nil {
-		g.drain(ctx)
-		g.proc.stop(ctx)
-	}
-	// Wait for swaps in progress (their old generations drain and stop).
+	// Wait for a swap or restart in progress, then for the old
+	// generations to drain and stop; at the end of ctx their calls are cut.
 	s.swapMu.Lock()
 	s.swapMu.Unlock() //nolint:staticcheck // a barrier
+	s.h.metrics.pluginUp.WithLabelValues(s.name).Set(0)
+	if g != nil {
+		hard := make(chan struct{})
+		stopHard := context.AfterFunc(ctx, func() { close(hard) })
+		g.drain(drainLimits{undated: farFuture, ceiling: farFuture, hard: hard}, nil)
+		stopHard()
+		g.proc.stop(ctx)
+	}
+	stopCut := context.AfterFunc(ctx, func() { close(s.hard) })
+	defer stopCut()
+	s.wg.Wait()
 }
+
+// farFuture is a time no drain reaches.
+var farFuture = time.Now().AddDate(100, 0, 0)
 
 // forwarders builds the dispatcher endpoints for this plugin.
 func (s *pluginSlot) endpoints(timeout time.Duration) []server.Endpoint {

@@ -58,10 +58,32 @@ type PluginStatus struct {
 	Swaps      int    `json:"swaps"`
 	LastError  string `json:"last_error,omitempty"`
 	// NextRestart is when a crashed plugin is tried again.
-	NextRestart *time.Time         `json:"next_restart,omitempty"`
-	Since       *time.Time         `json:"since,omitempty"`
-	Endpoints   []EndpointStatus   `json:"endpoints,omitempty"`
-	Draining    []GenerationStatus `json:"draining,omitempty"`
+	NextRestart *time.Time       `json:"next_restart,omitempty"`
+	Since       *time.Time       `json:"since,omitempty"`
+	Endpoints   []EndpointStatus `json:"endpoints,omitempty"`
+	// Draining are the old generations still finishing their calls.
+	Draining []GenerationStatus `json:"draining,omitempty"`
+	// Probation is set while the serving generation is on probation.
+	Probation *ProbationStatus `json:"probation,omitempty"`
+	// SwapQueued is set while a swap waits to start.
+	SwapQueued *QueuedSwapStatus `json:"swap_queued,omitempty"`
+	// Rollbacks counts the swaps undone because the new generation died
+	// on probation.
+	Rollbacks int `json:"rollbacks"`
+}
+
+// ProbationStatus is the serving generation's probation: until when, and
+// the previous generation kept alive to roll back to.
+type ProbationStatus struct {
+	Until       time.Time `json:"until"`
+	Fallback    int       `json:"fallback_generation"`
+	FallbackPID int       `json:"fallback_pid,omitempty"`
+}
+
+// QueuedSwapStatus is a swap waiting to start.
+type QueuedSwapStatus struct {
+	Since  time.Time `json:"since"`
+	Reason string    `json:"reason"`
 }
 
 // EndpointStatus is an endpoint a plugin serves.
@@ -76,6 +98,10 @@ type GenerationStatus struct {
 	Generation int `json:"generation"`
 	PID        int `json:"pid,omitempty"`
 	InFlight   int `json:"in_flight"`
+	// Since is when it was replaced; Cut counts the calls its drain cut
+	// (they outlived drain_timeout without a deadline, or drain_ceiling).
+	Since *time.Time `json:"since,omitempty"`
+	Cut   int        `json:"cut,omitempty"`
 }
 
 // Status reports the host's state now.
@@ -120,7 +146,7 @@ func (s *pluginSlot) status() PluginStatus {
 	defer s.mu.RUnlock()
 	ps := PluginStatus{
 		Name: s.name, State: s.state, Restarts: s.restarts, Swaps: s.swaps, LastError: s.lastError,
-		Path: resolvedCommand(s.cfg),
+		Path: resolvedCommand(s.cfg), Rollbacks: s.rollbacks,
 	}
 	if !s.nextTry.IsZero() {
 		t := s.nextTry
@@ -136,7 +162,23 @@ func (s *pluginSlot) status() PluginStatus {
 		}
 	}
 	for _, g := range s.draining {
-		ps.Draining = append(ps.Draining, GenerationStatus{Generation: g.num, PID: g.pid(), InFlight: g.InFlight()})
+		g.mu.Lock()
+		gs := GenerationStatus{Generation: g.num, PID: g.pid(), InFlight: len(g.calls), Cut: g.cut}
+		if !g.retiredAt.IsZero() {
+			t := g.retiredAt
+			gs.Since = &t
+		}
+		drained := g.drained
+		g.mu.Unlock()
+		if !drained {
+			ps.Draining = append(ps.Draining, gs)
+		}
+	}
+	if fb := s.fallback; fb != nil {
+		ps.Probation = &ProbationStatus{Until: s.probationEnd, Fallback: fb.num, FallbackPID: fb.pid()}
+	}
+	if q := s.queued; q != nil {
+		ps.SwapQueued = &QueuedSwapStatus{Since: q.since, Reason: q.reason}
 	}
 	return ps
 }

@@ -20,7 +20,8 @@
 // and a message whose handling was under way when the connection, the
 // process or the handler's host crashed (it was never acked, so the broker
 // delivers it again). A message redelivered after it was handled but before
-// the ack reached the broker is caught by the duplicate window (the last
-// 16 _unique_id values handled, as oslo keeps) when it comes back to the
-// same Listener.
+// the ack reached the broker is caught by the duplicate window (the
+// _unique_id values handled in the last minute or more, where oslo keeps
+// the last 16; see Config.Duplicates) when it comes back to the same
+// Listener, or to one sharing its window.
 package listener

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -24,8 +25,6 @@ const (
 	DefaultWorkers     = 16
 	// attemptsTracked bounds the in-memory requeue counts.
 	attemptsTracked = 10000
-	// dedupSize is oslo's DUP_MSG_CHECK_SIZE.
-	dedupSize = 16
 )
 
 // Config configures a Listener.
@@ -73,6 +72,19 @@ type Config struct {
 	Handler Handler
 	// BatchHandler receives batches (with Batch).
 	BatchHandler BatchHandler
+	// Duplicates is the duplicate-message window; a window of its own
+	// (dedup defaults: one minute) when nil. Listeners that replace one
+	// another share theirs to keep catching duplicates across the change.
+	Duplicates DuplicateWindow
+}
+
+// DuplicateWindow remembers the _unique_id of notifications handled
+// lately. Implementations must be safe for concurrent use.
+type DuplicateWindow interface {
+	// Contains reports whether id was seen (and is still remembered).
+	Contains(id string) bool
+	// Add remembers id for at least ttl.
+	Add(id string, ttl time.Duration)
 }
 
 // Listener is an oslo.messaging notification listener. Safe for
@@ -84,7 +96,7 @@ type Listener struct {
 	priorities map[string]bool
 	topo       topology
 	prefetch   int
-	dedup      *dedup.Window
+	dedup      DuplicateWindow
 	attempts   *attemptCounter
 	batch      *batcher
 
@@ -175,12 +187,16 @@ func New(cfg Config) (*Listener, error) {
 		log.Warn("batch size above the prefetch; using the prefetch", "batch_size", batchSize, "prefetch", prefetch)
 		batchSize = prefetch
 	}
+	dups := cfg.Duplicates
+	if dups == nil {
+		dups = dedup.New(0, 0)
+	}
 	hard, stop := context.WithCancel(context.Background())
 	l := &Listener{
 		cfg: cfg, log: log, exec: exec, priorities: prios,
 		topo:     declarations(rabbit.TopologyFrom(cfg.Options), cfg.Exchange, cfg.Targets, cfg.Priorities, cfg.Pool),
 		prefetch: prefetch,
-		dedup:    dedup.New(dedupSize),
+		dedup:    dups,
 		attempts: newAttemptCounter(attemptsTracked),
 		released: make(chan struct{}),
 		hardCtx:  hard, hardStop: stop,
@@ -511,5 +527,15 @@ func (l *Listener) ack(d *amqp.Delivery, uniqueID string) {
 	if err := d.Ack(false); err != nil {
 		l.log.Warn("ack failed; the broker will deliver the notification again", "error", err, "unique_id", uniqueID)
 	}
-	l.dedup.Add(uniqueID)
+	l.dedup.Add(uniqueID, expiration(d))
+}
+
+// expiration is a message's time to live (0 when it has none): no copy of
+// it is delivered after that.
+func expiration(d *amqp.Delivery) time.Duration {
+	ms, err := strconv.ParseInt(d.Expiration, 10, 64)
+	if err != nil || ms <= 0 {
+		return 0
+	}
+	return time.Duration(ms) * time.Millisecond
 }

@@ -11,6 +11,7 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
+	"github.com/oslohost/oslohost/internal/dedup"
 	"github.com/oslohost/oslohost/internal/rabbit"
 	"github.com/oslohost/oslohost/oslo"
 	"github.com/oslohost/oslohost/test/pypeer"
@@ -274,5 +275,64 @@ func TestShutdownDrains(t *testing.T) {
 	// Handled ones were acked; the others are back in the queue.
 	if n := queueMessages(t, conn, key); n != 3-h1 {
 		t.Errorf("%d messages in the queue after handling %d of 3", n, h1)
+	}
+}
+
+// TestDuplicateWindowSharedAcrossListeners: a notification re-published
+// with the same _unique_id after 20 others (beyond oslo's 16) is dropped,
+// by a second listener that took over the first one's queue and window.
+func TestDuplicateWindowSharedAcrossListeners(t *testing.T) {
+	conn := broker(t)
+	exchange := pypeer.UniqueName(t, "lx")
+	topic := pypeer.UniqueName(t, "ldup")
+	key := topic + ".info"
+	t.Cleanup(func() {
+		ch, _, err := conn.Channel(context.Background())
+		if err == nil {
+			_, _ = ch.QueueDelete(key, false, false, false)
+			_ = ch.Close()
+		}
+	})
+	window := dedup.New(time.Minute, 1000)
+	start := func(c *calls) *Listener {
+		l, err := New(Config{Conn: conn, Exchange: exchange, Targets: []Target{{Topic: topic}},
+			Priorities: []string{"info"}, Handler: c, Executor: newBlockingExecutor(), Duplicates: window})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := l.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	note := func(event string) *oslo.Notification {
+		return &oslo.Notification{MessageID: oslo.NewUUID(), PublisherID: "raw", EventType: event, Priority: "INFO",
+			Payload: []byte(`{}`), Timestamp: oslo.Timestamp(time.Now()), UniqueID: oslo.NewID()}
+	}
+	first := newCalls()
+	l1 := start(first)
+	dup := note("dup")
+	publishRaw(t, conn, exchange, key, jsonMsg(dup.Encode()))
+	for i := 0; i < 20; i++ {
+		publishRaw(t, conn, exchange, key, jsonMsg(note("other").Encode()))
+	}
+	for i := 0; i < 21; i++ {
+		first.next(t)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := l1.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	second := newCalls()
+	l2 := start(second)
+	publishRaw(t, conn, exchange, key, jsonMsg(dup.Encode()))
+	publishRaw(t, conn, exchange, key, jsonMsg(note("after").Encode()))
+	if m := second.next(t); m.EventType != "after" {
+		t.Fatalf("the re-published notification was handled again (got %s first)", m.EventType)
+	}
+	if err := l2.Shutdown(ctx); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -47,6 +47,21 @@ type Config struct {
 	Logger      hclog.Logger
 	// Observer, when set, is told about every dispatched request.
 	Observer Observer
+	// Duplicates is the duplicate-message window; a window of its own
+	// (dedup defaults: one minute, a call for its own timeout) when nil.
+	// Servers that replace one another share theirs to keep catching
+	// duplicates across the change.
+	Duplicates DuplicateWindow
+}
+
+// DuplicateWindow remembers the _unique_id of requests dispatched lately.
+// Implementations must be safe for concurrent use.
+type DuplicateWindow interface {
+	// Contains reports whether id was seen (and is still remembered).
+	Contains(id string) bool
+	// Seen remembers id for at least ttl and reports whether it was seen
+	// already.
+	Seen(id string, ttl time.Duration) bool
 }
 
 // Observer receives per-call events, for metrics. Implementations must be
@@ -66,7 +81,7 @@ type Server struct {
 	log      hclog.Logger
 	exec     executors.Executor
 	replies  *replySender
-	dedup    *dedup.Window
+	dedup    DuplicateWindow
 	consumer *rabbit.Consumer
 
 	mu       sync.Mutex
@@ -105,11 +120,15 @@ func New(cfg Config) (*Server, error) {
 		exec = executors.NewPool(64)
 	}
 	log := cfg.Logger.With("topic", cfg.Target.Topic, "server", cfg.Target.Server)
+	dups := cfg.Duplicates
+	if dups == nil {
+		dups = dedup.New(0, 0)
+	}
 	hard, stop := context.WithCancel(context.Background())
 	return &Server{
 		cfg: cfg, log: log, exec: exec,
 		replies: newReplySender(cfg.Conn, log, cfg.Options),
-		dedup:   dedup.New(16),
+		dedup:   dups,
 		hardCtx: hard, hardStop: stop,
 	}, nil
 }
@@ -261,7 +280,11 @@ func (s *Server) handleDelivery(ctx context.Context, d amqp.Delivery) {
 			s.log.Warn("ack failed, request discarded", "error", err, "method", req.Method)
 			return
 		}
-		if s.dedup.Seen(req.UniqueID) { // a copy was dispatched meanwhile
+		var ttl time.Duration
+		if !deadline.IsZero() {
+			ttl = deadline.Sub(received)
+		}
+		if s.dedup.Seen(req.UniqueID, ttl) { // a copy was dispatched meanwhile
 			s.log.Warn("ignoring duplicate message", "unique_id", req.UniqueID, "method", req.Method)
 			return
 		}

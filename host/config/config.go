@@ -66,9 +66,26 @@ type Host struct {
 	Source `json:"-"`
 	// ShutdownTimeout bounds a graceful shutdown (drain, stop plugins, close).
 	ShutdownTimeout Duration `json:"shutdown_timeout"`
-	// DrainTimeout bounds how long an old plugin generation may finish its
-	// in-flight calls after a hot swap.
+	// DrainTimeout bounds how long an old plugin generation may finish, after
+	// a hot swap, the in-flight calls whose caller set no deadline (casts,
+	// calls without a timeout).
 	DrainTimeout Duration `json:"drain_timeout"`
+	// DrainCeiling bounds how long an old generation keeps the calls that
+	// have a deadline (the caller's timeout): each runs until its deadline
+	// or until this long after the swap, whichever comes first.
+	DrainCeiling Duration `json:"drain_ceiling"`
+	// MaxDraining bounds the old generations of one plugin still finishing
+	// calls at once; a swap that would exceed it is queued.
+	MaxDraining int `json:"max_draining"`
+	// Probation is how long a swapped-in generation must stay up; if it
+	// dies within it, the host rolls back to the previous generation, kept
+	// alive (not serving) until then.
+	Probation Duration `json:"probation"`
+	// DedupWindow is how long a server or listener remembers a message's
+	// _unique_id at least (a call also for its own timeout), to drop
+	// duplicates; DedupMaxIDs bounds the ids remembered per block.
+	DedupWindow Duration `json:"dedup_window"`
+	DedupMaxIDs int      `json:"dedup_max_ids"`
 	// MaxMessageSize is the default cap, in bytes, on messages exchanged with plugins.
 	MaxMessageSize int `json:"max_message_size"`
 }
@@ -111,6 +128,11 @@ type Plugin struct {
 	Watch          bool            `json:"watch"`
 	StartTimeout   Duration        `json:"start_timeout"`
 	MaxMessageSize int             `json:"max_message_size"`
+	// DrainCeiling and Probation, when set, override the host block's for
+	// this plugin: the ceiling of its old generations' drains, and the
+	// probation of its new ones.
+	DrainCeiling *Duration `json:"drain_ceiling,omitempty"`
+	Probation    *Duration `json:"probation,omitempty"`
 }
 
 // Server is a `server "NAME"` block: an RPC server on a topic.

@@ -15,6 +15,11 @@ const (
 	defaultHeartbeat       = 60 * time.Second
 	defaultShutdownTimeout = 30 * time.Second
 	defaultDrainTimeout    = 30 * time.Second
+	defaultDrainCeiling    = 30 * time.Minute // Nova's long_rpc_timeout
+	defaultMaxDraining     = 3
+	defaultProbation       = 30 * time.Second
+	defaultDedupWindow     = time.Minute // oslo's rpc_response_timeout
+	defaultDedupMaxIDs     = 1_200_000   // 2 min at 10k messages/s, about 80 MB
 	defaultMaxMessageSize  = 16 << 20
 	defaultWorkers         = 64
 	defaultStartTimeout    = 10 * time.Second
@@ -46,7 +51,9 @@ func newDecoder(ctx *hcl.EvalContext) *decoder {
 		cfg: &Config{
 			Transport: Transport{ControlExchange: defaultControlExchange, Heartbeat: Duration(defaultHeartbeat)},
 			Host: Host{ShutdownTimeout: Duration(defaultShutdownTimeout), DrainTimeout: Duration(defaultDrainTimeout),
-				MaxMessageSize: defaultMaxMessageSize},
+				DrainCeiling: Duration(defaultDrainCeiling), MaxDraining: defaultMaxDraining,
+				Probation: Duration(defaultProbation), DedupWindow: Duration(defaultDedupWindow),
+				DedupMaxIDs: defaultDedupMaxIDs, MaxMessageSize: defaultMaxMessageSize},
 			Executors: []*Executor{},
 			Plugins:   []*Plugin{},
 			Servers:   []*Server{},

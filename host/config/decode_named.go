@@ -62,6 +62,15 @@ func (d *decoder) plugin(blk *hcl.Block) {
 		b.errorf(b.exprRange("start_timeout"), "Invalid duration", "The value of \"start_timeout\" must be positive.")
 	}
 	b.integer("max_message_size", &p.MaxMessageSize, 1)
+	for _, o := range []struct {
+		name string
+		dst  **Duration
+	}{{"drain_ceiling", &p.DrainCeiling}, {"probation", &p.Probation}} {
+		var d Duration
+		if b.duration(o.name, &d) {
+			*o.dst = &d
+		}
+	}
 }
 
 func (d *decoder) server(blk *hcl.Block) {

@@ -88,6 +88,13 @@ func (d *decoder) host(blk *hcl.Block) {
 	h.Source = b.source()
 	b.duration("shutdown_timeout", &h.ShutdownTimeout)
 	b.duration("drain_timeout", &h.DrainTimeout)
+	b.duration("drain_ceiling", &h.DrainCeiling)
+	b.integer("max_draining", &h.MaxDraining, 1)
+	b.duration("probation", &h.Probation)
+	if b.duration("dedup_window", &h.DedupWindow) && h.DedupWindow == 0 {
+		b.errorf(b.exprRange("dedup_window"), "Invalid duration", "The value of \"dedup_window\" must be positive.")
+	}
+	b.integer("dedup_max_ids", &h.DedupMaxIDs, 1)
 	b.integer("max_message_size", &h.MaxMessageSize, 1)
 }
 

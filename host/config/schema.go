@@ -20,11 +20,12 @@ var (
 		Attributes: attrs("url", "control_exchange", "quorum_queues", "heartbeat", "prefetch"),
 		Blocks:     []hcl.BlockHeaderSchema{{Type: "tls"}},
 	}
-	tlsSchema      = &hcl.BodySchema{Attributes: attrs("ca_file", "cert_file", "key_file", "insecure_skip_verify")}
-	hostSchema     = &hcl.BodySchema{Attributes: attrs("shutdown_timeout", "drain_timeout", "max_message_size")}
+	tlsSchema  = &hcl.BodySchema{Attributes: attrs("ca_file", "cert_file", "key_file", "insecure_skip_verify")}
+	hostSchema = &hcl.BodySchema{Attributes: attrs("shutdown_timeout", "drain_timeout", "drain_ceiling",
+		"max_draining", "probation", "dedup_window", "dedup_max_ids", "max_message_size")}
 	executorSchema = &hcl.BodySchema{Attributes: attrs("kind", "workers")}
 	pluginSchema   = &hcl.BodySchema{Attributes: attrs("command", "args", "env", "sha256", "config",
-		"watch", "start_timeout", "max_message_size")}
+		"watch", "start_timeout", "max_message_size", "drain_ceiling", "probation")}
 	serverSchema = &hcl.BodySchema{Attributes: attrs("topic", "server", "exchange", "executor", "plugins",
 		"fanout", "call_timeout")}
 	listenerSchema = &hcl.BodySchema{

@@ -79,6 +79,22 @@ func printStatus(w io.Writer, st host.Status) {
 		}
 		for _, g := range p.Draining {
 			fmt.Fprintf(w, "\n%s: generation %d (pid %d) draining, %d calls in flight", p.Name, g.Generation, g.PID, g.InFlight)
+			if g.Since != nil {
+				fmt.Fprintf(w, ", replaced %s ago", time.Since(*g.Since).Round(time.Second))
+			}
+			if g.Cut > 0 {
+				fmt.Fprintf(w, ", %d cut", g.Cut)
+			}
+		}
+		if pr := p.Probation; pr != nil {
+			fmt.Fprintf(w, "\n%s: generation %d on probation for %s more; generation %d (pid %d) kept to roll back to",
+				p.Name, p.Generation, time.Until(pr.Until).Round(time.Second), pr.Fallback, pr.FallbackPID)
+		}
+		if q := p.SwapQueued; q != nil {
+			fmt.Fprintf(w, "\n%s: swap queued %s ago: %s", p.Name, time.Since(q.Since).Round(time.Second), q.Reason)
+		}
+		if p.Rollbacks > 0 {
+			fmt.Fprintf(w, "\n%s: swaps rolled back: %d", p.Name, p.Rollbacks)
 		}
 	}
 	fmt.Fprintln(w)

@@ -22,6 +22,12 @@ import (
 // the test can replace; the admin API listens on a free port.
 func svcHost(t *testing.T, build, extra string) (*hostProc, string, string) {
 	t.Helper()
+	return svcHostConfig(t, build, "", extra)
+}
+
+// svcHostConfig is svcHost with hostAttrs added to the host block.
+func svcHostConfig(t *testing.T, build, hostAttrs, extra string) (*hostProc, string, string) {
+	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "svc")
 	install(t, build, path)
@@ -29,6 +35,7 @@ func svcHost(t *testing.T, build, extra string) (*hostProc, string, string) {
 	h := runHost(t, writeConfig(t, transportBlock()+adminBlock+fmt.Sprintf(`
 host {
   drain_timeout = "20s"
+  %s
 }
 plugin "svc" {
   command = %q
@@ -39,7 +46,7 @@ server "svc" {
   server  = "s1"
   plugins = ["svc"]
 }
-`, path, extra, topic)))
+`, hostAttrs, path, extra, topic)))
 	return h, path, topic
 }
 

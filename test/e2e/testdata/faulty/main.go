@@ -6,6 +6,10 @@
 //	-X main.mode=exit-at-start  exits before the handshake
 //	-X main.mode=bad-config     its configure hook fails
 //	-X main.mode=crash-later    exits 1 s after it started serving
+//	-X main.mode=crash-quiet    exits 1 s after it started serving, at a
+//	                            quiet moment: no Ok/Version call running
+//	                            and none ended for 20 ms (so, as far as the
+//	                            plugin can tell, no call is lost)
 //
 // Relay and Announce reach the broker through the host (sdk.Host): an
 // outgoing call to another server, and a notification.
@@ -43,10 +47,51 @@ func (faulty) Configure(context.Context, sdk.Config) error {
 }
 
 // Ok answers "ok".
-func (faulty) Ok(context.Context) (string, error) { return "ok", nil }
+func (faulty) Ok(context.Context) (string, error) {
+	defer activity.enter()()
+	return "ok", nil
+}
 
 // Version answers the build's version.
-func (faulty) Version(context.Context) (string, error) { return version, nil }
+func (faulty) Version(context.Context) (string, error) {
+	defer activity.enter()()
+	return version, nil
+}
+
+// tracker counts the Ok and Version calls running, for crash-quiet.
+type tracker struct {
+	sync.Mutex
+	inflight int
+	last     time.Time // when the last call ended
+}
+
+var activity = &tracker{last: time.Now()}
+
+// enter counts a call and returns the func that ends it.
+func (t *tracker) enter() func() {
+	t.Lock()
+	t.inflight++
+	t.Unlock()
+	return func() {
+		t.Lock()
+		t.inflight--
+		t.last = time.Now()
+		t.Unlock()
+	}
+}
+
+// exitWhenQuiet exits at the first moment no call runs and none ended for
+// 20 ms, holding the lock so that no call starts meanwhile.
+func (t *tracker) exitWhenQuiet(code int) {
+	for {
+		t.Lock()
+		if t.inflight == 0 && time.Since(t.last) >= 20*time.Millisecond {
+			os.Exit(code)
+		}
+		t.Unlock()
+		time.Sleep(time.Millisecond)
+	}
+}
 
 // Sleep sleeps (honouring the deadline) and says which build did.
 func (faulty) Sleep(ctx context.Context, a struct {
@@ -200,6 +245,11 @@ func main() {
 		go func() {
 			time.Sleep(time.Second)
 			os.Exit(2)
+		}()
+	case "crash-quiet":
+		go func() {
+			time.Sleep(time.Second)
+			activity.exitWhenQuiet(2)
 		}()
 	}
 	sdk.ServeAll(sdk.Endpoint{Version: "1.0", Impl: faulty{}}, sdk.Notifications{Name: "journal", Impl: journal{}})

@@ -1,0 +1,64 @@
+package host
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// swapCollector reports the plugins' swap state at scrape time: old
+// generations draining and their calls, probation, queued swaps and
+// rollbacks. Read from the slots, so a removed plugin's series go with it.
+type swapCollector struct{ h *Host }
+
+var _ prometheus.Collector = swapCollector{}
+
+var (
+	descDraining = prometheus.NewDesc("oslohost_plugin_draining_generations",
+		"Old generations of the plugin still finishing calls after a swap.", []string{"plugin"}, nil)
+	descDrainingCalls = prometheus.NewDesc("oslohost_plugin_draining_calls",
+		"Calls in flight on the plugin's old generations.", []string{"plugin"}, nil)
+	descDrainCut = prometheus.NewDesc("oslohost_plugin_drain_cut_calls",
+		"Calls cut by the drain limits on the old generations alive now.", []string{"plugin"}, nil)
+	descProbation = prometheus.NewDesc("oslohost_plugin_on_probation",
+		"1 while the serving generation is on probation, the previous one kept to roll back to.", []string{"plugin"}, nil)
+	descQueued = prometheus.NewDesc("oslohost_plugin_swap_queued",
+		"1 while a swap of the plugin waits to start.", []string{"plugin"}, nil)
+	descRollbacks = prometheus.NewDesc("oslohost_plugin_rollbacks_total",
+		"Swaps rolled back because the new generation died on probation.", []string{"plugin"}, nil)
+)
+
+func (swapCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descDraining, descDrainingCalls, descDrainCut, descProbation, descQueued, descRollbacks} {
+		ch <- d
+	}
+}
+
+func (c swapCollector) Collect(ch chan<- prometheus.Metric) {
+	c.h.mu.RLock()
+	slots := make([]*pluginSlot, 0, len(c.h.slots))
+	for _, s := range c.h.slots {
+		slots = append(slots, s)
+	}
+	c.h.mu.RUnlock()
+	for _, s := range slots {
+		st := s.status()
+		calls, cut := 0, 0
+		for _, g := range st.Draining {
+			calls += g.InFlight
+			cut += g.Cut
+		}
+		gauge := func(d *prometheus.Desc, v float64) {
+			ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, s.name)
+		}
+		gauge(descDraining, float64(len(st.Draining)))
+		gauge(descDrainingCalls, float64(calls))
+		gauge(descDrainCut, float64(cut))
+		gauge(descProbation, b2f(st.Probation != nil))
+		gauge(descQueued, b2f(st.SwapQueued != nil))
+		ch <- prometheus.MustNewConstMetric(descRollbacks, prometheus.CounterValue, float64(st.Rollbacks), s.name)
+	}
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
