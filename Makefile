@@ -9,14 +9,20 @@ TESTFLAGS ?=
 
 # make proto: regenerate plugin/pluginv1 from endpoint.proto (pinned generators).
 include plugin/pluginv1/proto.mk
+# make proto-python: regenerate the Python SDK's stubs (sdk/python/oslohost_plugin/_pb).
+include sdk/python/proto.mk
 
 help: ## list targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
 
+# The Go example plugins: the dirs of plugins/examples/ with Go files (python-calc
+# is a Python plugin, run by /usr/bin/python3, not built).
+GO_EXAMPLES := $(sort $(dir $(wildcard plugins/examples/*/*.go)))
+
 build: ## build the host and the example plugins into bin/
 	$(GO) build -o $(BIN)/ ./cmd/oslohost
 	@mkdir -p $(BIN)/plugins
-	$(GO) build -o $(BIN)/plugins/ $(addprefix ./,$(wildcard plugins/examples/*/))
+	$(GO) build -o $(BIN)/plugins/ $(addprefix ./,$(GO_EXAMPLES))
 
 run: build ## build, make sure a RabbitMQ answers, and serve config.hcl with the example plugins
 	@scripts/ensure-broker.sh
