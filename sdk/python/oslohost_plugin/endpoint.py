@@ -271,7 +271,11 @@ class Plugin(endpoint_pb2_grpc.EndpointServicer):
         }
         if req.request_version:
             message["version"] = req.request_version
-        incoming = _Incoming(_loads(req.context_json, {}), message)
+        ctxt = _loads(req.context_json, {})
+        if "client_timeout" in ctxt:
+            # oslo's driver adds it after the caller's keys.
+            ctxt["client_timeout"] = ctxt.pop("client_timeout")
+        incoming = _Incoming(ctxt, message)
         failure = None
         expected = False
         try:
