@@ -265,6 +265,13 @@ func TestInteropParity(t *testing.T) {
 			}},
 	}
 
+	compareScenarios(t, py, pyTopic, hostTopic, scenarios)
+}
+
+// compareScenarios runs each scenario against the Python oslo server on
+// pyTopic and oslohost on hostTopic at once; their normalized outcomes must
+// be identical, and each must pass the scenario's check.
+func compareScenarios(t *testing.T, py *pypeer.Client, pyTopic, hostTopic string, scenarios []scenario) {
 	run := func(t *testing.T, topic string, steps []pypeer.Command) []pypeer.Result {
 		t.Helper()
 		var rs []pypeer.Result
@@ -308,4 +315,59 @@ func TestInteropParity(t *testing.T) {
 			t.Run("oslohost", func(t *testing.T) { sc.check(t, hostRs) })
 		})
 	}
+}
+
+// TestSerializerParity: an endpoint taking and returning Nova objects,
+// served with Nova's RPC serializer (RequestContextSerializer over
+// NovaObjectSerializer) by oslo's get_rpc_server and by oslohost (the
+// plugin's --serializer): the same entities and contexts, both ways.
+func TestSerializerParity(t *testing.T) {
+	pyTopic := pypeer.UniqueName(t, "pynova")
+	hostTopic := pypeer.UniqueName(t, "pyhostnova")
+	startOsloServer(t, paths.testdata, "novaobjs:endpoints", "{}", pyTopic, "s1", "--serializer", "novaobjs:serializer")
+	runHost(t, pluginBlock("nova", paths.testdata, "novaobjs:endpoints", `"--serializer", "novaobjs:serializer"`, "")+
+		serverBlock("nova", hostTopic, "s1", "nova"))
+	py := pypeer.StartClient(t, pypeer.ClientOptions{})
+	keypair := map[string]any{
+		"nova_object.name": "KeyPair", "nova_object.namespace": "nova", "nova_object.version": "1.4",
+		"nova_object.data":    map[string]any{"name": "k1", "user_id": "u1", "fingerprint": "f", "public_key": "pk", "type": "ssh"},
+		"nova_object.changes": []string{"name"},
+	}
+	ctxt := map[string]any{"user_id": "u1", "project_id": "p1", "request_id": "req-nova", "is_admin": false}
+	ns := func(c pypeer.Command) pypeer.Command {
+		c.Namespace, c.Version, c.Ctxt = "keypairs", "1.1", ctxt
+		return c
+	}
+	compareScenarios(t, py, pyTopic, hostTopic, []scenario{
+		{"a Nova object in and out", []pypeer.Command{ns(pypeer.Command{Method: "rename", Args: map[string]any{"keypair": keypair, "name": "k2"}})},
+			func(t *testing.T, rs []pypeer.Result) {
+				var got map[string]any
+				if err := rs[0].Decode(&got); err != nil || got["nova_object.name"] != "KeyPair" || got["nova_object.data"].(map[string]any)["name"] != "k2" {
+					t.Fatalf("rename: ok=%v %s %s", rs[0].OK, rs[0].Result, firstLine(rs[0].Msg))
+				}
+			}},
+		{"the context deserialized", []pypeer.Command{ns(pypeer.Command{Method: "context"})},
+			wantOK(`{"class": "nova.context.RequestContext", "user_id": "u1", "project_id": "p1", "request_id": "req-nova", "is_admin": false}`)},
+		{"a Nova exception", []pypeer.Command{ns(pypeer.Command{Method: "fail_nova", Args: map[string]any{"keypair_name": "k9"}})},
+			wantRemote("KeypairNotFound", "Keypair k9 not found for user u1")},
+	})
+}
+
+// TestAccessPolicyParity: oslo's ExplicitRPCAccessPolicy (only
+// @oslo_messaging.expose methods) as the plugin's --access-policy.
+func TestAccessPolicyParity(t *testing.T) {
+	pyTopic := pypeer.UniqueName(t, "pyexpl")
+	hostTopic := pypeer.UniqueName(t, "pyhostexpl")
+	const factory = "interop_endpoints:endpoints"
+	startOsloServer(t, paths.testdata, factory, "{}", pyTopic, "s1", "--access-policy", "explicit")
+	runHost(t, pluginBlock("expl", paths.testdata, factory, `"--access-policy", "explicit"`, "")+
+		serverBlock("expl", hostTopic, "s1", "expl"))
+	py := pypeer.StartClient(t, pypeer.ClientOptions{})
+	compareScenarios(t, py, pyTopic, hostTopic, []scenario{
+		{"an exposed method", []pypeer.Command{{Namespace: "explicit", Method: "shown"}}, wantOK(`"shown"`)},
+		{"a method not exposed", []pypeer.Command{{Namespace: "explicit", Method: "hidden"}},
+			wantRemote("NoSuchMethod", "Endpoint does not support RPC method hidden")},
+		{"no method exposed in the default namespace", []pypeer.Command{{Method: "echo"}},
+			wantRemote("NoSuchMethod", "Endpoint does not support RPC method echo")},
+	})
 }

@@ -190,9 +190,10 @@ class Plugin(endpoint_pb2_grpc.EndpointServicer):
             return msg_serializer.NoOpSerializer()
         if isinstance(s, str):
             s = resolve(s, "serializer")
-        if inspect.isclass(s):
+        if inspect.isclass(s) or (callable(s) and not
+                                  isinstance(s, msg_serializer.Serializer)):
             try:
-                s = s()
+                s = s()  # a Serializer class, or a factory of one
             except Exception as e:
                 raise ConfigError("serializer %r: %s: %s"
                                   % (self._serializer_spec,

@@ -38,6 +38,8 @@ def main():
     p.add_argument("--factory", required=True)
     p.add_argument("--config", default="{}")
     p.add_argument("--access-policy", default=None)
+    p.add_argument("--serializer", default=None,
+                   help="module:attr, a Serializer class or factory")
     a = p.parse_args()
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING)
     cfg.CONF([], project="oslohost-pyplugin", default_config_files=[],
@@ -45,11 +47,15 @@ def main():
     oslo_messaging.set_transport_defaults(control_exchange=a.exchange)
     mod, _, attr = a.factory.partition(":")
     factory = getattr(importlib.import_module(mod), attr)
+    serializer = None
+    if a.serializer:
+        smod, _, sattr = a.serializer.partition(":")
+        serializer = getattr(importlib.import_module(smod), sattr)()
     transport = oslo_messaging.get_rpc_transport(cfg.CONF, url=a.url)
     target = oslo_messaging.Target(topic=a.topic, server=a.server)
     server = oslo_messaging.get_rpc_server(
         transport, target, factory(json.loads(a.config)),
-        executor="threading",
+        executor="threading", serializer=serializer,
         access_policy=POLICIES.get(a.access_policy))
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
