@@ -127,14 +127,21 @@ func (l *lockedBuf) String() string {
 }
 
 // startOsloServer serves factory (module:attr in moduleDir) with config
-// (JSON) on topic/server; it returns once the server started (bounded) and
-// stops it at cleanup.
+// (JSON) on topic/server with oslo's get_rpc_server; it returns once the
+// server started (bounded) and stops it at cleanup.
 func startOsloServer(t *testing.T, moduleDir, factory, config, topic, server string, extra ...string) *osloServer {
 	t.Helper()
+	return startPythonServer(t, filepath.Join(paths.testdata, "oslo_endpoint_server.py"), moduleDir,
+		append([]string{"--url", pypeer.URL(), "--topic", topic, "--server", server,
+			"--factory", factory, "--config", config}, extra...)...)
+}
+
+// startPythonServer runs script with PYTHONPATH moduleDir until it prints
+// READY (bounded); it is stopped (stdin closed, SIGTERM) at cleanup.
+func startPythonServer(t *testing.T, script, moduleDir string, scriptArgs ...string) *osloServer {
+	t.Helper()
 	py := pypeer.Python(t)
-	args := append([]string{"-u", filepath.Join(paths.testdata, "oslo_endpoint_server.py"),
-		"--url", pypeer.URL(), "--topic", topic, "--server", server,
-		"--factory", factory, "--config", config}, extra...)
+	args := append([]string{"-u", script}, scriptArgs...)
 	cmd := exec.Command(py, args...)
 	cmd.Env = append(os.Environ(), "PYTHONPATH="+moduleDir, "PYTHONDONTWRITEBYTECODE=1")
 	s := &osloServer{cmd: cmd, stderr: &lockedBuf{}}
@@ -166,7 +173,7 @@ func startOsloServer(t *testing.T, moduleDir, factory, config, topic, server str
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		_ = cmd.Wait()
 		if t.Failed() {
-			t.Logf("oslo server %s stderr:\n%s", server, hostproc.Tail(s.stderr.String(), 40))
+			t.Logf("%s stderr:\n%s", filepath.Base(script), hostproc.Tail(s.stderr.String(), 40))
 		}
 	})
 	select {
