@@ -362,7 +362,12 @@ class PluginServer(object):
                 self._on_stop()
         finally:
             self.stdio.close()
-            self._server.stop(grace=2).wait(3)
+            # The host stops a plugin only once its calls are done (drained
+            # or given up); what is left are the long-lived streams. Like
+            # go-plugin's Go servers, stop at once (the host waits 2 s for
+            # the exit before it kills), leaving the Shutdown reply a
+            # moment to go out.
+            self._server.stop(grace=0.1).wait(1)
             if self._dir:
                 shutil.rmtree(self._dir, ignore_errors=True)
             sys.__stdout__.flush()
