@@ -46,10 +46,12 @@ listener "hu" {
 			t.Fatalf("config: %s", r.Result)
 		}
 	})
-	t.Run("logging reaches the host", func(t *testing.T) {
+	t.Run("logging and print reach the host", func(t *testing.T) {
 		call(t, "log", map[string]any{"msg": "hello-from-python"})
 		hostproc.WaitFor(t, 10*time.Second, "the log line in the host's log", func() bool {
-			return strings.Contains(h.Log(), "[WARN]  oslohost.plugin.hu.python3: endpoint says hello-from-python")
+			log := h.Log()
+			return strings.Contains(log, "[WARN]  oslohost.plugin.hu.python3: endpoint says hello-from-python") &&
+				strings.Contains(log, "[INFO]  oslohost.plugin.hu.stdout: printed hello-from-python")
 		})
 	})
 	t.Run("call through the host", func(t *testing.T) {

@@ -96,18 +96,30 @@ class _Controller(grpc_controller_pb2_grpc.GRPCControllerServicer):
 
 
 class _StdioStream(object):
-    """A text stream whose writes go to the host over GRPCStdio."""
+    """A text stream whose lines go to the host over GRPCStdio.
+
+    The host logs each message it receives as one line, so writes are
+    buffered up to a newline (print() writes its parts separately); flush()
+    sends an incomplete line as it is.
+    """
 
     def __init__(self, stdio, channel, fallback):
         self._stdio = stdio
         self._channel = channel
         self._fallback = fallback
+        self._lock = threading.Lock()
+        self._buf = ""
         self.encoding = "utf-8"
         self.errors = "replace"
 
     def write(self, s):
-        if s:
-            self._stdio.put(self._channel, s.encode("utf-8", "replace"))
+        with self._lock:
+            self._buf += s
+            head, nl, rest = self._buf.rpartition("\n")
+            if nl:
+                self._buf = rest
+                self._stdio.put(self._channel,
+                                (head + nl).encode("utf-8", "replace"))
         return len(s)
 
     def writelines(self, lines):
@@ -115,7 +127,11 @@ class _StdioStream(object):
             self.write(line)
 
     def flush(self):
-        pass
+        with self._lock:
+            if self._buf:
+                self._stdio.put(self._channel,
+                                self._buf.encode("utf-8", "replace"))
+                self._buf = ""
 
     def isatty(self):
         return False
