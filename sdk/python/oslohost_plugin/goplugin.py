@@ -36,7 +36,6 @@ from concurrent import futures
 
 import grpc
 
-from ._pb import grpc_broker_pb2
 from ._pb import grpc_broker_pb2_grpc
 from ._pb import grpc_controller_pb2
 from ._pb import grpc_controller_pb2_grpc
