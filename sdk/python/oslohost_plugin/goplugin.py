@@ -78,7 +78,12 @@ def negotiate(magic_key, magic_value, app_versions):
 
 
 class _Health(health_pb2_grpc.HealthServicer):
+    """go-plugin checks the service "plugin"; "" is the whole server."""
+
     def Check(self, request, context):
+        if request.service not in ("", "plugin"):
+            context.abort(grpc.StatusCode.NOT_FOUND,
+                          "unknown service %r" % request.service)
         return health_pb2.HealthCheckResponse(
             status=health_pb2.HealthCheckResponse.SERVING)
 
