@@ -76,6 +76,9 @@ listener "hu" {
 		if r := call(t, "relay_timeout", map[string]any{"topic": ptopic}); string(r.Result) != `"MessagingTimeout"` {
 			t.Fatalf("relayed timeout: %s", r.Result)
 		}
+		if r := call(t, "relay_version_cap", map[string]any{"topic": ptopic}); string(r.Result) != `[true, false, "RPCVersionCapError"]` {
+			t.Fatalf("version cap: %s", r.Result)
+		}
 	})
 	t.Run("cast through the host", func(t *testing.T) {
 		call(t, "relay_cast", map[string]any{"topic": ptopic, "n": "relayed-cast"})

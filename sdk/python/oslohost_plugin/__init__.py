@@ -115,13 +115,15 @@ def _conn():
 
 
 def get_rpc_client(target, serializer=None, timeout=None,
-                   call_monitor_timeout=None, allowed_remote_exmods=()):
+                   call_monitor_timeout=None, allowed_remote_exmods=(),
+                   version_cap=None):
     """An oslo_messaging.RPCClient-like client whose calls and casts the
     host sends. target is an oslo_messaging.Target (exchange "" means the
     host's control exchange)."""
     from . import host
     return host.RPCClient(_conn(), target, serializer, timeout,
-                          call_monitor_timeout, allowed_remote_exmods)
+                          call_monitor_timeout, allowed_remote_exmods,
+                          version_cap)
 
 
 def get_notifier(publisher_id, topics=None, serializer=None):

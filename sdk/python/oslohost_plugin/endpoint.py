@@ -330,6 +330,10 @@ class Plugin(endpoint_pb2_grpc.EndpointServicer):
                            request.host_service_broker_id)
         except ConfigError as e:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(e))
+        except Exception as e:
+            LOG.exception("configure failed")
+            context.abort(grpc.StatusCode.INTERNAL, "configure failed: %s: %s"
+                          % (type(e).__name__, e))
         return endpoint_pb2.ConfigureResponse()
 
     def Describe(self, request, context):

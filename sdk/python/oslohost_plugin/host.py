@@ -16,6 +16,7 @@ import threading
 import grpc
 import oslo_messaging
 from oslo_messaging import serializer as msg_serializer
+from oslo_messaging import _utils as msg_utils
 from oslo_messaging._drivers import common as rpc_common
 from oslo_serialization import jsonutils
 
@@ -73,8 +74,10 @@ class RPCClient(object):
     """oslo_messaging.RPCClient over the host (see get_rpc_client)."""
 
     def __init__(self, conn, target, serializer=None, timeout=None,
-                 call_monitor_timeout=None, allowed_remote_exmods=()):
+                 call_monitor_timeout=None, allowed_remote_exmods=(),
+                 version_cap=None):
         self._conn = conn
+        self.version_cap = version_cap
         self.target = target
         self.serializer = serializer or msg_serializer.NoOpSerializer()
         self.timeout = timeout
@@ -83,7 +86,7 @@ class RPCClient(object):
 
     def prepare(self, exchange=None, topic=None, namespace=None,
                 version=None, server=None, fanout=None, timeout=None,
-                call_monitor_timeout=None, **_ignored):
+                call_monitor_timeout=None, version_cap=None, **_ignored):
         kw = {}
         for k, v in (("exchange", exchange), ("topic", topic),
                      ("namespace", namespace), ("version", version),
@@ -94,10 +97,19 @@ class RPCClient(object):
             self._conn, self.target(**kw), self.serializer,
             timeout if timeout is not None else self.timeout,
             call_monitor_timeout if call_monitor_timeout is not None
-            else self.call_monitor_timeout, self._exmods)
+            else self.call_monitor_timeout, self._exmods,
+            version_cap if version_cap is not None else self.version_cap)
 
-    def can_send_version(self, version):
-        return True
+    def can_send_version(self, version=None):
+        """Whether version (default: the target's) is within version_cap."""
+        if version is None:
+            version = self.target.version
+        return msg_utils.version_is_compatible(self.version_cap, version)
+
+    def _check_version_cap(self):
+        if self.version_cap and not self.can_send_version():
+            raise oslo_messaging.RPCVersionCapError(
+                version=self.target.version, version_cap=self.version_cap)
 
     def _target(self):
         t = self.target
@@ -111,6 +123,7 @@ class RPCClient(object):
                                 for k, v in kwargs.items()}).encode()
 
     def call(self, ctxt, method, **kwargs):
+        self._check_version_cap()
         req = host_pb2.HostCallRequest(
             target=self._target(), method=method,
             args_json=self._args(ctxt, kwargs),
@@ -135,6 +148,7 @@ class RPCClient(object):
             ctxt, json.loads(resp.result_json or b"null"))
 
     def cast(self, ctxt, method, **kwargs):
+        self._check_version_cap()
         req = host_pb2.HostCastRequest(
             target=self._target(), method=method,
             args_json=self._args(ctxt, kwargs),

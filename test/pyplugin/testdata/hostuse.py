@@ -79,6 +79,16 @@ class Relay(object):
         except oslo_messaging.MessagingTimeout:
             return "MessagingTimeout"
 
+    def relay_version_cap(self, ctxt, topic):
+        client = oslohost_plugin.get_rpc_client(
+            oslo_messaging.Target(topic=topic), version_cap="1.2")
+        out = [client.can_send_version("1.2"), client.can_send_version("1.3")]
+        try:
+            client.prepare(version="1.3").call(ctxt, "echo")
+        except oslo_messaging.RPCVersionCapError:
+            out.append("RPCVersionCapError")
+        return out
+
     def relay_cast(self, ctxt, topic, **kwargs):
         client = oslohost_plugin.get_rpc_client(
             oslo_messaging.Target(topic=topic))
