@@ -2,6 +2,7 @@ package pyplugin
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -122,6 +123,75 @@ listener "hu" {
 			}
 		}
 	})
+}
+
+// TestPythonBatchNotifications: a batch notification endpoint behind a
+// listener with a batch block gets several notifications per call, and a
+// REQUEUE requeues its whole batch, as oslo's batch listener does.
+func TestPythonBatchNotifications(t *testing.T) {
+	topic := pypeer.UniqueName(t, "pybatch")
+	ntopic := pypeer.UniqueName(t, "pybatchn")
+	runHost(t, pluginBlock("hb", paths.testdata, "hostuse:Relay", `"--batch-notification-endpoint", "hostuse:BatchAudit"`, "")+
+		serverBlock("hb", topic, "s1", "hb")+`
+listener "hb" {
+  topics  = [`+jsonString(ntopic)+`]
+  plugins = ["hb"]
+  batch {
+    size    = 4
+    timeout = "500ms"
+  }
+}
+`)
+	py := pypeer.StartClient(t, pypeer.ClientOptions{})
+	payloads := []map[string]any{{"n": 1}, {"n": 2}, {"n": 3, "requeue_batch_once": true}, {"n": 4}}
+	done := make(chan error, len(payloads))
+	for _, p := range payloads {
+		go func() {
+			r, err := py.Do(hostproc.Context(t, 30*time.Second), pypeer.Command{Op: pypeer.OpNotify, Topics: []string{ntopic},
+				PublisherID: "compute.host1", Priority: "info", EventType: "test.batch", Payload: p})
+			if err == nil && !r.OK {
+				err = fmt.Errorf("notify: %s", r.Msg)
+			}
+			done <- err
+		}()
+	}
+	for range payloads {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	var seen []struct {
+		Batch   int
+		Payload map[string]any
+	}
+	hostproc.WaitFor(t, 30*time.Second, "the marked notification handled after its requeue", func() bool {
+		r, err := py.Do(hostproc.Context(t, 30*time.Second), pypeer.Command{Op: pypeer.OpCall, Topic: topic, Namespace: "relay", Method: "seen", Timeout: 20})
+		if err != nil || !r.OK {
+			t.Fatalf("seen: %v %s", err, r.Msg)
+		}
+		seen = nil
+		_ = json.Unmarshal(r.Result, &seen)
+		marked := 0
+		for _, s := range seen {
+			if s.Payload["requeue_batch_once"] == true {
+				marked++
+			}
+		}
+		return marked >= 2
+	})
+	count, maxBatch := map[float64]int{}, 0
+	for _, s := range seen {
+		count[s.Payload["n"].(float64)]++
+		maxBatch = max(maxBatch, s.Batch)
+	}
+	for n := 1.0; n <= 4; n++ {
+		if count[n] == 0 {
+			t.Fatalf("notification %v never handled: %+v", n, seen)
+		}
+	}
+	if maxBatch < 2 {
+		t.Fatalf("no batch of more than one notification: %+v", seen)
+	}
 }
 
 func jsonString(s string) string {

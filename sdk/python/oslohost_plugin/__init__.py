@@ -48,7 +48,8 @@ def _max_message_size():
 
 
 def serve(endpoints=(), notification_endpoints=(), serializer=None,
-          access_policy=None, version="", workers=64):
+          access_policy=None, version="", workers=64,
+          batch_notification_endpoints=()):
     """Serves the endpoints as an oslohost plugin; does not return.
 
     endpoints, notification_endpoints: endpoint objects, classes (made
@@ -60,6 +61,9 @@ def serve(endpoints=(), notification_endpoints=(), serializer=None,
     access_policy: "default" (oslo's DefaultRPCAccessPolicy), "explicit"
       (only @oslo_messaging.expose methods), "legacy", or a policy class.
     workers: calls run concurrently (oslo's executor_thread_pool_size).
+    batch_notification_endpoints: endpoints whose methods take a list of
+      notifications, as for oslo_messaging.get_batch_notification_listener;
+      route a listener with a batch block to the plugin.
     """
     from . import endpoint
     from . import goplugin
@@ -80,7 +84,8 @@ def serve(endpoints=(), notification_endpoints=(), serializer=None,
             _state["server"].broker, p.host_broker_id, size)
 
     plugin = endpoint.Plugin(endpoints, notification_endpoints, serializer,
-                             access_policy, version, workers, on_configure)
+                             access_policy, version, workers, on_configure,
+                             batch_notification_endpoints)
     _state["plugin"] = plugin
 
     def register(server, ps):

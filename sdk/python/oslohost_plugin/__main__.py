@@ -2,6 +2,7 @@
 
     python3 -m oslohost_plugin --endpoint calc:CalcEndpoint \
         [--endpoint mod:Other ...] [--notification-endpoint mod:Audit ...] \
+        [--batch-notification-endpoint mod:Batch ...] \
         [--serializer mod:Serializer] [--access-policy default|explicit|legacy|mod:Policy] \
         [--workers 64] [--plugin-version STR]
 
@@ -26,6 +27,10 @@ def main():
     p.add_argument("--notification-endpoint", action="append", default=[],
                    metavar="MODULE:ATTR",
                    help="a notification endpoint (info/error/... methods)")
+    p.add_argument("--batch-notification-endpoint", action="append",
+                   default=[], metavar="MODULE:ATTR",
+                   help="a notification endpoint taking batches (as for "
+                        "get_batch_notification_listener)")
     p.add_argument("--serializer", metavar="MODULE:ATTR",
                    help="an oslo_messaging Serializer, e.g. "
                         "oslo_versionedobjects.base:VersionedObjectSerializer")
@@ -38,7 +43,8 @@ def main():
                    help="version shown in the host's status")
     a = p.parse_args()
     serve(a.endpoint, a.notification_endpoint, a.serializer,
-          a.access_policy, a.plugin_version, a.workers)
+          a.access_policy, a.plugin_version, a.workers,
+          a.batch_notification_endpoint)
 
 
 if __name__ == "__main__":

@@ -33,6 +33,9 @@ LOG = logging.getLogger("oslohost_plugin")
 # The one notification handler a plugin describes: every notification
 # endpoint behind one oslo NotificationDispatcher, as in one oslo listener.
 NOTIFICATION_HANDLER = "notifications"
+# The batch notification endpoints behind one BatchNotificationDispatcher,
+# as in one oslo batch listener (get_batch_notification_listener).
+BATCH_NOTIFICATION_HANDLER = "batch-notifications"
 
 _PRIORITIES = ["audit", "debug", "info", "warn", "error", "critical",
                "sample"]
@@ -154,9 +157,11 @@ class Plugin(endpoint_pb2_grpc.EndpointServicer):
 
     def __init__(self, endpoints=(), notification_endpoints=(),
                  serializer=None, access_policy=None, version="",
-                 workers=64, on_configure=None):
+                 workers=64, on_configure=None,
+                 batch_notification_endpoints=()):
         self._specs = list(endpoints)
         self._nspecs = list(notification_endpoints)
+        self._bspecs = list(batch_notification_endpoints)
         self._serializer_spec = serializer
         self._policy_spec = access_policy
         self._version = version
@@ -167,6 +172,7 @@ class Plugin(endpoint_pb2_grpc.EndpointServicer):
         self._lock = threading.Lock()
         self._dispatcher = None
         self._ndispatcher = None
+        self._bdispatcher = None
         self.endpoints = []
         self.notification_endpoints = []
         self.config = {}
@@ -225,7 +231,8 @@ class Plugin(endpoint_pb2_grpc.EndpointServicer):
             self._on_configure(self)
         endpoints = self._build(self._specs, "endpoint")
         nendpoints = self._build(self._nspecs, "notification endpoint")
-        if not endpoints and not nendpoints:
+        bendpoints = self._build(self._bspecs, "batch notification endpoint")
+        if not endpoints and not nendpoints and not bendpoints:
             raise ConfigError("no endpoints declared: give --endpoint "
                               "module:Class (or serve(endpoints=[...]))")
         serializer = self._serializer()
@@ -234,15 +241,19 @@ class Plugin(endpoint_pb2_grpc.EndpointServicer):
                 endpoints, serializer, self._policy())
         except TypeError as e:
             raise ConfigError(str(e))
-        ndispatcher = None
+        ndispatcher = bdispatcher = None
         if nendpoints:
             ndispatcher = notify_dispatcher.NotificationDispatcher(
                 nendpoints, serializer)
+        if bendpoints:
+            bdispatcher = notify_dispatcher.BatchNotificationDispatcher(
+                bendpoints, serializer)
         with self._lock:
             self.endpoints = dispatcher.endpoints
-            self.notification_endpoints = nendpoints
+            self.notification_endpoints = nendpoints + bendpoints
             self._dispatcher = dispatcher
             self._ndispatcher = ndispatcher
+            self._bdispatcher = bdispatcher
 
     def describe(self):
         d = self._dispatcher
@@ -258,6 +269,11 @@ class Plugin(endpoint_pb2_grpc.EndpointServicer):
             prios = self._ndispatcher.supported_priorities
             resp.notification_handlers.add(
                 name=NOTIFICATION_HANDLER,
+                priorities=[p for p in _PRIORITIES if p in prios])
+        if self._bdispatcher is not None:
+            prios = self._bdispatcher.supported_priorities
+            resp.notification_handlers.add(
+                name=BATCH_NOTIFICATION_HANDLER, batch=True,
                 priorities=[p for p in _PRIORITIES if p in prios])
         return resp
 
@@ -296,17 +312,40 @@ class Plugin(endpoint_pb2_grpc.EndpointServicer):
         return endpoint_pb2.InvokeResponse(
             result_json=jsonutils.dumps(res).encode())
 
+    @staticmethod
+    def _incoming_notification(n):
+        return _Incoming(_loads(n.context_json, {}), {
+            "priority": n.priority.upper(),
+            "publisher_id": n.publisher_id,
+            "event_type": n.event_type,
+            "payload": _loads(n.payload_json, None),
+            "message_id": n.message_id,
+            "timestamp": n.timestamp,
+        })
+
+    def notify_batch(self, req):
+        """A batch, as oslo's batch listener hands it to its dispatcher."""
+        incomings = [self._incoming_notification(n)
+                     for n in req.notifications]
+        error = ""
+        try:
+            requeues = self._bdispatcher.dispatch(incomings)
+        except Exception as e:
+            LOG.exception("Notification dispatch failed")
+            requeues, error = set(incomings), "%s: %s" % (type(e).__name__, e)
+        resp = endpoint_pb2.NotifyResponse()
+        for incoming in incomings:
+            if incoming in requeues:
+                resp.results.add(outcome=endpoint_pb2.NotifyResult.REQUEUE,
+                                 error=error or "requeued by the endpoint")
+            else:
+                resp.results.add(outcome=endpoint_pb2.NotifyResult.HANDLED)
+        return resp
+
     def notify(self, req):
         resp = endpoint_pb2.NotifyResponse()
         for n in req.notifications:
-            incoming = _Incoming(_loads(n.context_json, {}), {
-                "priority": n.priority.upper(),
-                "publisher_id": n.publisher_id,
-                "event_type": n.event_type,
-                "payload": _loads(n.payload_json, None),
-                "message_id": n.message_id,
-                "timestamp": n.timestamp,
-            })
+            incoming = self._incoming_notification(n)
             error = ""
             try:
                 r = self._ndispatcher.dispatch(incoming)
@@ -411,11 +450,14 @@ class Plugin(endpoint_pb2_grpc.EndpointServicer):
         if self._dispatcher is None:
             context.abort(grpc.StatusCode.FAILED_PRECONDITION,
                           "plugin not configured")
-        if self._ndispatcher is None or \
-                request.handler != NOTIFICATION_HANDLER:
-            context.abort(grpc.StatusCode.NOT_FOUND,
-                          "no notification handler %r" % request.handler)
-        return self.notify(request)
+        if request.handler == NOTIFICATION_HANDLER and \
+                self._ndispatcher is not None:
+            return self.notify(request)
+        if request.handler == BATCH_NOTIFICATION_HANDLER and \
+                self._bdispatcher is not None:
+            return self.notify_batch(request)
+        context.abort(grpc.StatusCode.NOT_FOUND,
+                      "no notification handler %r" % request.handler)
 
     def on_close(self, hook):
         """Registers hook() to run when the host closes the plugin."""

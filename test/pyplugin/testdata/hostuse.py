@@ -41,6 +41,27 @@ class Audit(object):
             raise RuntimeError("handler failed")  # oslo: requeue
 
 
+class BatchAudit(object):
+    """A batch notification endpoint, as for get_batch_notification_listener:
+    a method takes a list of notifications."""
+
+    def info(self, messages):
+        with _lock:
+            requeue = False
+            for m in messages:
+                if m["payload"].get("requeue_batch_once") and \
+                        m["metadata"]["message_id"] not in _requeued:
+                    _requeued.add(m["metadata"]["message_id"])
+                    requeue = True
+            for m in messages:
+                _seen.append({"priority": "info", "batch": len(messages),
+                              "event_type": m["event_type"],
+                              "payload": m["payload"]})
+        if requeue:
+            return notify_dispatcher.NotificationResult.REQUEUE
+        return notify_dispatcher.NotificationResult.HANDLED
+
+
 class Relay(object):
     target = oslo_messaging.Target(namespace="relay", version="1.0")
 
