@@ -25,6 +25,10 @@ class WireError(Exception):
 class DefaultEndpoint(object):
     """No target: namespace null, version 1.0."""
 
+    # oslo's dispatcher dispatches to any attribute: a caller naming this
+    # gets TypeError ('str' object is not callable).
+    data_attribute = "not a method"
+
     def __init__(self, server):
         self._server = server
         self._lock = threading.Lock()
