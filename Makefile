@@ -5,7 +5,7 @@ PKGS    ?= ./...
 # Extra flags for go test, e.g. TESTFLAGS='-run Interop -v'.
 TESTFLAGS ?=
 
-.PHONY: help build test test-short run deps bench bench-go fuzz soak vet fmt clean
+.PHONY: help build test test-python test-short run deps bench bench-go fuzz soak vet fmt clean
 
 # make proto: regenerate plugin/pluginv1 from endpoint.proto (pinned generators).
 include plugin/pluginv1/proto.mk
@@ -35,6 +35,9 @@ deps: ## make sure a RabbitMQ answers and the Python oslo.messaging peer is inst
 test: deps ## run every test against the local broker and the real Python peer
 	$(GO) vet $(PKGS)
 	$(GO) test -count=1 -timeout 15m $(TESTFLAGS) $(PKGS)
+
+test-python: deps ## the Python SDK's tests (test/pyplugin): oslo endpoints under oslohost vs oslo's own server
+	$(GO) test -count=1 -timeout 10m $(TESTFLAGS) ./test/pyplugin/
 
 test-short: ## unit tests only (no broker, no Python)
 	$(GO) test -count=1 -short $(PKGS)
