@@ -2,11 +2,13 @@ package pyplugin
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os/exec"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
 
@@ -99,6 +101,30 @@ func TestGoPluginProtocol(t *testing.T) {
 				t.Fatalf("Kill: exited=%v after %v, want a graceful exit at once", c1.Exited(), d)
 			}
 		})
+	}
+}
+
+// TestPythonContract: the handshake and environment the Python SDK expects
+// are pluginv1's (plugin/pluginv1/handshake.go, size.go), which the Python
+// code cannot import; this keeps the two from drifting apart.
+func TestPythonContract(t *testing.T) {
+	py := pypeer.Python(t)
+	cmd := exec.Command(py, "-c", `import json, oslohost_plugin as p, oslohost_plugin.hclog as h
+print(json.dumps([p.PROTOCOL_VERSION, p.MAGIC_COOKIE_KEY, p.MAGIC_COOKIE_VALUE,
+                  p.ENV_MAX_MESSAGE_SIZE, p.DEFAULT_MAX_MESSAGE_SIZE, h.ENV_LOG_LEVEL]))`)
+	cmd.Env = []string{"PYTHONPATH=" + paths.sdk, "PYTHONDONTWRITEBYTECODE=1"}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	var got []any
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	want := []any{float64(pluginv1.ProtocolVersion), pluginv1.Handshake.MagicCookieKey, pluginv1.Handshake.MagicCookieValue,
+		pluginv1.EnvMaxMessageSize, float64(pluginv1.DefaultMaxMessageSize), pluginv1.EnvLogLevel}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Fatalf("sdk/python's contract differs from pluginv1's (-pluginv1 +python):\n%s", d)
 	}
 }
 

@@ -1,8 +1,3 @@
-// Package pyplugin proves the Python SDK (sdk/python): ordinary oslo.messaging
-// endpoint classes served by the real oslohost binary as plugins run by
-// /usr/bin/python3, against a real broker and the real Python oslo.messaging
-// client (test/pypeer), compared with the same classes served by oslo's own
-// get_rpc_server.
 package pyplugin
 
 import (
@@ -17,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"go.uber.org/goleak"
 
 	"github.com/oslohost/oslohost/test/hostproc"
 	"github.com/oslohost/oslohost/test/pypeer"
@@ -53,7 +50,14 @@ func TestMain(m *testing.M) {
 		paths.sdk = filepath.Join(root, "sdk", "python")
 		paths.testdata = filepath.Join(root, "test", "pyplugin", "testdata")
 		paths.calc = filepath.Join(root, "plugins", "examples", "python-calc")
-		return m.Run()
+		code := m.Run()
+		if code == 0 {
+			if err := goleak.Find(); err != nil {
+				fmt.Fprintln(os.Stderr, "goleak:", err)
+				return 1
+			}
+		}
+		return code
 	}())
 }
 

@@ -23,6 +23,8 @@ import sys
 __all__ = ["serve", "config", "plugin_name", "get_rpc_client",
            "get_notifier", "on_close", "ConfigError"]
 
+# plugin/pluginv1's contract (handshake.go, size.go), which Python cannot
+# import; test/pyplugin TestPythonContract keeps them equal.
 # Only version 1 of oslohost's plugin protocol exists (pluginv1).
 PROTOCOL_VERSION = 1
 MAGIC_COOKIE_KEY = "OSLOHOST_PLUGIN"
