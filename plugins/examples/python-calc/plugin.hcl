@@ -12,6 +12,12 @@ transport {
   url = "rabbit://guest:guest@127.0.0.1:5672/"
 }
 
+# For `bin/oslohost reload pycalc` (a hot swap after editing calc.py) and
+# `bin/oslohost status`.
+admin {
+  listen = "127.0.0.1:9464"
+}
+
 plugin "pycalc" {
   command = "/usr/bin/python3"
   args    = ["-m", "oslohost_plugin", "--endpoint", "calc:endpoints"]
