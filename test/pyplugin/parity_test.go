@@ -186,22 +186,18 @@ func TestInteropParity(t *testing.T) {
 		{"none result", []pypeer.Command{a(pypeer.Command{Method: "none_result"})}, wantOK("null")},
 		{"cast", []pypeer.Command{
 			a(pypeer.Command{Op: pypeer.OpCast, Method: "record", Args: map[string]any{"n": "cast-1"}, Ctxt: ctxt}),
-			a(pypeer.Command{Method: "recorded"}),
+			a(pypeer.Command{Method: "recorded", Args: map[string]any{"wait_for": "cast-1"}}),
 		}, func(t *testing.T, rs []pypeer.Result) {
-			// A cast is not awaited: recorded may run first on another
-			// thread. The parity compare catches a difference; here
-			// only the cast's own success is required.
-			if !rs[0].OK {
-				t.Fatalf("cast: %s", rs[0].Msg)
+			if !rs[0].OK || !strings.Contains(string(rs[1].Result), `"cast-1"`) {
+				t.Fatalf("cast: %s; recorded %s", rs[0].Msg, rs[1].Result)
 			}
 		}},
 		{"fanout reaches every server", []pypeer.Command{
 			{Op: pypeer.OpCast, Fanout: true, Method: "record", Args: map[string]any{"n": "fan"}},
-			a(pypeer.Command{Method: "slow", Args: map[string]any{"seconds": 0.5}}), // let the casts land
-			{Server: "srv-a", Method: "recorded"},
-			{Server: "srv-b", Method: "recorded"},
+			{Server: "srv-a", Method: "recorded", Args: map[string]any{"wait_for": "fan"}},
+			{Server: "srv-b", Method: "recorded", Args: map[string]any{"wait_for": "fan"}},
 		}, func(t *testing.T, rs []pypeer.Result) {
-			for _, r := range rs[2:] {
+			for _, r := range rs[1:] {
 				if !strings.Contains(string(r.Result), `"fan"`) {
 					t.Fatalf("recorded after fanout: %s", r.Result)
 				}

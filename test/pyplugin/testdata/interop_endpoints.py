@@ -31,7 +31,7 @@ class DefaultEndpoint(object):
 
     def __init__(self, server):
         self._server = server
-        self._lock = threading.Lock()
+        self._cond = threading.Condition()
         self._casts = []
 
     def echo(self, ctxt, value=None, **kwargs):
@@ -39,11 +39,18 @@ class DefaultEndpoint(object):
                 "server": self._server}
 
     def record(self, ctxt, **kwargs):
-        with self._lock:
+        with self._cond:
             self._casts.append({"kwargs": kwargs, "ctxt": ctxt})
+            self._cond.notify_all()
 
-    def recorded(self, ctxt):
-        with self._lock:
+    def recorded(self, ctxt, wait_for=None, timeout=10):
+        """The casts recorded so far; with wait_for, once one whose n is
+        wait_for arrived (or timeout seconds passed)."""
+        with self._cond:
+            self._cond.wait_for(
+                lambda: wait_for is None or any(
+                    c["kwargs"].get("n") == wait_for for c in self._casts),
+                timeout)
             return list(self._casts)
 
     def none_result(self, ctxt):
