@@ -5,18 +5,24 @@ PKGS    ?= ./...
 # Extra flags for go test, e.g. TESTFLAGS='-run Interop -v'.
 TESTFLAGS ?=
 
-.PHONY: help build test test-short run deps bench bench-go fuzz soak vet fmt clean
+.PHONY: help build test test-python test-short run deps bench bench-go fuzz soak vet fmt clean
 
 # make proto: regenerate plugin/pluginv1 from endpoint.proto (pinned generators).
 include plugin/pluginv1/proto.mk
+# make proto-python: regenerate the Python SDK's stubs (sdk/python/oslohost_plugin/_pb).
+include sdk/python/proto.mk
 
 help: ## list targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
 
+# The Go example plugins: the dirs of plugins/examples/ with Go files (python-calc
+# is a Python plugin, run by /usr/bin/python3, not built).
+GO_EXAMPLES := $(sort $(dir $(wildcard plugins/examples/*/*.go)))
+
 build: ## build the host and the example plugins into bin/
 	$(GO) build -o $(BIN)/ ./cmd/oslohost
 	@mkdir -p $(BIN)/plugins
-	$(GO) build -o $(BIN)/plugins/ $(addprefix ./,$(wildcard plugins/examples/*/))
+	$(GO) build -o $(BIN)/plugins/ $(addprefix ./,$(GO_EXAMPLES))
 
 run: build ## build, make sure a RabbitMQ answers, and serve config.hcl with the example plugins
 	@scripts/ensure-broker.sh
@@ -29,6 +35,9 @@ deps: ## make sure a RabbitMQ answers and the Python oslo.messaging peer is inst
 test: deps ## run every test against the local broker and the real Python peer
 	$(GO) vet $(PKGS)
 	$(GO) test -count=1 -timeout 15m $(TESTFLAGS) $(PKGS)
+
+test-python: deps ## the Python SDK's tests (test/pyplugin): oslo endpoints under oslohost vs oslo's own server
+	$(GO) test -count=1 -timeout 10m $(TESTFLAGS) ./test/pyplugin/
 
 test-short: ## unit tests only (no broker, no Python)
 	$(GO) test -count=1 -short $(PKGS)

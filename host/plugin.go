@@ -10,6 +10,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -55,15 +57,54 @@ func startPlugin(ctx context.Context, cfg *config.Plugin, maxMsg int, hostSvc pl
 	}
 	plog := log.Named("plugin").Named(cfg.Name)
 	ccfg := pluginv1.ClientConfig(cmd, plog, opts...)
+	tail := &stderrTail{}
+	ccfg.Stderr = tail
 	if cfg.StartTimeout > 0 {
 		ccfg.StartTimeout = cfg.StartTimeout.Duration()
 	}
 	p := &pluginProc{name: cfg.Name, cfg: cfg, client: plugin.NewClient(ccfg), path: path, sha256: fileSHA256(path), log: plog}
 	if err := p.handshake(ctx, hostSvc); err != nil {
-		p.client.Kill()
+		p.client.Kill() // returns once the process's stderr is read
+		var se startError
+		if errors.As(err, &se) {
+			if t := tail.String(); t != "" {
+				err = fmt.Errorf("%w\nthe plugin's last stderr lines:\n%s", err, t)
+			}
+		}
 		return nil, err
 	}
 	return p, nil
+}
+
+// startError is a plugin that did not complete go-plugin's handshake: it
+// exited or printed no handshake line. Its stderr tells why (for a Python
+// plugin, the traceback of a failed import), so it is added to the error.
+type startError struct{ error }
+
+func (e startError) Unwrap() error { return e.error }
+
+// stderrTail keeps the last stderrTailSize bytes a plugin wrote to stderr.
+type stderrTail struct {
+	mu  sync.Mutex
+	buf []byte
+}
+
+const stderrTailSize = 2 << 10
+
+func (s *stderrTail) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.buf = append(s.buf, p...)
+	if n := len(s.buf); n > stderrTailSize {
+		s.buf = append(s.buf[:0], s.buf[n-stderrTailSize:]...)
+	}
+	return len(p), nil
+}
+
+func (s *stderrTail) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return strings.TrimSpace(string(s.buf))
 }
 
 func (p *pluginProc) handshake(ctx context.Context, hostSvc pluginv1.HostServer) error {
@@ -72,7 +113,7 @@ func (p *pluginProc) handshake(ctx context.Context, hostSvc pluginv1.HostServer)
 		if errors.Is(err, plugin.ErrChecksumsDoNotMatch) {
 			return fmt.Errorf("plugin %q: %s does not match the pinned sha256", p.name, p.path)
 		}
-		return fmt.Errorf("plugin %q: start %s: %w", p.name, p.path, err)
+		return startError{fmt.Errorf("plugin %q: start %s: %w", p.name, p.path, err)}
 	}
 	if p.ep, err = pluginv1.Dispense(rpc); err != nil {
 		return fmt.Errorf("plugin %q: %w", p.name, err)

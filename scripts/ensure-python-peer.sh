@@ -8,6 +8,7 @@
 #   osprofiler              python3-osprofiler
 #   grpc, google.protobuf   python3-grpcio, python3-protobuf (Python plugins)
 #   grpc_tools              python3-grpc-tools (regenerates the Python stubs)
+#   cryptography            python3-cryptography (the Python SDK's AutoMTLS)
 #
 #   all importable      -> exit 0, silently
 #   root with apt-get   -> apt-get update && install the missing packages
@@ -27,6 +28,7 @@ PEERS=(
 	grpc:python3-grpcio
 	google.protobuf:python3-protobuf
 	grpc_tools.protoc:python3-grpc-tools
+	cryptography:python3-cryptography
 )
 
 say() { echo "ensure-python-peer: $*" >&2; }
