@@ -70,7 +70,7 @@ func (p *pluginProc) handshake(ctx context.Context, hostSvc pluginv1.HostServer)
 	rpc, err := p.client.Client()
 	if err != nil {
 		if errors.Is(err, plugin.ErrChecksumsDoNotMatch) {
-			return fmt.Errorf("plugin %q: %s does not match the pinned sha256", p.name, p.path)
+			return fmt.Errorf("plugin %q: %s does not match the pinned sha256: the file's sha256 is %s", p.name, p.path, orUnreadable(fileSHA256(p.path)))
 		}
 		return fmt.Errorf("plugin %q: start %s: %w", p.name, p.path, err)
 	}
@@ -112,10 +112,27 @@ func (p *pluginProc) stop(ctx context.Context) {
 	p.client.Kill()
 }
 
-// resolvedCommand is the plugin's command, relative paths taken from the
-// directory of the config file that declares it.
+// resolvedCommand is the file the plugin's command names, as an absolute
+// path: a relative command is taken from the directory of the config file
+// that declares it. A command is always a file, never looked up on $PATH
+// (exec.Command searches $PATH for a name without a slash, and
+// filepath.Join(".", "./x") is "x").
 func resolvedCommand(cfg *config.Plugin) string {
-	return resolve(filepath.Dir(cfg.Range.Filename), cfg.Command)
+	p := cfg.Command
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(filepath.Dir(cfg.Range.Filename), p)
+	}
+	if abs, err := filepath.Abs(p); err == nil {
+		return abs
+	}
+	return p
+}
+
+func orUnreadable(sum string) string {
+	if sum == "" {
+		return "unknown (unreadable)"
+	}
+	return sum
 }
 
 // pluginEnv is the plugin's whole environment: what its block gives.
