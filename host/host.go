@@ -181,13 +181,26 @@ func (h *Host) startSlots(ctx context.Context, plugins []*config.Plugin) error {
 }
 
 func (h *Host) startServer(ctx context.Context, cfg *config.Config, sc *config.Server) error {
+	e, err := h.newServer(ctx, cfg, sc)
+	if err != nil {
+		return err
+	}
+	h.mu.Lock()
+	h.servers[sc.Name] = e
+	h.mu.Unlock()
+	return nil
+}
+
+// newServer starts a server block consuming, without adding it to the
+// host's servers.
+func (h *Host) newServer(ctx context.Context, cfg *config.Config, sc *config.Server) (*serverEntry, error) {
 	ec := cfg.Executor(sc.Executor)
 	if ec == nil {
-		return fmt.Errorf("server %q: no executor %q", sc.Name, sc.Executor)
+		return nil, fmt.Errorf("server %q: no executor %q", sc.Name, sc.Executor)
 	}
 	exec, err := executors.New(string(ec.Kind), ec.Workers)
 	if err != nil {
-		return fmt.Errorf("server %q: executor %q: %w", sc.Name, ec.Name, err)
+		return nil, fmt.Errorf("server %q: executor %q: %w", sc.Name, ec.Name, err)
 	}
 	e := &serverEntry{cfg: sc, exec: ec, disp: server.NewDispatcher()}
 	e.disp.SetEndpoints(h.endpointsOf(sc))
@@ -208,16 +221,13 @@ func (h *Host) startServer(ctx context.Context, cfg *config.Config, sc *config.S
 		Observer:    h.metrics.observer(sc.Name),
 	})
 	if err != nil {
-		return fmt.Errorf("server %q: %w", sc.Name, err)
+		return nil, fmt.Errorf("server %q: %w", sc.Name, err)
 	}
 	if err := srv.Start(ctx); err != nil {
-		return fmt.Errorf("server %q: %w", sc.Name, err)
+		return nil, fmt.Errorf("server %q: %w", sc.Name, err)
 	}
 	e.srv = srv
-	h.mu.Lock()
-	h.servers[sc.Name] = e
-	h.mu.Unlock()
-	return nil
+	return e, nil
 }
 
 // endpointsOf builds a server's endpoints from its plugins, in the order

@@ -70,7 +70,8 @@ func (p *pluginProc) handshake(ctx context.Context, hostSvc pluginv1.HostServer)
 	rpc, err := p.client.Client()
 	if err != nil {
 		if errors.Is(err, plugin.ErrChecksumsDoNotMatch) {
-			return fmt.Errorf("plugin %q: %s does not match the pinned sha256: the file's sha256 is %s", p.name, p.path, orUnreadable(fileSHA256(p.path)))
+			return &startError{attr: "sha256", err: fmt.Errorf("plugin %q: %s does not match the pinned sha256: the file's sha256 is %s",
+				p.name, p.path, orUnreadable(fileSHA256(p.path)))}
 		}
 		return fmt.Errorf("plugin %q: start %s: %w", p.name, p.path, err)
 	}
@@ -88,7 +89,7 @@ func (p *pluginProc) handshake(ctx context.Context, hostSvc pluginv1.HostServer)
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if err := p.ep.Configure(ctx, p.name, p.cfg.Config, copts...); err != nil {
-		return fmt.Errorf("plugin %q: configure: %w", p.name, err)
+		return &startError{attr: "config", err: fmt.Errorf("plugin %q: configure: %w", p.name, err)}
 	}
 	if p.desc, err = p.ep.Describe(ctx); err != nil {
 		return fmt.Errorf("plugin %q: describe: %w", p.name, err)
@@ -98,6 +99,26 @@ func (p *pluginProc) handshake(ctx context.Context, hostSvc pluginv1.HostServer)
 	}
 	p.log.Info("plugin started", "path", p.path, "version", p.desc.GetPluginVersion(), "endpoints", describeSummary(p.desc))
 	return nil
+}
+
+// startError is a plugin that did not start because of the attribute attr
+// of its block (a start failure is the command's otherwise).
+type startError struct {
+	attr string
+	err  error
+}
+
+func (e *startError) Error() string { return e.err.Error() }
+func (e *startError) Unwrap() error { return e.err }
+
+// blamedAttr is the attribute of the plugin block that err, a start
+// failure, concerns.
+func blamedAttr(err error) string {
+	var se *startError
+	if errors.As(err, &se) {
+		return se.attr
+	}
+	return "command"
 }
 
 // stop runs the plugin's close hook (bounded by ctx) and ends the process.
