@@ -14,6 +14,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc/status"
 
 	"github.com/oslohost/oslohost/host/config"
 	"github.com/oslohost/oslohost/plugin/pluginv1"
@@ -54,14 +55,18 @@ func startPlugin(ctx context.Context, cfg *config.Plugin, maxMsg int, hostSvc pl
 		opts = append(opts, pluginv1.WithSecureConfig(&plugin.SecureConfig{Checksum: sum, Hash: sha256.New()}))
 	}
 	plog := log.Named("plugin").Named(cfg.Name)
-	ccfg := pluginv1.ClientConfig(cmd, plog, opts...)
+	// go-plugin names the logger of the plugin's stderr after the binary
+	// again; one name is enough.
+	ccfg := pluginv1.ClientConfig(cmd, namedOnce{plog, filepath.Base(path)}, opts...)
 	if cfg.StartTimeout > 0 {
 		ccfg.StartTimeout = cfg.StartTimeout.Duration()
 	}
+	stderr := &tailWriter{}
+	ccfg.Stderr = stderr // what the plugin said before it failed to start
 	p := &pluginProc{name: cfg.Name, cfg: cfg, client: plugin.NewClient(ccfg), path: path, sha256: fileSHA256(path), log: plog}
 	if err := p.handshake(ctx, hostSvc); err != nil {
 		p.client.Kill()
-		return nil, err
+		return nil, explainStart(err, stderr)
 	}
 	return p, nil
 }
@@ -89,36 +94,17 @@ func (p *pluginProc) handshake(ctx context.Context, hostSvc pluginv1.HostServer)
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if err := p.ep.Configure(ctx, p.name, p.cfg.Config, copts...); err != nil {
-		return &startError{attr: "config", err: fmt.Errorf("plugin %q: configure: %w", p.name, err)}
+		// The plugin's own words, not gRPC's "rpc error: code = … desc = …".
+		return &startError{attr: "config", err: fmt.Errorf("plugin %q: configure: %s", p.name, status.Convert(err).Message())}
 	}
 	if p.desc, err = p.ep.Describe(ctx); err != nil {
 		return fmt.Errorf("plugin %q: describe: %w", p.name, err)
 	}
-	if len(p.desc.GetEndpoints()) == 0 {
-		return fmt.Errorf("plugin %q: describes no endpoints", p.name)
+	if len(p.desc.GetEndpoints()) == 0 && len(p.desc.GetNotificationHandlers()) == 0 {
+		return fmt.Errorf("plugin %q: describes no endpoints and no notification handlers", p.name)
 	}
 	p.log.Info("plugin started", "path", p.path, "version", p.desc.GetPluginVersion(), "endpoints", describeSummary(p.desc))
 	return nil
-}
-
-// startError is a plugin that did not start because of the attribute attr
-// of its block (a start failure is the command's otherwise).
-type startError struct {
-	attr string
-	err  error
-}
-
-func (e *startError) Error() string { return e.err.Error() }
-func (e *startError) Unwrap() error { return e.err }
-
-// blamedAttr is the attribute of the plugin block that err, a start
-// failure, concerns.
-func blamedAttr(err error) string {
-	var se *startError
-	if errors.As(err, &se) {
-		return se.attr
-	}
-	return "command"
 }
 
 // stop runs the plugin's close hook (bounded by ctx) and ends the process.

@@ -6,12 +6,16 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/oslohost/oslohost/client"
+	"github.com/oslohost/oslohost/test/pypeer"
 )
 
 // cli runs the oslohost binary in dir as a user types it there and returns
@@ -106,3 +110,98 @@ server "s" {
 
 // oneLine is s with every run of white space one blank (diagnostics wrap).
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// TestStartFailuresSayWhy: `oslohost validate` of a plugin that cannot
+// start shows the cause, not go-plugin's boilerplate about architectures,
+// and points at the attribute concerned: a method of a bad shape (the
+// SDK's error, from the plugin's stderr, logged under the plugin's name
+// once), a line printed on stdout before Serve, a config block the plugin
+// rejects (at `config`).
+func TestStartFailuresSayWhy(t *testing.T) {
+	tests := []struct {
+		mode string
+		attr string // the line the diagnostic shows
+		want []string
+	}{
+		{"bad-signature", "command", []string{"method badShape.Add: takes 3 parameters", "exited before the go-plugin handshake"}},
+		{"stdout-chatter", "command", []string{`wrote "starting up" on stdout`}},
+		{"bad-config", "config", []string{"this build refuses every configuration"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.mode, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			copyExec(t, faultyBuild(t, "v1", tt.mode), filepath.Join(dir, "p"))
+			cfg := transportBlock() + `
+plugin "p" {
+  command = "./p"
+  config  = { a = 1 }
+}
+server "s" {
+  topic   = "start-failures"
+  plugins = ["p"]
+}
+`
+			if err := os.WriteFile(filepath.Join(dir, "c.hcl"), []byte(cfg), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			code, _, stderr := cli(t, dir, "validate", "c.hcl")
+			line := map[string]string{"command": `command = "./p"`, "config": `config  = { a = 1 }`}[tt.attr]
+			flat := oneLine(stderr)
+			if code != 1 || !strings.Contains(stderr, line) {
+				t.Fatalf("exit %d, want 1 and a diagnostic at %q", code, line)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(flat, w) {
+					t.Errorf("stderr lacks %q", w)
+				}
+			}
+			if tt.mode == "bad-signature" && !strings.Contains(stderr, "oslohost.plugin.p: plugin cannot start") {
+				t.Errorf("the plugin's log line is not under its name, once: oslohost.plugin.p")
+			}
+			for _, bad := range []string{"compiled for this architecture", "rpc error", "oslohost.plugin.p.p"} {
+				if strings.Contains(flat, bad) {
+					t.Errorf("stderr has %q", bad)
+				}
+			}
+		})
+	}
+}
+
+// TestNotificationOnlyPlugin: a plugin with notification handlers and no
+// RPC endpoint serves a listener.
+func TestNotificationOnlyPlugin(t *testing.T) {
+	dir := t.TempDir()
+	journal := filepath.Join(dir, "journal")
+	topic := pypeer.UniqueName(t, "notifyonly")
+	h := runHost(t, writeConfig(t, transportBlock()+adminBlock+fmt.Sprintf(`
+plugin "n" {
+  command = %q
+  env     = { JOURNAL = %q }
+}
+listener "n" {
+  topics  = [%q]
+  plugins = ["n"]
+}
+`, faultyBuild(t, "v1", "notify-only"), journal, topic)))
+	if p := h.Plugin(t, "n"); p.State != "serving" {
+		t.Fatalf("plugin n: %+v", p)
+	}
+	ctx := bg(t, time.Minute)
+	tr, err := client.Dial(ctx, client.Config{URL: pypeer.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	n, err := client.NewNotifier(tr, "test.notifyonly", client.Topics(topic))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Info(ctx, map[string]any{}, "test.event", map[string]any{"k": 1}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "the notification in the journal", func() bool {
+		b, _ := os.ReadFile(journal)
+		return len(strings.TrimSpace(string(b))) > 0
+	})
+}

@@ -6,6 +6,9 @@
 //	-X main.mode=exit-at-start  exits before the handshake
 //	-X main.mode=bad-config     its configure hook fails
 //	-X main.mode=crash-later    exits 1 s after it started serving
+//	-X main.mode=notify-only    serves the notification handler only, no endpoint
+//	-X main.mode=bad-signature  has an RPC method of a shape the SDK refuses
+//	-X main.mode=stdout-chatter prints a line on stdout before it serves
 //
 // Relay and Announce reach the broker through the host (sdk.Host): an
 // outgoing call to another server, and a notification.
@@ -191,8 +194,21 @@ func (journal) Notify(_ context.Context, n sdk.Notification) (sdk.NotificationRe
 	return sdk.Handled, nil
 }
 
+// badShape has a method of a shape the SDK refuses: two arguments.
+type badShape struct{}
+
+func (badShape) Add(_ context.Context, a, b int) (int, error) { return a + b, nil }
+
 func main() {
 	switch mode {
+	case "notify-only":
+		sdk.ServeAll(sdk.Notifications{Name: "journal", Impl: journal{}})
+		return
+	case "bad-signature":
+		sdk.Serve(sdk.Endpoint{Version: "1.0", Impl: badShape{}})
+		return
+	case "stdout-chatter":
+		fmt.Println("starting up")
 	case "exit-at-start":
 		fmt.Fprintln(os.Stderr, "this build exits at start")
 		os.Exit(1)
