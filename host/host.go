@@ -49,6 +49,7 @@ type Host struct {
 	admin     *http.Server
 	adminLn   net.Listener
 	watch     *watcher
+	brokerErr error // why the broker connection is down
 	started   bool
 	shutdown  bool
 
@@ -109,11 +110,15 @@ func (h *Host) Start(ctx context.Context) (err error) {
 	}
 	h.log.Info("connecting to broker", "url", h.url.Redacted())
 	conn, err := rabbit.Dial(ctx, rabbit.Config{URL: h.url, Name: "oslohost", Logger: h.log.Named("rabbit"),
+		RetryRefused: true, // the broker's users may be fixed while the host waits
 		OnConnect: func(gen uint64) {
+			h.setBrokerError(nil)
 			if gen > 1 {
 				h.metrics.reconnects.Inc()
 			}
-		}})
+		},
+		OnDown: h.setBrokerError,
+	})
 	if err != nil {
 		return err
 	}
@@ -136,6 +141,12 @@ func (h *Host) Start(ctx context.Context) (err error) {
 	}
 	h.log.Info("host ready", "servers", len(cfg.Servers), "listeners", len(cfg.Listeners), "plugins", len(h.slots))
 	return nil
+}
+
+func (h *Host) setBrokerError(err error) {
+	h.mu.Lock()
+	h.brokerErr = err
+	h.mu.Unlock()
 }
 
 // usedPlugins are the plugin blocks some server or listener uses, in
