@@ -101,8 +101,8 @@ func Dial(ctx context.Context, cfg Config) (*Conn, error) {
 		return nil, errors.New("rabbit: no broker host")
 	}
 	c := &Conn{
-		cfg:   cfg,
-		log:   cfg.Logger,
+		cfg:     cfg,
+		log:     cfg.Logger,
 		ready:   make(chan struct{}),
 		done:    make(chan struct{}),
 		refused: make(chan struct{}),
