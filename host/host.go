@@ -62,6 +62,14 @@ type serverEntry struct {
 	exec *config.Executor
 	srv  *server.Server
 	disp *server.Dispatcher
+	obs  *serverObserver
+}
+
+// setEndpoints changes what the server dispatches to, and so which method
+// names its metrics know.
+func (e *serverEntry) setEndpoints(eps []server.Endpoint) {
+	e.disp.SetEndpoints(eps)
+	e.obs.setMethods(eps)
 }
 
 // New prepares a host for cfg; nothing starts until Start.
@@ -213,8 +221,8 @@ func (h *Host) newServer(ctx context.Context, cfg *config.Config, sc *config.Ser
 	if err != nil {
 		return nil, fmt.Errorf("server %q: executor %q: %w", sc.Name, ec.Name, err)
 	}
-	e := &serverEntry{cfg: sc, exec: ec, disp: server.NewDispatcher()}
-	e.disp.SetEndpoints(h.endpointsOf(sc))
+	e := &serverEntry{cfg: sc, exec: ec, disp: server.NewDispatcher(), obs: h.metrics.observer(sc.Name)}
+	e.setEndpoints(h.endpointsOf(sc))
 	h.mu.RLock()
 	conn := h.conn
 	h.mu.RUnlock()
@@ -229,7 +237,7 @@ func (h *Host) newServer(ctx context.Context, cfg *config.Config, sc *config.Ser
 		Prefetch:    cfg.Transport.Prefetch,
 		MaxBodySize: cfg.Host.MaxMessageSize,
 		Logger:      h.log.Named("server").Named(sc.Name),
-		Observer:    h.metrics.observer(sc.Name),
+		Observer:    e.obs,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("server %q: %w", sc.Name, err)
@@ -269,7 +277,7 @@ func (h *Host) refreshEndpoints(plugin string) {
 	}
 	h.mu.RUnlock()
 	for _, e := range entries {
-		e.disp.SetEndpoints(h.endpointsOf(e.cfg))
+		e.setEndpoints(h.endpointsOf(e.cfg))
 	}
 }
 

@@ -63,6 +63,7 @@ func (h *Host) newListener(ctx context.Context, cfg *config.Config, lc *config.L
 		Targets: targets, Priorities: lc.Priorities, Pool: lc.Pool, Filter: filter,
 		Executor: exec, Prefetch: cfg.Transport.Prefetch, AllowRequeue: lc.AllowRequeue,
 		MaxRequeues: lc.MaxRequeues, MaxBodySize: cfg.Host.MaxMessageSize,
+		Observe: h.metrics.listenerObserver(lc.Name),
 		Logger:  h.log.Named("listener").Named(lc.Name),
 		Handler: listener.HandlerFunc(fw.handleOne),
 	}

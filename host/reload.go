@@ -376,7 +376,7 @@ func (tx *reloadTx) commit(cur *config.Config, res *ReloadResult) {
 	entries := slices.Collect(maps.Values(h.servers))
 	h.mu.Unlock()
 	for _, e := range entries { // swapped plugins may describe other methods
-		e.disp.SetEndpoints(h.endpointsOf(e.cfg))
+		e.setEndpoints(h.endpointsOf(e.cfg))
 	}
 	for _, r := range tx.retiring {
 		dctx, cancel := context.WithTimeout(context.Background(), h.drainTimeout())
@@ -385,10 +385,18 @@ func (tx *reloadTx) commit(cur *config.Config, res *ReloadResult) {
 		}
 		cancel()
 	}
+	// The series of what is gone go too (those of replaced blocks stay).
+	for _, name := range res.ServersStopped {
+		h.metrics.forgetServer(name)
+	}
+	for _, name := range res.ListenersStopped {
+		h.metrics.forgetListener(name)
+	}
 	for _, s := range gone {
 		dctx, cancel := context.WithTimeout(context.Background(), h.drainTimeout())
 		s.stop(dctx)
 		cancel()
+		h.metrics.forgetPlugin(s.name)
 		res.PluginsStopped = append(res.PluginsStopped, s.name)
 	}
 	for _, l := range [][]string{res.PluginsStarted, res.PluginsStopped, res.ServersStarted, res.ServersReplaced,
