@@ -409,7 +409,8 @@ func (tx *reloadTx) commit(cur *config.Config, res *ReloadResult) {
 }
 
 // commitSwap makes p's new generation serve and drains the old one in the
-// background, then releases the slot for the next swap.
+// background, then releases the slot for the next swap: the end of
+// pluginSlot.swap, for a generation started by prepare. Keep the two alike.
 func (tx *reloadTx) commitSwap(p pendingSwap) SwapResult {
 	s := p.s
 	s.mu.Lock()
