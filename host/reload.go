@@ -247,6 +247,9 @@ func (tx *reloadTx) prepare() []string {
 		e, err := h.newServer(tx.ctx, tx.next, sc)
 		if err != nil {
 			diags = append(diags, at(sc.Source, "", err))
+			if servers[sc.Name] == nil { // not one replacing a running server: its series go
+				h.metrics.forgetServer(sc.Name)
+			}
 			continue
 		}
 		tx.servers = append(tx.servers, e)
@@ -288,11 +291,20 @@ func (tx *reloadTx) rollback() {
 	h := tx.h
 	ctx, cancel := context.WithTimeout(context.Background(), h.drainTimeout())
 	defer cancel()
+	h.mu.RLock()
+	servers, lsns := maps.Clone(h.servers), maps.Clone(h.lsns)
+	h.mu.RUnlock()
 	for _, e := range tx.servers {
 		_ = e.shutdown(ctx)
+		if servers[e.cfg.Name] == nil { // a replacement shares the running one's series
+			h.metrics.forgetServer(e.cfg.Name)
+		}
 	}
 	for _, e := range tx.lsns {
 		_ = e.shutdown(ctx)
+		if lsns[e.cfg.Name] == nil {
+			h.metrics.forgetListener(e.cfg.Name)
+		}
 	}
 	for _, p := range tx.swaps {
 		p.g.proc.stop(ctx)
@@ -300,6 +312,7 @@ func (tx *reloadTx) rollback() {
 	}
 	for _, s := range tx.fresh {
 		s.stop(ctx)
+		h.metrics.forgetPlugin(s.name)
 		h.mu.Lock()
 		if h.slots[s.name] == s {
 			delete(h.slots, s.name)

@@ -232,6 +232,8 @@ func (l *Listener) Start(ctx context.Context) error {
 	case <-consumer.Ready():
 		l.log.Info("listening for notifications", "queues", l.topo.queues, "prefetch", l.prefetch)
 		return nil
+	case <-consumer.Failed():
+		return fmt.Errorf("listener: start: %w", consumer.Err())
 	case <-ctx.Done():
 		_ = consumer.Stop(context.Background())
 		return fmt.Errorf("listener: start: %w", context.Cause(ctx))

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	amqp "github.com/rabbitmq/amqp091-go"
+
 	"github.com/oslohost/oslohost/client"
 	"github.com/oslohost/oslohost/test/pypeer"
 )
@@ -75,6 +77,11 @@ server "b" {
 	if err := goClient(t, topic).Call(ctx, nil, "ok", nil, nil); err != nil {
 		t.Fatalf("server a after a refused reload: %v", err)
 	}
+	for k := range h.Metrics(t) {
+		if strings.Contains(k, `plugin="broken"`) || strings.Contains(k, `plugin="extra"`) || strings.Contains(k, `server="b"`) {
+			t.Errorf("a series of the refused reload: %s", k)
+		}
+	}
 	if log := h.Log(); strings.Contains(log, "in part") || !strings.Contains(log, "reload refused") {
 		t.Fatalf("log:\n%s", log)
 	}
@@ -93,5 +100,108 @@ server "b" {
 	}
 	if !strings.Contains(h.Log(), `reloaded: plugins_started=["broken", "extra"]`) {
 		t.Fatalf("the reload result is not logged as fields:\n%s", h.Log())
+	}
+}
+
+// TestReloadRefusedWhenAServerCannotStart: a reload whose new plugin and
+// one new server start but whose other new server cannot (its exchange
+// exists on the broker with another type) is refused whole: the started
+// server stops consuming again, the new plugin is stopped, their metric
+// series are gone.
+func TestReloadRefusedWhenAServerCannotStart(t *testing.T) {
+	v1 := faultyBuild(t, "v1", "")
+	topic, topicC := pypeer.UniqueName(t, "srvfail"), pypeer.UniqueName(t, "srvfailc")
+	exchange := pypeer.UniqueName(t, "headers-ex")
+	conn, err := amqp.Dial(strings.Replace(pypeer.URL(), "rabbit://", "amqp://", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ch, err := conn.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ch.ExchangeDeclare(exchange, "headers", false, true, false, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	base := transportBlock() + adminBlock + fmt.Sprintf(`
+plugin "svc" {
+  command = %q
+}
+server "a" {
+  topic   = %q
+  plugins = ["svc"]
+}
+`, v1, topic)
+	cfg := writeConfig(t, base)
+	h := runHost(t, cfg)
+	if err := os.WriteFile(cfg, []byte(base+fmt.Sprintf(`
+plugin "extra" {
+  command = %q
+}
+server "c" {
+  topic   = %q
+  plugins = ["extra"]
+}
+server "b" {
+  topic    = "%s-b"
+  exchange = %q
+  plugins  = ["extra"]
+}
+`, v1, topicC, topic, exchange)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, body := h.Admin(t, "POST", "/v1/reload", "")
+	if code != 422 || !strings.Contains(string(body), `server \"b\"`) {
+		t.Fatalf("reload: HTTP %d %s; want 422 naming server b", code, body)
+	}
+	st := h.Status(t)
+	if len(st.Servers) != 1 || len(st.Plugins) != 1 {
+		t.Fatalf("status after a refused reload: %+v", st)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := goClient(t, topicC).Prepare(client.Timeout(2*time.Second)).Call(ctx, nil, "ok", nil, nil); err == nil {
+		t.Fatal("server c of the refused reload answered")
+	}
+	for k := range h.Metrics(t) {
+		if strings.Contains(k, `server="c"`) || strings.Contains(k, `server="b"`) || strings.Contains(k, `plugin="extra"`) {
+			t.Errorf("a series of the refused reload: %s", k)
+		}
+	}
+}
+
+// TestRunFailsOnRefusedDeclaration: a server whose declaration the broker
+// refuses (an exchange of another type) stops `oslohost run` with the
+// broker's reason, rather than retrying it forever unready.
+func TestRunFailsOnRefusedDeclaration(t *testing.T) {
+	exchange := pypeer.UniqueName(t, "headers-ex")
+	conn, err := amqp.Dial(strings.Replace(pypeer.URL(), "rabbit://", "amqp://", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ch, err := conn.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ch.ExchangeDeclare(exchange, "headers", false, true, false, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	h := startHost(t, writeConfig(t, transportBlock()+adminBlock+fmt.Sprintf(`
+plugin "svc" {
+  command = %q
+}
+server "s" {
+  topic    = %q
+  exchange = %q
+  plugins  = ["svc"]
+}
+`, faultyBuild(t, "v1", ""), pypeer.UniqueName(t, "refdecl"), exchange)))
+	if err := h.WaitExit(t, 60*time.Second); err == nil || !strings.Contains(err.Error(), "exit status 1") {
+		t.Fatalf("exit: %v, want exit status 1", err)
+	}
+	if !strings.Contains(h.Log(), "PRECONDITION_FAILED - inequivalent arg 'type'") {
+		t.Fatalf("the log lacks the broker's reason:\n%s", h.Log())
 	}
 }
