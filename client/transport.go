@@ -40,7 +40,10 @@ type Transport struct {
 	notifyQueues declaredQueues // notification queues declared (notifier.go)
 }
 
-// Dial connects to the broker, waiting until connected or ctx ends.
+// Dial connects to the broker, waiting until connected or ctx ends. A
+// login or virtual host the broker refuses (403 ACCESS_REFUSED, 530
+// NOT_ALLOWED) fails it at the first attempt, with the reason: trying
+// again cannot help.
 func Dial(ctx context.Context, cfg Config) (*Transport, error) {
 	u, err := rabbit.ParseURL(cfg.URL)
 	if err != nil {

@@ -56,15 +56,18 @@ func (h *Host) startAdmin(a config.Admin) error {
 	})
 	protected.HandleFunc("POST /v1/reload", func(w http.ResponseWriter, r *http.Request) {
 		res, err := h.Reload(r.Context())
-		if err != nil {
-			code := http.StatusInternalServerError
-			if errors.Is(err, ErrNoLoader) {
-				code = http.StatusNotImplemented
-			}
-			writeJSON(w, code, map[string]any{"error": err.Error(), "result": res})
-			return
+		var refused *ReloadRefused
+		switch {
+		case errors.As(err, &refused): // nothing changed: the request's content is at fault
+			writeJSON(w, http.StatusUnprocessableEntity, map[string]any{
+				"error": "reload refused; the running configuration stays", "diagnostics": refused.Diagnostics})
+		case errors.Is(err, ErrNoLoader):
+			writeJSON(w, http.StatusNotImplemented, map[string]any{"error": err.Error()})
+		case err != nil: // the host is shutting down
+			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"error": err.Error()})
+		default:
+			writeJSON(w, http.StatusOK, res)
 		}
-		writeJSON(w, http.StatusOK, res)
 	})
 	protected.HandleFunc("POST /v1/plugins/{name}/reload", func(w http.ResponseWriter, r *http.Request) {
 		res, err := h.ReloadPlugin(r.Context(), r.PathValue("name"))

@@ -51,6 +51,7 @@ type Host struct {
 	admin     *http.Server
 	adminLn   net.Listener
 	watch     *watcher
+	brokerErr error // why the broker connection is down
 	started   bool
 	shutdown  bool
 
@@ -63,6 +64,14 @@ type serverEntry struct {
 	exec *config.Executor
 	srv  *server.Server
 	disp *server.Dispatcher
+	obs  *serverObserver
+}
+
+// setEndpoints changes what the server dispatches to, and so which method
+// names its metrics know.
+func (e *serverEntry) setEndpoints(eps []server.Endpoint) {
+	e.disp.SetEndpoints(eps)
+	e.obs.setMethods(eps)
 }
 
 // New prepares a host for cfg; nothing starts until Start.
@@ -112,11 +121,15 @@ func (h *Host) Start(ctx context.Context) (err error) {
 	}
 	h.log.Info("connecting to broker", "url", h.url.Redacted())
 	conn, err := rabbit.Dial(ctx, rabbit.Config{URL: h.url, Name: "oslohost", Logger: h.log.Named("rabbit"),
+		RetryRefused: true, // the broker's users may be fixed while the host waits
 		OnConnect: func(gen uint64) {
+			h.setBrokerError(nil)
 			if gen > 1 {
 				h.metrics.reconnects.Inc()
 			}
-		}})
+		},
+		OnDown: h.setBrokerError,
+	})
 	if err != nil {
 		return err
 	}
@@ -139,6 +152,12 @@ func (h *Host) Start(ctx context.Context) (err error) {
 	}
 	h.log.Info("host ready", "servers", len(cfg.Servers), "listeners", len(cfg.Listeners), "plugins", len(h.slots))
 	return nil
+}
+
+func (h *Host) setBrokerError(err error) {
+	h.mu.Lock()
+	h.brokerErr = err
+	h.mu.Unlock()
 }
 
 // usedPlugins are the plugin blocks some server or listener uses, in
@@ -184,16 +203,29 @@ func (h *Host) startSlots(ctx context.Context, plugins []*config.Plugin) error {
 }
 
 func (h *Host) startServer(ctx context.Context, cfg *config.Config, sc *config.Server) error {
+	e, err := h.newServer(ctx, cfg, sc)
+	if err != nil {
+		return err
+	}
+	h.mu.Lock()
+	h.servers[sc.Name] = e
+	h.mu.Unlock()
+	return nil
+}
+
+// newServer starts a server block consuming, without adding it to the
+// host's servers.
+func (h *Host) newServer(ctx context.Context, cfg *config.Config, sc *config.Server) (*serverEntry, error) {
 	ec := cfg.Executor(sc.Executor)
 	if ec == nil {
-		return fmt.Errorf("server %q: no executor %q", sc.Name, sc.Executor)
+		return nil, fmt.Errorf("server %q: no executor %q", sc.Name, sc.Executor)
 	}
 	exec, err := executors.New(string(ec.Kind), ec.Workers)
 	if err != nil {
-		return fmt.Errorf("server %q: executor %q: %w", sc.Name, ec.Name, err)
+		return nil, fmt.Errorf("server %q: executor %q: %w", sc.Name, ec.Name, err)
 	}
-	e := &serverEntry{cfg: sc, exec: ec, disp: server.NewDispatcher()}
-	e.disp.SetEndpoints(h.endpointsOf(sc))
+	e := &serverEntry{cfg: sc, exec: ec, disp: server.NewDispatcher(), obs: h.metrics.observer(sc.Name)}
+	e.setEndpoints(h.endpointsOf(sc))
 	h.mu.RLock()
 	conn := h.conn
 	h.mu.RUnlock()
@@ -208,20 +240,17 @@ func (h *Host) startServer(ctx context.Context, cfg *config.Config, sc *config.S
 		Prefetch:    cfg.Transport.Prefetch,
 		MaxBodySize: cfg.Host.MaxMessageSize,
 		Logger:      h.log.Named("server").Named(sc.Name),
-		Observer:    h.metrics.observer(sc.Name),
+		Observer:    e.obs,
 		Duplicates:  h.duplicates("server", sc.Name),
 	})
 	if err != nil {
-		return fmt.Errorf("server %q: %w", sc.Name, err)
+		return nil, fmt.Errorf("server %q: %w", sc.Name, err)
 	}
 	if err := srv.Start(ctx); err != nil {
-		return fmt.Errorf("server %q: %w", sc.Name, err)
+		return nil, fmt.Errorf("server %q: %w", sc.Name, err)
 	}
 	e.srv = srv
-	h.mu.Lock()
-	h.servers[sc.Name] = e
-	h.mu.Unlock()
-	return nil
+	return e, nil
 }
 
 // endpointsOf builds a server's endpoints from its plugins, in the order
@@ -252,7 +281,7 @@ func (h *Host) refreshEndpoints(plugin string) {
 	}
 	h.mu.RUnlock()
 	for _, e := range entries {
-		e.disp.SetEndpoints(h.endpointsOf(e.cfg))
+		e.setEndpoints(h.endpointsOf(e.cfg))
 	}
 }
 

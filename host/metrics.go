@@ -1,6 +1,7 @@
 package host
 
 import (
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -20,15 +21,24 @@ type metrics struct {
 	pluginUp   *prometheus.GaugeVec
 	reconnects prometheus.Counter
 	reloads    *prometheus.CounterVec
+	notes      *prometheus.CounterVec
 }
+
+// UnknownMethod is the method label of calls to a method no endpoint of the
+// server describes: the label stays bounded whatever callers send.
+const UnknownMethod = "_unknown"
 
 func newMetrics() *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "oslohost", Name: "rpc_calls_total",
-			Help: "RPC requests dispatched, by server, method and outcome (ok, error, rejected).",
+			Help: "RPC requests dispatched, by server, method (" + UnknownMethod + " for a method no endpoint describes) and outcome (ok, error, rejected).",
 		}, []string{"server", "method", "outcome"}),
+		notes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "oslohost", Name: "notifications_total",
+			Help: "Notifications a listener settled, by listener and outcome (handled, requeued, dropped).",
+		}, []string{"listener", "outcome"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: "oslohost", Name: "rpc_call_duration_seconds",
 			Help:    "Time from dispatch to the handler's return, by server.",
@@ -59,9 +69,33 @@ func newMetrics() *metrics {
 			Help: "Configuration reloads, by result (ok, failed).",
 		}, []string{"result"}),
 	}
-	m.reg.MustRegister(m.calls, m.latency, m.inflight, m.restarts, m.swaps, m.pluginUp, m.reconnects, m.reloads,
+	m.reg.MustRegister(m.calls, m.notes, m.latency, m.inflight, m.restarts, m.swaps, m.pluginUp, m.reconnects, m.reloads,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// forgetServer deletes the series of a server no longer configured.
+func (m *metrics) forgetServer(name string) {
+	m.calls.DeletePartialMatch(prometheus.Labels{"server": name})
+	m.latency.DeleteLabelValues(name)
+	m.inflight.DeleteLabelValues(name)
+}
+
+// forgetPlugin deletes the series of a plugin no longer configured.
+func (m *metrics) forgetPlugin(name string) {
+	m.restarts.DeleteLabelValues(name)
+	m.swaps.DeletePartialMatch(prometheus.Labels{"plugin": name})
+	m.pluginUp.DeleteLabelValues(name)
+}
+
+// forgetListener deletes the series of a listener no longer configured.
+func (m *metrics) forgetListener(name string) {
+	m.notes.DeletePartialMatch(prometheus.Labels{"listener": name})
+}
+
+// listenerObserver counts one listener's notifications by outcome.
+func (m *metrics) listenerObserver(name string) func(outcome string) {
+	return func(outcome string) { m.notes.WithLabelValues(name, outcome).Inc() }
 }
 
 // serverObserver feeds one server's calls into the metrics.
@@ -70,6 +104,18 @@ type serverObserver struct {
 	m        *metrics
 	inflight prometheus.Gauge
 	latency  prometheus.Observer
+	methods  atomic.Pointer[map[string]bool] // the method names the endpoints describe
+}
+
+// setMethods makes the method names of eps the ones labelled by name.
+func (o *serverObserver) setMethods(eps []server.Endpoint) {
+	known := map[string]bool{server.PingMethod: true}
+	for _, ep := range eps {
+		for m := range ep.Methods {
+			known[m] = true
+		}
+	}
+	o.methods.Store(&known)
 }
 
 var _ server.Observer = (*serverObserver)(nil)
@@ -87,5 +133,8 @@ func (o *serverObserver) CallStarted() { o.inflight.Inc() }
 func (o *serverObserver) CallFinished(method, outcome string, took time.Duration) {
 	o.inflight.Dec()
 	o.latency.Observe(took.Seconds())
+	if known := o.methods.Load(); known == nil || !(*known)[method] {
+		method = UnknownMethod
+	}
 	o.m.calls.WithLabelValues(o.name, method, outcome).Inc()
 }

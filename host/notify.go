@@ -28,17 +28,30 @@ type listenerEntry struct {
 // startListener starts a listener block: its queues, filter, executor and
 // the handler that forwards notifications to its plugins.
 func (h *Host) startListener(ctx context.Context, cfg *config.Config, lc *config.Listener) error {
+	e, err := h.newListener(ctx, cfg, lc)
+	if err != nil {
+		return err
+	}
+	h.mu.Lock()
+	h.lsns[lc.Name] = e
+	h.mu.Unlock()
+	return nil
+}
+
+// newListener starts a listener block consuming, without adding it to the
+// host's listeners.
+func (h *Host) newListener(ctx context.Context, cfg *config.Config, lc *config.Listener) (*listenerEntry, error) {
 	ec := cfg.Executor(lc.Executor)
 	if ec == nil {
-		return fmt.Errorf("listener %q: no executor %q", lc.Name, lc.Executor)
+		return nil, fmt.Errorf("listener %q: no executor %q", lc.Name, lc.Executor)
 	}
 	exec, err := executors.New(string(ec.Kind), ec.Workers)
 	if err != nil {
-		return fmt.Errorf("listener %q: executor %q: %w", lc.Name, ec.Name, err)
+		return nil, fmt.Errorf("listener %q: executor %q: %w", lc.Name, ec.Name, err)
 	}
 	filter, err := listener.FilterSpec{EventType: anyOf(lc.EventTypes), PublisherID: anyOf(lc.PublisherIDs)}.Compile()
 	if err != nil {
-		return fmt.Errorf("listener %q: %w", lc.Name, err)
+		return nil, fmt.Errorf("listener %q: %w", lc.Name, err)
 	}
 	var targets []listener.Target
 	for _, t := range lc.Topics {
@@ -50,6 +63,7 @@ func (h *Host) startListener(ctx context.Context, cfg *config.Config, lc *config
 		Targets: targets, Priorities: lc.Priorities, Pool: lc.Pool, Filter: filter,
 		Executor: exec, Prefetch: cfg.Transport.Prefetch, AllowRequeue: lc.AllowRequeue,
 		MaxRequeues: lc.MaxRequeues, MaxBodySize: cfg.Host.MaxMessageSize,
+		Observe:    h.metrics.listenerObserver(lc.Name),
 		Logger:     h.log.Named("listener").Named(lc.Name),
 		Handler:    listener.HandlerFunc(fw.handleOne),
 		Duplicates: h.duplicates("listener", lc.Name),
@@ -60,15 +74,12 @@ func (h *Host) startListener(ctx context.Context, cfg *config.Config, lc *config
 	}
 	l, err := listener.New(lcfg)
 	if err != nil {
-		return fmt.Errorf("listener %q: %w", lc.Name, err)
+		return nil, fmt.Errorf("listener %q: %w", lc.Name, err)
 	}
 	if err := l.Start(ctx); err != nil {
-		return fmt.Errorf("listener %q: %w", lc.Name, err)
+		return nil, fmt.Errorf("listener %q: %w", lc.Name, err)
 	}
-	h.mu.Lock()
-	h.lsns[lc.Name] = &listenerEntry{cfg: lc, exec: ec, l: l}
-	h.mu.Unlock()
-	return nil
+	return &listenerEntry{cfg: lc, exec: ec, l: l}, nil
 }
 
 // anyOf joins regular expressions into one that matches any of them.

@@ -10,12 +10,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc/status"
 
 	"github.com/oslohost/oslohost/host/config"
 	"github.com/oslohost/oslohost/plugin/pluginv1"
@@ -56,64 +55,30 @@ func startPlugin(ctx context.Context, cfg *config.Plugin, maxMsg int, hostSvc pl
 		opts = append(opts, pluginv1.WithSecureConfig(&plugin.SecureConfig{Checksum: sum, Hash: sha256.New()}))
 	}
 	plog := log.Named("plugin").Named(cfg.Name)
-	ccfg := pluginv1.ClientConfig(cmd, plog, opts...)
-	tail := &stderrTail{}
-	ccfg.Stderr = tail
+	// go-plugin names the logger of the plugin's stderr after the binary
+	// again; one name is enough.
+	ccfg := pluginv1.ClientConfig(cmd, namedOnce{plog, filepath.Base(path)}, opts...)
 	if cfg.StartTimeout > 0 {
 		ccfg.StartTimeout = cfg.StartTimeout.Duration()
 	}
+	stderr := &tailWriter{}
+	ccfg.Stderr = stderr // what the plugin said before it failed to start
 	p := &pluginProc{name: cfg.Name, cfg: cfg, client: plugin.NewClient(ccfg), path: path, sha256: fileSHA256(path), log: plog}
 	if err := p.handshake(ctx, hostSvc); err != nil {
-		p.client.Kill() // returns once the process's stderr is read
-		var se startError
-		if errors.As(err, &se) {
-			if t := tail.String(); t != "" {
-				err = fmt.Errorf("%w\nthe plugin's last stderr lines:\n%s", err, t)
-			}
-		}
-		return nil, err
+		p.client.Kill()
+		return nil, explainStart(err, stderr)
 	}
 	return p, nil
-}
-
-// startError is a plugin that did not complete go-plugin's handshake: it
-// exited or printed no handshake line. Its stderr tells why (for a Python
-// plugin, the traceback of a failed import), so it is added to the error.
-type startError struct{ error }
-
-func (e startError) Unwrap() error { return e.error }
-
-// stderrTail keeps the last stderrTailSize bytes a plugin wrote to stderr.
-type stderrTail struct {
-	mu  sync.Mutex
-	buf []byte
-}
-
-const stderrTailSize = 2 << 10
-
-func (s *stderrTail) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.buf = append(s.buf, p...)
-	if n := len(s.buf); n > stderrTailSize {
-		s.buf = append(s.buf[:0], s.buf[n-stderrTailSize:]...)
-	}
-	return len(p), nil
-}
-
-func (s *stderrTail) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return strings.TrimSpace(string(s.buf))
 }
 
 func (p *pluginProc) handshake(ctx context.Context, hostSvc pluginv1.HostServer) error {
 	rpc, err := p.client.Client()
 	if err != nil {
 		if errors.Is(err, plugin.ErrChecksumsDoNotMatch) {
-			return fmt.Errorf("plugin %q: %s does not match the pinned sha256", p.name, p.path)
+			return &startError{attr: "sha256", err: fmt.Errorf("plugin %q: %s does not match the pinned sha256: the file's sha256 is %s",
+				p.name, p.path, orUnreadable(fileSHA256(p.path)))}
 		}
-		return startError{fmt.Errorf("plugin %q: start %s: %w", p.name, p.path, err)}
+		return fmt.Errorf("plugin %q: start %s: %w", p.name, p.path, err)
 	}
 	if p.ep, err = pluginv1.Dispense(rpc); err != nil {
 		return fmt.Errorf("plugin %q: %w", p.name, err)
@@ -129,13 +94,14 @@ func (p *pluginProc) handshake(ctx context.Context, hostSvc pluginv1.HostServer)
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if err := p.ep.Configure(ctx, p.name, p.cfg.Config, copts...); err != nil {
-		return fmt.Errorf("plugin %q: configure: %w", p.name, err)
+		// The plugin's own words, not gRPC's "rpc error: code = … desc = …".
+		return &startError{attr: "config", err: fmt.Errorf("plugin %q: configure: %s", p.name, status.Convert(err).Message())}
 	}
 	if p.desc, err = p.ep.Describe(ctx); err != nil {
 		return fmt.Errorf("plugin %q: describe: %w", p.name, err)
 	}
-	if len(p.desc.GetEndpoints()) == 0 {
-		return fmt.Errorf("plugin %q: describes no endpoints", p.name)
+	if len(p.desc.GetEndpoints()) == 0 && len(p.desc.GetNotificationHandlers()) == 0 {
+		return fmt.Errorf("plugin %q: describes no endpoints and no notification handlers", p.name)
 	}
 	p.log.Info("plugin started", "path", p.path, "version", p.desc.GetPluginVersion(), "endpoints", describeSummary(p.desc))
 	return nil
@@ -153,10 +119,27 @@ func (p *pluginProc) stop(ctx context.Context) {
 	p.client.Kill()
 }
 
-// resolvedCommand is the plugin's command, relative paths taken from the
-// directory of the config file that declares it.
+// resolvedCommand is the file the plugin's command names, as an absolute
+// path: a relative command is taken from the directory of the config file
+// that declares it. A command is always a file, never looked up on $PATH
+// (exec.Command searches $PATH for a name without a slash, and
+// filepath.Join(".", "./x") is "x").
 func resolvedCommand(cfg *config.Plugin) string {
-	return resolve(filepath.Dir(cfg.Range.Filename), cfg.Command)
+	p := cfg.Command
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(filepath.Dir(cfg.Range.Filename), p)
+	}
+	if abs, err := filepath.Abs(p); err == nil {
+		return abs
+	}
+	return p
+}
+
+func orUnreadable(sum string) string {
+	if sum == "" {
+		return "unknown (unreadable)"
+	}
+	return sum
 }
 
 // pluginEnv is the plugin's whole environment: what its block gives.

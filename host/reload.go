@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
+	"strings"
+	"sync"
 
 	"github.com/oslohost/oslohost/host/config"
 )
@@ -30,11 +33,25 @@ type ReloadResult struct {
 	NotApplied []string `json:"not_applied,omitempty"`
 }
 
-// Reload re-reads the configuration and applies the difference: plugins
-// and servers added, removed or changed; unchanged ones are untouched. A
-// configuration that does not load is refused whole and the running one
-// stays. Changes to transport, admin, log and host blocks need a restart
-// and are reported, not applied.
+// ReloadRefused is the error of a reload that changed nothing: the
+// configuration did not load, or something it adds or changes did not
+// start. Diagnostics says why, one entry per problem.
+type ReloadRefused struct {
+	Diagnostics []string
+}
+
+func (e *ReloadRefused) Error() string {
+	return "reload refused; the running configuration stays: " + strings.Join(e.Diagnostics, "; ")
+}
+
+// Reload re-reads the configuration and applies the difference: plugins,
+// servers and listeners added, removed or changed; unchanged ones are
+// untouched. It is all or nothing: everything new (plugins, new
+// generations of changed plugins, servers, listeners) is started first,
+// beside what runs, and the host switches to it only once all of it has
+// started; otherwise what had started is stopped again, nothing changes
+// and the error is a [*ReloadRefused]. Changes to transport, admin, log and
+// host blocks need a restart and are reported, not applied.
 func (h *Host) Reload(ctx context.Context) (ReloadResult, error) {
 	if h.loader == nil {
 		return ReloadResult{}, ErrNoLoader
@@ -46,19 +63,51 @@ func (h *Host) Reload(ctx context.Context) (ReloadResult, error) {
 	}
 	next, err := h.loader()
 	if err != nil {
-		h.metrics.reloads.WithLabelValues("failed").Inc()
-		h.log.Error("reload refused: the configuration does not load; the running one stays", "error", err)
-		return ReloadResult{}, fmt.Errorf("configuration refused: %w", err)
+		err = &ReloadRefused{Diagnostics: []string{"the configuration does not load:\n" + err.Error()}}
+	} else {
+		var res ReloadResult
+		if res, err = h.apply(ctx, next); err == nil {
+			h.metrics.reloads.WithLabelValues("ok").Inc()
+			h.log.Info("reloaded", res.logFields()...)
+			return res, nil
+		}
 	}
-	res, err := h.apply(ctx, next)
-	if err != nil {
-		h.metrics.reloads.WithLabelValues("failed").Inc()
-		h.log.Error("reload applied in part", "error", err)
-		return res, err
+	h.metrics.reloads.WithLabelValues("failed").Inc()
+	var rr *ReloadRefused
+	if errors.As(err, &rr) {
+		h.log.Error("reload refused; the running configuration stays", "problems", rr.Diagnostics)
+	} else {
+		h.log.Error("reload failed", "error", err)
 	}
-	h.metrics.reloads.WithLabelValues("ok").Inc()
-	h.log.Info("reloaded", "result", fmt.Sprintf("%+v", res))
-	return res, nil
+	return ReloadResult{}, err
+}
+
+// logFields are the non-empty parts of r as log key/value pairs.
+func (r ReloadResult) logFields() []any {
+	var kv []any
+	add := func(k string, v []string) {
+		if len(v) > 0 {
+			kv = append(kv, k, v)
+		}
+	}
+	add("plugins_started", r.PluginsStarted)
+	var swapped []string
+	for _, s := range r.PluginsSwapped {
+		swapped = append(swapped, fmt.Sprintf("%s (generation %d)", s.Plugin, s.Generation))
+	}
+	add("plugins_swapped", swapped)
+	add("plugins_stopped", r.PluginsStopped)
+	add("servers_started", r.ServersStarted)
+	add("servers_replaced", r.ServersReplaced)
+	add("servers_stopped", r.ServersStopped)
+	add("listeners_started", r.ListenersStarted)
+	add("listeners_replaced", r.ListenersReplaced)
+	add("listeners_stopped", r.ListenersStopped)
+	add("not_applied", r.NotApplied)
+	if len(kv) == 0 {
+		kv = append(kv, "changes", "none")
+	}
+	return kv
 }
 
 // ReloadPlugin swaps one plugin for a new generation of the same binary
@@ -83,10 +132,9 @@ func (h *Host) isShutdown() bool {
 	return h.shutdown
 }
 
-// apply moves the running host to next.
+// apply moves the running host to next, all or nothing (see Reload).
 func (h *Host) apply(ctx context.Context, next *config.Config) (ReloadResult, error) {
 	var res ReloadResult
-	var errs []error
 	h.mu.RLock()
 	cur := h.cfg
 	h.mu.RUnlock()
@@ -96,89 +144,238 @@ func (h *Host) apply(ctx context.Context, next *config.Config) (ReloadResult, er
 	} {
 		if !sameBlock(pair[0], pair[1]) {
 			res.NotApplied = append(res.NotApplied, name)
-			h.log.Warn("configuration block changed; restart to apply it", "block", name)
 		}
 	}
 	slices.Sort(res.NotApplied)
+	tx := &reloadTx{h: h, ctx: ctx, next: next}
+	if diags := tx.prepare(); len(diags) > 0 {
+		tx.rollback()
+		return ReloadResult{}, &ReloadRefused{Diagnostics: diags}
+	}
+	for _, name := range res.NotApplied {
+		h.log.Warn("configuration block changed; restart to apply it", "block", name)
+	}
+	tx.commit(cur, &res)
+	return res, nil
+}
 
-	// Plugins: start new ones, swap changed ones.
-	var fresh []*config.Plugin
-	for _, pc := range usedPlugins(next) {
+// reloadTx is a reload in progress: what it started beside the running
+// host, to switch to (commit) or stop again (rollback).
+type reloadTx struct {
+	h    *Host
+	ctx  context.Context
+	next *config.Config
+
+	fresh    []*pluginSlot  // new plugins, started
+	swaps    []pendingSwap  // changed plugins: a new generation each, started
+	keep     []keptPlugin   // unchanged plugins
+	servers  []*serverEntry // new and changed servers, consuming
+	lsns     []*listenerEntry
+	retiring []runningBlock // servers and listeners removed or replaced
+}
+
+type pendingSwap struct {
+	s   *pluginSlot // its swapMu is held until commit or rollback
+	cfg *config.Plugin
+	g   *generation
+}
+
+type keptPlugin struct {
+	s   *pluginSlot
+	cfg *config.Plugin
+}
+
+// prepare starts what the new configuration adds or changes, beside the
+// running host; it returns the problems (with their place in the
+// configuration) when anything did not start.
+func (tx *reloadTx) prepare() []string {
+	h := tx.h
+	var diags []string
+	var freshCfgs []*config.Plugin
+	for _, pc := range usedPlugins(tx.next) {
 		h.mu.RLock()
 		s := h.slots[pc.Name]
 		h.mu.RUnlock()
 		switch {
 		case s == nil:
-			fresh = append(fresh, pc)
+			freshCfgs = append(freshCfgs, pc)
 		case !sameBlock(*s.config(), *pc):
-			r, err := s.swap(ctx, pc, false)
+			s.swapMu.Lock() // no swap or restart of s until commit or rollback
+			g, err := tx.launch(s, pc)
 			if err != nil {
-				errs = append(errs, fmt.Errorf("plugin %q: %w", pc.Name, err))
+				s.swapMu.Unlock()
+				diags = append(diags, at(pc.Source, blamedAttr(err), err))
 				continue
 			}
-			res.PluginsSwapped = append(res.PluginsSwapped, r)
+			tx.swaps = append(tx.swaps, pendingSwap{s: s, cfg: pc, g: g})
 		default:
-			s.mu.Lock()
-			s.cfg = pc // same settings; keep the new source position
-			s.mu.Unlock()
+			tx.keep = append(tx.keep, keptPlugin{s: s, cfg: pc})
 		}
 	}
-	if err := h.startSlots(ctx, fresh); err != nil {
-		errs = append(errs, err)
+	var wg sync.WaitGroup
+	errs := make([]error, len(freshCfgs))
+	for i, pc := range freshCfgs {
+		s := newSlot(h, pc)
+		h.mu.Lock()
+		h.slots[pc.Name] = s // no running server or listener uses it yet
+		h.mu.Unlock()
+		tx.fresh = append(tx.fresh, s)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = s.start(tx.ctx)
+		}()
 	}
-	for _, pc := range fresh {
-		res.PluginsStarted = append(res.PluginsStarted, pc.Name)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			diags = append(diags, at(freshCfgs[i].Source, blamedAttr(err), err))
+		}
+	}
+	if len(diags) > 0 {
+		return diags
 	}
 
-	// Servers and listeners: stop removed and changed ones, start new and
-	// changed ones; kept servers get their endpoints refreshed.
 	h.mu.RLock()
-	var servers, listeners []runningBlock
-	for _, e := range h.servers {
-		servers = append(servers, e)
-	}
-	for _, e := range h.lsns {
-		listeners = append(listeners, e)
-	}
+	servers, lsns := maps.Clone(h.servers), maps.Clone(h.lsns)
 	h.mu.RUnlock()
-	var want []wantedBlock
-	for _, sc := range next.Servers {
-		want = append(want, wantedBlock{
-			name: sc.Name, cfg: *sc, exec: *next.Executor(sc.Executor),
-			start: func() error { return h.startServer(ctx, next, sc) },
-			keep: func(r runningBlock) {
-				e := r.(*serverEntry)
-				h.mu.Lock()
-				e.cfg = sc // the same settings; keep the new source position
-				h.mu.Unlock()
-				e.disp.SetEndpoints(h.endpointsOf(sc))
-			},
-		})
+	for _, sc := range tx.next.Servers {
+		if e := servers[sc.Name]; e != nil && sameBlock(*e.cfg, *sc) && sameBlock(*e.exec, *tx.next.Executor(sc.Executor)) {
+			delete(servers, sc.Name) // kept
+			continue
+		}
+		e, err := h.newServer(tx.ctx, tx.next, sc)
+		if err != nil {
+			diags = append(diags, at(sc.Source, "", err))
+			if servers[sc.Name] == nil { // not one replacing a running server: its series go
+				h.metrics.forgetServer(sc.Name)
+			}
+			continue
+		}
+		tx.servers = append(tx.servers, e)
 	}
-	res.ServersStarted, res.ServersReplaced, res.ServersStopped = h.reconcile(ctx, servers, want, &errs, func(name string) {
-		h.mu.Lock()
-		delete(h.servers, name)
-		h.mu.Unlock()
-	})
-	want = want[:0]
-	for _, lc := range next.Listeners {
-		want = append(want, wantedBlock{
-			name: lc.Name, cfg: *lc, exec: *next.Executor(lc.Executor),
-			start: func() error { return h.startListener(ctx, next, lc) },
-		})
+	for _, lc := range tx.next.Listeners {
+		if e := lsns[lc.Name]; e != nil && sameBlock(*e.cfg, *lc) && sameBlock(*e.exec, *tx.next.Executor(lc.Executor)) {
+			delete(lsns, lc.Name)
+			continue
+		}
+		e, err := h.newListener(tx.ctx, tx.next, lc)
+		if err != nil {
+			diags = append(diags, at(lc.Source, "", err))
+			continue
+		}
+		tx.lsns = append(tx.lsns, e)
 	}
-	res.ListenersStarted, res.ListenersReplaced, res.ListenersStopped = h.reconcile(ctx, listeners, want, &errs, func(name string) {
-		h.mu.Lock()
-		delete(h.lsns, name)
-		h.mu.Unlock()
-	})
+	for _, e := range servers { // removed or replaced
+		tx.retiring = append(tx.retiring, e)
+	}
+	for _, e := range lsns {
+		tx.retiring = append(tx.retiring, e)
+	}
+	return diags
+}
 
-	// Plugins no server or listener uses any more.
+// launch starts a new generation of s with cfg (s.swapMu held).
+func (tx *reloadTx) launch(s *pluginSlot, cfg *config.Plugin) (*generation, error) {
+	s.mu.RLock()
+	stopped := s.stopped
+	s.mu.RUnlock()
+	if stopped {
+		return nil, errors.New("plugin is stopped")
+	}
+	return s.launch(tx.ctx, cfg)
+}
+
+// rollback stops everything prepare started; the running host is as it was.
+func (tx *reloadTx) rollback() {
+	h := tx.h
+	ctx, cancel := context.WithTimeout(context.Background(), h.drainTimeout())
+	defer cancel()
+	h.mu.RLock()
+	servers, lsns := maps.Clone(h.servers), maps.Clone(h.lsns)
+	h.mu.RUnlock()
+	for _, e := range tx.servers {
+		_ = e.shutdown(ctx)
+		if servers[e.cfg.Name] == nil { // a replacement shares the running one's series
+			h.metrics.forgetServer(e.cfg.Name)
+		}
+	}
+	for _, e := range tx.lsns {
+		_ = e.shutdown(ctx)
+		if lsns[e.cfg.Name] == nil {
+			h.metrics.forgetListener(e.cfg.Name)
+		}
+	}
+	for _, p := range tx.swaps {
+		p.g.proc.stop(ctx)
+		p.s.swapMu.Unlock()
+	}
+	for _, s := range tx.fresh {
+		s.stop(ctx)
+		h.metrics.forgetPlugin(s.name)
+		h.mu.Lock()
+		if h.slots[s.name] == s {
+			delete(h.slots, s.name)
+		}
+		h.mu.Unlock()
+	}
+}
+
+// commit switches the host to what prepare started and stops what the new
+// configuration no longer has. cur is the running configuration.
+func (tx *reloadTx) commit(cur *config.Config, res *ReloadResult) {
+	h := tx.h
+	for _, p := range tx.swaps {
+		res.PluginsSwapped = append(res.PluginsSwapped, tx.commitSwap(p))
+	}
+	for _, k := range tx.keep {
+		k.s.mu.Lock()
+		k.s.cfg = k.cfg // the same settings; keep the new source position
+		k.s.mu.Unlock()
+	}
+	for _, s := range tx.fresh {
+		res.PluginsStarted = append(res.PluginsStarted, s.name)
+	}
 	used := map[string]bool{}
-	for _, pc := range usedPlugins(next) {
+	for _, pc := range usedPlugins(tx.next) {
 		used[pc.Name] = true
 	}
 	h.mu.Lock()
+	for _, e := range tx.servers {
+		if h.servers[e.cfg.Name] != nil {
+			res.ServersReplaced = append(res.ServersReplaced, e.cfg.Name)
+		} else {
+			res.ServersStarted = append(res.ServersStarted, e.cfg.Name)
+		}
+		h.servers[e.cfg.Name] = e
+	}
+	for _, e := range tx.lsns {
+		if h.lsns[e.cfg.Name] != nil {
+			res.ListenersReplaced = append(res.ListenersReplaced, e.cfg.Name)
+		} else {
+			res.ListenersStarted = append(res.ListenersStarted, e.cfg.Name)
+		}
+		h.lsns[e.cfg.Name] = e
+	}
+	for _, r := range tx.retiring {
+		switch e := r.(type) {
+		case *serverEntry:
+			if h.servers[e.cfg.Name] == e {
+				delete(h.servers, e.cfg.Name)
+				res.ServersStopped = append(res.ServersStopped, e.cfg.Name)
+			}
+		case *listenerEntry:
+			if h.lsns[e.cfg.Name] == e {
+				delete(h.lsns, e.cfg.Name)
+				res.ListenersStopped = append(res.ListenersStopped, e.cfg.Name)
+			}
+		}
+	}
+	for _, sc := range tx.next.Servers { // kept servers: the new source position
+		if e := h.servers[sc.Name]; e != nil && e.cfg != sc && sameBlock(*e.cfg, *sc) {
+			e.cfg = sc
+		}
+	}
 	var gone []*pluginSlot
 	for name, s := range h.slots {
 		if !used[name] {
@@ -186,21 +383,70 @@ func (h *Host) apply(ctx context.Context, next *config.Config) (ReloadResult, er
 			delete(h.slots, name)
 		}
 	}
-	kept := *next
+	kept := *tx.next
 	kept.Transport, kept.Admin, kept.Log, kept.Host = cur.Transport, cur.Admin, cur.Log, cur.Host
 	h.cfg = &kept
+	entries := slices.Collect(maps.Values(h.servers))
 	h.mu.Unlock()
-	h.pruneDuplicates(next)
+	h.pruneDuplicates(tx.next)
+	for _, e := range entries { // swapped plugins may describe other methods
+		e.setEndpoints(h.endpointsOf(e.cfg))
+	}
+	for _, r := range tx.retiring {
+		dctx, cancel := context.WithTimeout(context.Background(), h.drainTimeout())
+		if err := r.shutdown(dctx); err != nil {
+			h.log.Warn("stopping a replaced or removed block", "name", r.name(), "error", err)
+		}
+		cancel()
+	}
+	// The series of what is gone go too (those of replaced blocks stay).
+	for _, name := range res.ServersStopped {
+		h.metrics.forgetServer(name)
+	}
+	for _, name := range res.ListenersStopped {
+		h.metrics.forgetListener(name)
+	}
 	for _, s := range gone {
-		dctx, cancel := context.WithTimeout(ctx, h.drainTimeout())
+		dctx, cancel := context.WithTimeout(context.Background(), h.drainTimeout())
 		s.stop(dctx)
 		cancel()
+		h.metrics.forgetPlugin(s.name)
 		res.PluginsStopped = append(res.PluginsStopped, s.name)
 	}
-	if err := h.startWatcher(); err != nil {
-		errs = append(errs, err)
+	for _, l := range [][]string{res.PluginsStarted, res.PluginsStopped, res.ServersStarted, res.ServersReplaced,
+		res.ServersStopped, res.ListenersStarted, res.ListenersReplaced, res.ListenersStopped} {
+		slices.Sort(l)
 	}
-	return res, errors.Join(errs...)
+	if err := h.startWatcher(); err != nil {
+		h.log.Warn("watching plugin binaries", "error", err)
+	}
+}
+
+// commitSwap makes p's new generation serve, as a swap does (takeOver),
+// and releases the slot for the next swap.
+func (tx *reloadTx) commitSwap(p pendingSwap) SwapResult {
+	s := p.s
+	defer s.swapMu.Unlock()
+	res, err := s.takeOver(tx.ctx, p.g, p.cfg)
+	if err != nil { // stopped meanwhile: takeOver stopped the new generation
+		s.log.Warn("reload: the new generation was not installed", "error", err)
+		return res
+	}
+	s.h.metrics.swaps.WithLabelValues(s.name, "ok").Inc()
+	return res
+}
+
+// at is a problem with its place in the configuration: the attribute attr
+// of the block src, or the block itself when attr is "".
+func at(src config.Source, attr string, err error) string {
+	r := src.Range
+	if attr != "" {
+		r = src.AttrRange(attr)
+	}
+	if r.Filename == "" {
+		return err.Error()
+	}
+	return fmt.Sprintf("%s:%d: %v", r.Filename, r.Start.Line, err)
 }
 
 // sameBlock compares two config blocks, ignoring where they were written.
@@ -244,69 +490,11 @@ func zeroSources(v reflect.Value) {
 // runningBlock is a running server or listener, as reload sees it.
 type runningBlock interface {
 	name() string
-	block() any                // its config block (a value)
-	executor() config.Executor // its executor block
 	shutdown(ctx context.Context) error
 }
 
 func (e *serverEntry) name() string                       { return e.cfg.Name }
-func (e *serverEntry) block() any                         { return *e.cfg }
-func (e *serverEntry) executor() config.Executor          { return *e.exec }
 func (e *serverEntry) shutdown(ctx context.Context) error { return e.srv.Shutdown(ctx) }
 
 func (e *listenerEntry) name() string                       { return e.cfg.Name }
-func (e *listenerEntry) block() any                         { return *e.cfg }
-func (e *listenerEntry) executor() config.Executor          { return *e.exec }
 func (e *listenerEntry) shutdown(ctx context.Context) error { return e.l.Shutdown(ctx) }
-
-// wantedBlock is a server or listener of the new configuration.
-type wantedBlock struct {
-	name  string
-	cfg   any
-	exec  config.Executor
-	start func() error
-	keep  func(runningBlock) // called for an unchanged running block; may be nil
-}
-
-// reconcile stops the running blocks that are gone or changed (forget
-// removes them from the host), starts the new and changed ones, and keeps
-// the unchanged ones. It returns the names started, replaced and stopped.
-func (h *Host) reconcile(ctx context.Context, running []runningBlock, want []wantedBlock, errs *[]error, forget func(string)) (started, replaced, stopped []string) {
-	byName := map[string]wantedBlock{}
-	for _, w := range want {
-		byName[w.name] = w
-	}
-	kept := map[string]runningBlock{}
-	for _, r := range running {
-		w, ok := byName[r.name()]
-		if ok && sameBlock(r.block(), w.cfg) && sameBlock(r.executor(), w.exec) {
-			kept[r.name()] = r
-			continue
-		}
-		if err := r.shutdown(ctx); err != nil {
-			*errs = append(*errs, err)
-		}
-		forget(r.name())
-		if ok {
-			replaced = append(replaced, r.name())
-		} else {
-			stopped = append(stopped, r.name())
-		}
-	}
-	for _, w := range want {
-		if r, ok := kept[w.name]; ok {
-			if w.keep != nil {
-				w.keep(r)
-			}
-			continue
-		}
-		if err := w.start(); err != nil {
-			*errs = append(*errs, err)
-			continue
-		}
-		if !slices.Contains(replaced, w.name) {
-			started = append(started, w.name)
-		}
-	}
-	return started, replaced, stopped
-}

@@ -32,6 +32,8 @@ type ListenerStatus struct {
 type BrokerStatus struct {
 	URL       string `json:"url"`
 	Connected bool   `json:"connected"`
+	// Error is why the host is not connected: the last attempt's failure.
+	Error string `json:"error,omitempty"`
 }
 
 // ServerStatus is one server block.
@@ -42,6 +44,9 @@ type ServerStatus struct {
 	Exchange string   `json:"exchange"`
 	Executor string   `json:"executor"`
 	Plugins  []string `json:"plugins"`
+	// State is "consuming", or "waiting" while the host has not started
+	// the server yet (it waits for the broker).
+	State string `json:"state"`
 }
 
 // PluginStatus is one plugin.
@@ -109,11 +114,22 @@ func (h *Host) Status() Status {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	st := Status{Broker: BrokerStatus{URL: h.url.Redacted(), Connected: h.conn != nil && h.conn.Connected()}}
+	if !st.Broker.Connected && h.brokerErr != nil {
+		st.Broker.Error = h.brokerErr.Error()
+	}
 	for _, e := range h.servers {
 		st.Servers = append(st.Servers, ServerStatus{
 			Name: e.cfg.Name, Topic: e.cfg.Topic, Server: e.srv.Target().Server, Exchange: e.cfg.Exchange,
-			Executor: e.cfg.Executor, Plugins: e.cfg.Plugins,
+			Executor: e.cfg.Executor, Plugins: e.cfg.Plugins, State: "consuming",
 		})
+	}
+	if h.conn == nil && !h.shutdown { // still starting: the servers it will start
+		for _, sc := range h.cfg.Servers {
+			st.Servers = append(st.Servers, ServerStatus{
+				Name: sc.Name, Topic: sc.Topic, Server: sc.Server, Exchange: sc.Exchange,
+				Executor: sc.Executor, Plugins: sc.Plugins, State: "waiting",
+			})
+		}
 	}
 	sort.Slice(st.Servers, func(i, j int) bool { return st.Servers[i].Name < st.Servers[j].Name })
 	for _, e := range h.lsns {

@@ -171,6 +171,15 @@ func (s *pluginSlot) switchTo(ctx context.Context, cfg *config.Plugin, strict bo
 			return res, fmt.Errorf("new generation does not serve what the old one did: %w", err)
 		}
 	}
+	return s.takeOver(ctx, g, cfg)
+}
+
+// takeOver makes g, a new generation started with cfg, serve (swapMu
+// held): routing switches to it atomically, the old generation drains in
+// the background and, with a probation, is kept as the fallback. A reload
+// calls it for the generations it started beforehand.
+func (s *pluginSlot) takeOver(ctx context.Context, g *generation, cfg *config.Plugin) (SwapResult, error) {
+	res := SwapResult{Plugin: s.name}
 	hc := s.h.hostConfig()
 	now := time.Now()
 	s.mu.Lock()

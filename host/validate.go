@@ -48,7 +48,7 @@ func Validate(ctx context.Context, cfg *config.Config, log hclog.Logger) hcl.Dia
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
-				r := pc.AttrRange("command")
+				r := pc.AttrRange(blamedAttr(err))
 				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Plugin failed to start", Detail: err.Error(), Subject: &r})
 				return
 			}

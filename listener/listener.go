@@ -64,6 +64,11 @@ type Config struct {
 	// x-delivery-count header (quorum queues) or, as RabbitMQ classic queues
 	// do not count, in memory per Listener by _unique_id/message_id.
 	MaxRequeues int
+	// Observe, when set, is told how each notification handed to the
+	// handler, or refused as malformed, was settled: "handled" (acked),
+	// "requeued", or "dropped" (malformed, requeued too often, or a
+	// requeue not allowed). It must not block.
+	Observe func(outcome string)
 	// Batch turns on batch delivery to BatchHandler.
 	Batch       *BatchConfig
 	MaxBodySize int
@@ -243,6 +248,8 @@ func (l *Listener) Start(ctx context.Context) error {
 	case <-consumer.Ready():
 		l.log.Info("listening for notifications", "queues", l.topo.queues, "prefetch", l.prefetch)
 		return nil
+	case <-consumer.Failed():
+		return fmt.Errorf("listener: start: %w", consumer.Err())
 	case <-ctx.Done():
 		_ = consumer.Stop(context.Background())
 		return fmt.Errorf("listener: start: %w", context.Cause(ctx))
@@ -360,6 +367,7 @@ func (l *Listener) prepare(d *amqp.Delivery) *item {
 	if err != nil {
 		l.log.Warn("dropping malformed notification", "error", err, "routing_key", d.RoutingKey, "bytes", len(d.Body))
 		_ = d.Reject(false)
+		l.observe("dropped")
 		return nil
 	}
 	p, known := oslo.NormalizePriority(n.Priority)
@@ -499,7 +507,9 @@ func (l *Listener) callBatchHandler(batch []*item) (res []Result) {
 // settle acks or requeues a handled message.
 func (l *Listener) settle(it *item, res Result) {
 	m := it.msg
+	outcome := "handled"
 	if res == Requeue {
+		outcome = "dropped"
 		switch {
 		case !l.cfg.AllowRequeue:
 			l.log.Warn("handler asked to requeue but requeue is not allowed: notification dropped",
@@ -513,11 +523,19 @@ func (l *Listener) settle(it *item, res Result) {
 			if err := it.d.Reject(true); err != nil {
 				l.log.Warn("requeue failed; the broker will deliver the notification again", "error", err, "message_id", m.Metadata.MessageID)
 			}
+			l.observe("requeued")
 			return
 		}
 	}
 	l.attempts.done(it.key)
 	l.ack(&it.d, it.uniqueID)
+	l.observe(outcome)
+}
+
+func (l *Listener) observe(outcome string) {
+	if l.cfg.Observe != nil {
+		l.cfg.Observe(outcome)
+	}
 }
 
 // ack acks d and records its _unique_id as handled (even when the ack

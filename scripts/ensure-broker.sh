@@ -9,6 +9,8 @@
 #
 # Idempotent: running it again with the broker up does nothing.
 set -euo pipefail
+# shellcheck source=apt-progress.sh
+source "$(dirname "$0")/apt-progress.sh"
 
 HOST=127.0.0.1
 PORT=5672
@@ -57,8 +59,8 @@ fi
 if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
 	say "installing rabbitmq-server with apt-get"
 	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq
-	apt-get install -y -qq rabbitmq-server >/dev/null
+	apt_progress "$(basename "$0" .sh)" apt-get update
+	apt_progress ensure-broker apt-get install -y rabbitmq-server
 	# The package may have started the service already.
 	if probe; then
 		exit 0

@@ -17,6 +17,8 @@
 # It checks /usr/bin/python3 on purpose: the python3 first on PATH may be
 # another interpreter without the Debian packages.
 set -euo pipefail
+# shellcheck source=apt-progress.sh
+source "$(dirname "$0")/apt-progress.sh"
 
 PYTHON=/usr/bin/python3
 # module:package pairs, in the order they are checked.
@@ -52,9 +54,9 @@ if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
 	# shellcheck disable=SC2086 # one package a word
 	say "installing with apt-get (a few minutes on a fresh machine):" $todo
 	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq
+	apt_progress "$(basename "$0" .sh)" apt-get update
 	# shellcheck disable=SC2086
-	apt-get install -y -qq $todo >/dev/null
+	apt_progress ensure-python-peer apt-get install -y $todo
 	still=$(missing)
 	if [[ -z "$still" ]]; then
 		exit 0

@@ -194,6 +194,8 @@ func (s *Server) Start(ctx context.Context) error {
 	case <-s.consumer.Ready():
 		s.log.Info("serving", "exchange", exchange, "queues", queues, "prefetch", prefetch)
 		return nil
+	case <-s.consumer.Failed():
+		return fmt.Errorf("server %s: start: %w", t.Topic, s.consumer.Err())
 	case <-ctx.Done():
 		_ = s.consumer.Stop(context.Background())
 		return fmt.Errorf("server %s: start: %w", t.Topic, context.Cause(ctx))

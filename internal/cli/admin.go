@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -65,10 +66,15 @@ func (f *adminFlags) do(ctx context.Context, method, path string, out any) error
 	}
 	if resp.StatusCode/100 != 2 {
 		var e struct {
-			Error string `json:"error"`
+			Error       string   `json:"error"`
+			Diagnostics []string `json:"diagnostics"`
 		}
 		if json.Unmarshal(body, &e) == nil && e.Error != "" {
-			return fmt.Errorf("%s (HTTP %d)", e.Error, resp.StatusCode)
+			msg := fmt.Sprintf("%s (HTTP %d)", e.Error, resp.StatusCode)
+			for _, d := range e.Diagnostics {
+				msg += "\n\n" + d
+			}
+			return errors.New(msg)
 		}
 		return fmt.Errorf("admin API answered HTTP %d", resp.StatusCode)
 	}

@@ -72,7 +72,7 @@ anything else is sent as a plain string. --context entries are parsed alike.
 A remote exception is printed as "Error: remote exception <module>.<Class>:
 <message>" (-v adds the remote traceback) and exits with status 1, as do
 timeouts and undeliverable messages.`,
-		Example: `  oslohost call --topic calc add a=1 b=2
+		Example: `  oslohost call --topic calc add increment=2
   oslohost call --topic compute --server host-a --version 6.0 get_info name=vm1
   oslohost call --topic echo --context user_id=alice echo value='{"k": [1, 2]}'`,
 		Args: requireArgs(1, "METHOD"),
@@ -144,7 +144,7 @@ With --fanout the cast goes to every server of the topic.
 
 Arguments and --context entries are parsed as for call: valid JSON is sent as
 JSON, anything else as a plain string.`,
-		Example: `  oslohost cast --topic calc append value=3
+		Example: `  oslohost cast --topic calc append text=abc
   oslohost cast --topic compute --fanout refresh_cache`,
 		Args: requireArgs(1, "METHOD"),
 		RunE: runE(func(cmd *cobra.Command, args []string) error { return f.run(cmd, args) }),

@@ -32,7 +32,7 @@ the round-trip time. Python oslo.messaging servers answer it when
 rpc_ping_enabled is set; oslohost servers always do. The first round trip
 includes setting up the reply queue.`,
 		Example: `  oslohost ping --topic compute --server host-a
-  oslohost ping --topic calc --server host-a --count 5`,
+  oslohost ping --topic calc --server local --count 5`,
 		Args: cobra.NoArgs,
 		RunE: runE(func(cmd *cobra.Command, _ []string) error { return f.run(cmd) }),
 	}

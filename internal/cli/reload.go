@@ -14,10 +14,13 @@ func newReloadCommand() *cobra.Command {
 		Use:   "reload [PLUGIN]",
 		Short: "Reload a running host's configuration, or hot-swap one plugin",
 		Long: `Without an argument, reload makes a running host re-read its configuration
-and apply the difference (POST /v1/reload), as SIGHUP does: plugins and
-servers added, removed or changed; unchanged ones are untouched. A
-configuration that does not load is refused with its diagnostics and the
-running one stays.
+and apply the difference (POST /v1/reload), as SIGHUP does: plugins,
+servers and listeners added, removed or changed; unchanged ones are
+untouched. It is all or nothing: everything new is started first, beside
+what runs, and the host switches only once all of it has started. A
+configuration that does not load, or anything in it that does not start, is
+refused with the diagnostics (exit status 1) and the running one stays
+unchanged.
 
 With a PLUGIN name it hot-swaps that plugin (POST /v1/plugins/NAME/reload):
 a new process of its binary is started beside the running one, must describe

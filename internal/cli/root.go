@@ -76,8 +76,8 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 oslo.messaging RabbitMQ protocol, and calls any oslo.messaging RPC server.`,
 		Example: `  oslohost validate config.hcl
   oslohost run config.hcl
-  oslohost call --topic calc add a=1 b=2
-  oslohost ping --topic calc --server host-a`,
+  oslohost call --topic calc add increment=2
+  oslohost ping --topic calc --server local`,
 		Args:              cobra.NoArgs,
 		SilenceErrors:     true,
 		SilenceUsage:      true,
@@ -89,6 +89,8 @@ oslo.messaging RabbitMQ protocol, and calls any oslo.messaging RPC server.`,
 			return silentExit(ExitUsage)
 		},
 	}
+	root.Version = versionString() // oslohost --version, as oslohost version
+	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(

@@ -100,3 +100,12 @@ func TestVersion(t *testing.T) {
 		t.Errorf("stdout = %q, want it to match %s", stdout, want)
 	}
 }
+
+// TestVersionFlag: `oslohost --version` prints what `oslohost version` does.
+func TestVersionFlag(t *testing.T) {
+	_, want, _ := runMain(t, "version")
+	code, stdout, stderr := runMain(t, "--version")
+	if code != 0 || stdout != want || stderr != "" || !strings.HasPrefix(stdout, "oslohost ") {
+		t.Fatalf("--version: exit %d, stdout %q, stderr %q; want 0 and %q", code, stdout, stderr, want)
+	}
+}

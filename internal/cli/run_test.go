@@ -12,7 +12,8 @@ func TestRunFailsToStart(t *testing.T) {
 		stderr []string
 	}{
 		{"invalid HCL", "testdata/invalid.hcl", []string{"Error: Invalid expression", "on testdata/invalid.hcl line 3"}},
-		{"plugin binary missing", "testdata/missing_plugin.hcl", []string{`Error: plugin "ghost": command testdata/no-such-plugin`}},
+		// The command as resolved: an absolute path from the config's directory.
+		{"plugin binary missing", "testdata/missing_plugin.hcl", []string{`Error: plugin "ghost": command /`, `/internal/cli/testdata/no-such-plugin: `}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -51,12 +51,15 @@ func printStatus(w io.Writer, st host.Status) {
 	conn := "connected"
 	if !st.Broker.Connected {
 		conn = "NOT CONNECTED"
+		if st.Broker.Error != "" {
+			conn += ": " + st.Broker.Error
+		}
 	}
 	fmt.Fprintf(w, "Broker   %s (%s)\n\n", st.Broker.URL, conn)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SERVER\tTOPIC\tSERVER NAME\tEXCHANGE\tEXECUTOR\tPLUGINS")
+	fmt.Fprintln(tw, "SERVER\tSTATE\tTOPIC\tSERVER NAME\tEXCHANGE\tEXECUTOR\tPLUGINS")
 	for _, s := range st.Servers {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, s.Topic, s.Server, s.Exchange, s.Executor, strings.Join(s.Plugins, ","))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, dash(s.State), s.Topic, dash(s.Server), dash(s.Exchange), s.Executor, strings.Join(s.Plugins, ","))
 	}
 	tw.Flush()
 	fmt.Fprintln(w)

@@ -37,6 +37,31 @@ type Config struct {
 	// OnConnect, when set, is called after each successful (re)connection
 	// with its generation (1 for the first connection).
 	OnConnect func(generation uint64)
+	// OnDown, when set, is called with the reason whenever an attempt to
+	// connect fails or the connection is lost.
+	OnDown func(err error)
+	// RetryRefused keeps Dial trying when the broker refuses the login or
+	// the virtual host, as a long-running service may (the user may be
+	// created later). Without it such a refusal ([Permanent]) at the first
+	// connection fails Dial at once: trying again cannot help.
+	RetryRefused bool
+}
+
+// Permanent reports whether err, a failed attempt to connect, fails again
+// the same way however often it is tried: the broker refused the login
+// (403 ACCESS_REFUSED) or the virtual host (530 NOT_ALLOWED).
+func Permanent(err error) bool {
+	var ae *amqp.Error
+	return errors.As(err, &ae) && (ae.Code == amqp.AccessRefused || ae.Code == amqp.NotAllowed)
+}
+
+// refusal explains a [Permanent] error.
+func refusal(err error) string {
+	var ae *amqp.Error
+	if errors.As(err, &ae) && ae.Code == amqp.NotAllowed {
+		return "the broker refused the virtual host (check the URL's path and the user's permissions)"
+	}
+	return "the broker refused the login (check the user and password of the URL)"
 }
 
 // Conn is a RabbitMQ connection that reconnects by itself: when the broker
@@ -58,6 +83,9 @@ type Conn struct {
 	ready chan struct{} // closed while conn is up
 	// lastErr is the last failed attempt to connect, for Dial's error.
 	lastErr error
+	// refused is closed when the broker refused the first connection for
+	// good (see Config.RetryRefused).
+	refused chan struct{}
 
 	done      chan struct{}
 	closeOnce sync.Once
@@ -73,10 +101,11 @@ func Dial(ctx context.Context, cfg Config) (*Conn, error) {
 		return nil, errors.New("rabbit: no broker host")
 	}
 	c := &Conn{
-		cfg:   cfg,
-		log:   cfg.Logger,
-		ready: make(chan struct{}),
-		done:  make(chan struct{}),
+		cfg:     cfg,
+		log:     cfg.Logger,
+		ready:   make(chan struct{}),
+		done:    make(chan struct{}),
+		refused: make(chan struct{}),
 	}
 	if c.log == nil {
 		c.log = hclog.NewNullLogger()
@@ -96,6 +125,12 @@ func Dial(ctx context.Context, cfg Config) (*Conn, error) {
 	select {
 	case <-c.ready:
 		return c, nil
+	case <-c.refused:
+		c.Close()
+		c.mu.Lock()
+		last := c.lastErr
+		c.mu.Unlock()
+		return nil, fmt.Errorf("connect to %s: %w", cfg.URL.Redacted(), last)
 	case <-ctx.Done():
 		c.Close()
 		c.mu.Lock()
@@ -197,9 +232,20 @@ func (c *Conn) supervise() {
 	for {
 		conn, host, err := c.dialOnce(hosts.next())
 		if err != nil {
+			if Permanent(err) {
+				err = fmt.Errorf("%s: %w", refusal(err), err)
+			}
 			c.mu.Lock()
 			c.lastErr = err
+			first := c.gen == 0
 			c.mu.Unlock()
+			if c.cfg.OnDown != nil {
+				c.cfg.OnDown(err)
+			}
+			if first && !c.cfg.RetryRefused && Permanent(err) {
+				close(c.refused)
+				return
+			}
 			wait := b.next()
 			c.log.Warn("broker connection failed", "host", host, "error", err, "retry_in", wait.Round(time.Millisecond))
 			select {
@@ -237,6 +283,9 @@ func (c *Conn) supervise() {
 			case e := <-closed:
 				if e != nil {
 					c.log.Warn("broker connection lost", "host", host, "error", e.Error())
+					if c.cfg.OnDown != nil {
+						c.cfg.OnDown(fmt.Errorf("connection lost: %w", e))
+					}
 				}
 				break watch
 			}

@@ -2,6 +2,7 @@ package rabbit
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -44,6 +45,8 @@ type Consumer struct {
 
 	ready     chan struct{}
 	readyOnce sync.Once
+	failed    chan struct{} // closed when the first start failed for good
+	err       error         // why, once failed is closed
 	stopping  chan struct{}
 	stopOnce  sync.Once
 	done      chan struct{}
@@ -56,7 +59,7 @@ func (c *Conn) Consume(spec ConsumeSpec, h Handler) *Consumer {
 	ctx, cancel := context.WithCancel(context.Background())
 	cs := &Consumer{
 		c: c, spec: spec, h: h,
-		ready: make(chan struct{}), stopping: make(chan struct{}), done: make(chan struct{}),
+		ready: make(chan struct{}), failed: make(chan struct{}), stopping: make(chan struct{}), done: make(chan struct{}),
 		ctx: ctx, cancel: cancel,
 	}
 	go cs.run()
@@ -66,6 +69,29 @@ func (c *Conn) Consume(spec ConsumeSpec, h Handler) *Consumer {
 // Ready is closed once the consumer has declared its topology and started
 // consuming for the first time.
 func (cs *Consumer) Ready() <-chan struct{} { return cs.ready }
+
+// Failed is closed, and the consumer stopped, when its first attempt to
+// declare its topology and consume failed in a way no retry can mend: the
+// broker refused a declaration (406 PRECONDITION_FAILED, e.g. an exchange
+// that exists with another type) or the permission (403 ACCESS_REFUSED).
+// Err says why. Failures after the consumer was once ready are retried.
+func (cs *Consumer) Failed() <-chan struct{} { return cs.failed }
+
+// Err is why the consumer failed (see Failed), or nil.
+func (cs *Consumer) Err() error {
+	select {
+	case <-cs.failed:
+		return cs.err
+	default:
+		return nil
+	}
+}
+
+// refusedDeclaration reports whether err is a broker refusal no retry mends.
+func refusedDeclaration(err error) bool {
+	var ae *amqp.Error
+	return errors.As(err, &ae) && (ae.Code == amqp.PreconditionFailed || ae.Code == amqp.AccessRefused)
+}
 
 // Done is closed when the consumer has stopped for good.
 func (cs *Consumer) Done() <-chan struct{} { return cs.done }
@@ -100,6 +126,15 @@ func (cs *Consumer) run() {
 			// The session had resumed consuming: this is a new outage, not
 			// another failed attempt at the last one.
 			b.reset()
+		}
+		select {
+		case <-cs.ready:
+		default:
+			if refusedDeclaration(err) {
+				cs.err = err
+				close(cs.failed)
+				return
+			}
 		}
 		wait := b.next()
 		if err != nil {

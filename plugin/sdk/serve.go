@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/signal"
 	"reflect"
+	"syscall"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
 	"github.com/oslohost/oslohost/plugin/pluginv1"
 )
@@ -127,7 +130,8 @@ func StaticAll(items ...Servable) NotificationPlugin {
 // method of an unsupported shape, a bad version) Serve logs why and exits
 // the process with status 1 before the handshake. Started by hand rather
 // than by oslohost, the binary prints a notice and exits with status 1.
-// It is ServeAll with endpoints only.
+// While it serves, the plugin ignores SIGTERM and SIGINT: the host stops it
+// once its calls are done. It is ServeAll with endpoints only.
 func Serve(endpoints ...Endpoint) {
 	ServeAll(servables(endpoints)...)
 }
@@ -196,7 +200,24 @@ func ServePlugin(p Plugin) {
 	}
 	s := newServer(p, logger)
 	s.maxSize = size
+	ignoreStopSignals(logger)
 	plugin.Serve(pluginv1.ServeConfig(s, size, logger))
+}
+
+// ignoreStopSignals leaves the plugin's shutdown to the host: a SIGTERM or
+// SIGINT sent to the host and its plugins together (systemd's default
+// KillMode=control-group, a Ctrl-C in a terminal) must not end the plugin
+// while the host drains its calls; the host stops it after that. go-plugin's
+// own servers ignore SIGINT for the same reason. The signals are caught,
+// not ignored, so that processes the plugin starts get them as usual.
+func ignoreStopSignals(logger hclog.Logger) {
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, os.Interrupt)
+	go func() {
+		for sig := range sigs {
+			logger.Debug("signal ignored: the host stops this plugin once its calls are done", "signal", sig.String())
+		}
+	}()
 }
 
 func fail(err error) {

@@ -323,7 +323,7 @@ server "a" {
 		t.Fatal(err)
 	}
 	code, body := h.Admin(t, "POST", "/v1/reload", "")
-	if code == 200 || !strings.Contains(string(body), "configuration refused") {
+	if code != 422 || !strings.Contains(string(body), "reload refused") || !strings.Contains(string(body), "does not load") {
 		t.Fatalf("broken config: HTTP %d %s", code, body)
 	}
 	var v string

@@ -28,7 +28,7 @@ func TestValidateExplains(t *testing.T) {
 		{"no such class", strings.Replace(calc, "calc:endpoints", "calc:NoSuchEndpoint", 1), false,
 			[]string{"module 'calc'", "has no attribute 'NoSuchEndpoint'"}},
 		{"SDK not on PYTHONPATH", strings.Replace(calc, paths.sdk+":", "", 1), false,
-			[]string{"the plugin's last stderr lines", "No module named oslohost_plugin"}},
+			[]string{"its stderr:", "No module named oslohost_plugin"}},
 		{"factory refuses its config", strings.Replace(calc, "config = {}", "config = { start = -1 }", 1), false,
 			[]string{"ValueError: start must not be negative, got -1"}},
 	}

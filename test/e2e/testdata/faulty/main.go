@@ -10,6 +10,9 @@
 //	                            quiet moment: no Ok/Version call running
 //	                            and none ended for 20 ms (so, as far as the
 //	                            plugin can tell, no call is lost)
+//	-X main.mode=notify-only    serves the notification handler only, no endpoint
+//	-X main.mode=bad-signature  has an RPC method of a shape the SDK refuses
+//	-X main.mode=stdout-chatter prints a line on stdout before it serves
 //
 // Relay and Announce reach the broker through the host (sdk.Host): an
 // outgoing call to another server, and a notification.
@@ -236,8 +239,21 @@ func (journal) Notify(_ context.Context, n sdk.Notification) (sdk.NotificationRe
 	return sdk.Handled, nil
 }
 
+// badShape has a method of a shape the SDK refuses: two arguments.
+type badShape struct{}
+
+func (badShape) Add(_ context.Context, a, b int) (int, error) { return a + b, nil }
+
 func main() {
 	switch mode {
+	case "notify-only":
+		sdk.ServeAll(sdk.Notifications{Name: "journal", Impl: journal{}})
+		return
+	case "bad-signature":
+		sdk.Serve(sdk.Endpoint{Version: "1.0", Impl: badShape{}})
+		return
+	case "stdout-chatter":
+		fmt.Println("starting up")
 	case "exit-at-start":
 		fmt.Fprintln(os.Stderr, "this build exits at start")
 		os.Exit(1)
