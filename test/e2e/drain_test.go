@@ -94,6 +94,9 @@ func TestLongMonitoredCallAcrossSwap(t *testing.T) {
 func TestSwapQueuedWhileDraining(t *testing.T) {
 	t.Parallel()
 	h, path, topic := svcHostConfig(t, faultyBuild(t, "v1", ""), "max_draining = 1", "")
+	// Built before the calls start: a build on a loaded machine can take
+	// longer than call A runs.
+	v2, v3 := faultyBuild(t, "v2", ""), faultyBuild(t, "v3", "")
 	c := goClient(t, topic)
 	sleep := func(seconds float64, out chan<- string) {
 		var s string
@@ -105,14 +108,14 @@ func TestSwapQueuedWhileDraining(t *testing.T) {
 	a, b := make(chan string, 1), make(chan string, 1)
 	go sleep(4, a)
 	waitFor(t, 10*time.Second, "call A on generation 1", func() bool { return h.Plugin(t, "svc").InFlight == 1 })
-	install(t, faultyBuild(t, "v2", ""), path)
+	install(t, v2, path)
 	if err := h.Swap(t, "svc"); err != nil {
 		t.Fatal(err)
 	}
 	go sleep(10, b)
 	waitFor(t, 10*time.Second, "call B on generation 2", func() bool { return h.Plugin(t, "svc").InFlight == 1 })
 
-	install(t, faultyBuild(t, "v3", ""), path)
+	install(t, v3, path)
 	start := time.Now()
 	code, body := h.Admin(t, "POST", "/v1/plugins/svc/reload", "")
 	took := time.Since(start)

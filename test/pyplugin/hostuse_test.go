@@ -51,7 +51,7 @@ listener "hu" {
 		call(t, "log", map[string]any{"msg": "hello-from-python"})
 		hostproc.WaitFor(t, 10*time.Second, "the log line in the host's log", func() bool {
 			log := h.Log()
-			return strings.Contains(log, "[WARN]  oslohost.plugin.hu.python3: endpoint says hello-from-python") &&
+			return strings.Contains(log, "[WARN]  oslohost.plugin.hu: endpoint says hello-from-python") &&
 				strings.Contains(log, "[INFO]  oslohost.plugin.hu.stdout: printed hello-from-python")
 		})
 	})
