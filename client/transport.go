@@ -98,7 +98,10 @@ func (t *Transport) replies(ctx context.Context) (*replyWaiter, error) {
 	}
 	w := t.waiter
 	if w == nil {
-		w = startReplyWaiter(t.conn, rabbit.TopologyFrom(t.url.Options), t.log)
+		namer := t.url.Options.Namer(func(err error) {
+			t.log.Warn("queue manager unavailable; naming the reply queue at random", "error", err)
+		})
+		w = startReplyWaiter(t.conn, rabbit.TopologyFrom(t.url.Options), namer, t.log)
 		t.waiter = w
 	}
 	t.mu.Unlock()

@@ -9,8 +9,9 @@ import (
 )
 
 // transportURL turns the transport block into a parsed transport URL: the
-// block's settings (quorum queues, heartbeat, TLS files) are the base, and
-// options in the URL's query override them, as oslo's config file and URL do.
+// block's settings (quorum queues, heartbeat, TLS files, then the
+// oslo_messaging_rabbit options) are the base, and options in the URL's
+// query override them, as oslo's config file and URL do.
 func transportURL(t config.Transport) (*rabbit.URL, error) {
 	base := rabbit.DefaultOptions()
 	base.QuorumQueue = t.QuorumQueues
@@ -18,7 +19,7 @@ func transportURL(t config.Transport) (*rabbit.URL, error) {
 		base.HeartbeatTimeout = t.Heartbeat.Duration()
 	}
 	if t.Prefetch > 0 {
-		base.PrefetchCount = t.Prefetch
+		base.PrefetchCount, base.PrefetchSet = t.Prefetch, true
 	}
 	if t.TLS != nil {
 		dir := filepath.Dir(t.TLS.Range.Filename)
@@ -27,6 +28,11 @@ func transportURL(t config.Transport) (*rabbit.URL, error) {
 		base.SSLCertFile = resolve(dir, t.TLS.CertFile)
 		base.SSLKeyFile = resolve(dir, t.TLS.KeyFile)
 		base.SSLVerifyHostname = !t.TLS.InsecureSkipVerify
+	}
+	for _, o := range t.Rabbit {
+		if err := base.Set(o.Name, o.Value); err != nil {
+			return nil, err
+		}
 	}
 	u, err := rabbit.ParseURLWithOptions(t.URL, base)
 	if err != nil {

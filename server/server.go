@@ -41,7 +41,8 @@ type Config struct {
 	// Executor runs dispatched calls; a pool of 64 when nil.
 	Executor executors.Executor
 	// Prefetch overrides the consumer prefetch; 0 means the
-	// rabbit_qos_prefetch_count option if set, else the executor capacity.
+	// rabbit_qos_prefetch_count option if given (as oslo means it: 0 is no
+	// basic.qos), else the executor capacity.
 	Prefetch    int
 	MaxBodySize int
 	Logger      hclog.Logger
@@ -117,6 +118,17 @@ func New(cfg Config) (*Server, error) {
 // Target is the server's target, with its server name filled in.
 func (s *Server) Target() oslo.Target { return s.cfg.Target }
 
+// plan is what the server declares and consumes (its fanout queue named
+// by the queue manager with use_queue_manager, else at random). Each call
+// names a new fanout queue.
+func (s *Server) plan() rabbit.Plan {
+	t := s.cfg.Target
+	namer := s.cfg.Options.Namer(func(err error) {
+		s.log.Warn("queue manager unavailable; naming the fanout queue at random", "error", err)
+	})
+	return rabbit.TopologyFrom(s.cfg.Options).ServerPlan(t.ExchangeOr(s.cfg.Exchange), t.Topic, t.Server, s.cfg.NoFanout, namer)
+}
+
 // Start declares the topology, starts consuming and returns once the
 // consumers are ready (or ctx ends). Call it once.
 func (s *Server) Start(ctx context.Context) error {
@@ -129,39 +141,14 @@ func (s *Server) Start(ctx context.Context) error {
 	s.mu.Unlock()
 
 	t := s.cfg.Target
-	topo := rabbit.TopologyFrom(s.cfg.Options)
 	exchange := t.ExchangeOr(s.cfg.Exchange)
-	topicQ := topo.SharedQueue(t.Topic)
-	serverQ := topo.SharedQueue(t.Topic + "." + t.Server)
-	decl := rabbit.Declarations{
-		Exchanges: []rabbit.ExchangeDecl{topo.ControlExchange(exchange)},
-		Queues:    []rabbit.QueueDecl{topicQ, serverQ},
-		Bindings: []rabbit.Binding{
-			{Queue: topicQ.Name, Exchange: exchange, Key: t.Topic},
-			{Queue: serverQ.Name, Exchange: exchange, Key: t.Topic + "." + t.Server},
-		},
-	}
-	queues := []string{topicQ.Name, serverQ.Name}
-	var deleteOnStop []string
-	if !s.cfg.NoFanout {
-		fx, fq := topo.FanoutExchange(t.Topic), topo.FanoutQueue(t.Topic)
-		decl.Exchanges = append(decl.Exchanges, fx)
-		decl.Queues = append(decl.Queues, fq)
-		decl.Bindings = append(decl.Bindings, rabbit.Binding{Queue: fq.Name, Exchange: fx.Name, Key: t.Topic})
-		queues = append(queues, fq.Name)
-		deleteOnStop = []string{fq.Name}
-	}
+	plan := s.plan()
 	prefetch := s.cfg.Prefetch
 	if prefetch == 0 {
-		prefetch = s.cfg.Options.PrefetchCount
+		prefetch = s.cfg.Options.ConsumerPrefetch(s.exec.Capacity())
 	}
-	if prefetch == 0 {
-		prefetch = s.exec.Capacity()
-	}
-	var args amqp.Table
-	if s.cfg.Options.CancelOnFailover {
-		args = amqp.Table{"x-cancel-on-ha-failover": true}
-	}
+	decl, queues := plan.Declare, plan.Queues
+	args, deleteOnStop := rabbit.ConsumerArgs(s.cfg.Options), plan.DeleteOnStop
 	s.consumer = s.cfg.Conn.Consume(rabbit.ConsumeSpec{
 		Name:         "rpc-" + t.Topic,
 		Declare:      decl,
