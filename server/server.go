@@ -218,6 +218,15 @@ func (s *Server) Shutdown(ctx context.Context) error {
 func (s *Server) handleDelivery(ctx context.Context, d amqp.Delivery) {
 	received := time.Now()
 	req, err := s.decode(&d)
+	if errors.Is(err, oslo.ErrEnvelopeVersion) {
+		// As oslo: RabbitMessage raises UnsupportedRpcEnvelopeVersion,
+		// the consumer logs "Failed to process message ... skipping it."
+		// and rejects it; the caller gets no reply.
+		s.log.Error("Failed to process message ... skipping it.", "error", "UnsupportedRpcEnvelopeVersion: "+err.Error(),
+			"routing_key", d.RoutingKey, "bytes", len(d.Body))
+		_ = d.Reject(false)
+		return
+	}
 	if err != nil {
 		s.log.Warn("dropping malformed request", "error", err, "routing_key", d.RoutingKey, "bytes", len(d.Body))
 		_ = d.Reject(false)
@@ -288,7 +297,7 @@ func (s *Server) decode(d *amqp.Delivery) (*oslo.Request, error) {
 var errTooLarge = errors.New("request too large")
 
 // salvage reads the reply address of a request that cannot be served
-// (unknown envelope version, wrong content type), ignoring the envelope.
+// (wrong content type, too large), ignoring the envelope.
 func salvage(body []byte) *oslo.Request {
 	if req, err := oslo.DecodeRequestInner(body); err == nil && req.IsCall() {
 		return req
@@ -306,8 +315,6 @@ func salvage(body []byte) *oslo.Request {
 
 func malformedFailure(err error) *oslo.Failure {
 	switch {
-	case errors.Is(err, oslo.ErrEnvelopeVersion):
-		return oslo.NewFailure("oslo_messaging._drivers.common", "UnsupportedRpcEnvelopeVersion", err.Error())
 	case errors.Is(err, errTooLarge):
 		return oslo.NewFailure(ModuleHost, "RequestTooLarge", err.Error())
 	default:
