@@ -12,7 +12,7 @@ import (
 )
 
 // Validate runs the real load path without serving: the transport settings
-// are checked, and each plugin a server or listener uses is started,
+// and the topology are checked (PlanTopology), and each plugin a server or listener uses is started,
 // configured, asked to describe itself and stopped. Problems are returned as
 // diagnostics pointing at the block concerned.
 func Validate(ctx context.Context, cfg *config.Config, log hclog.Logger) hcl.Diagnostics {
@@ -23,6 +23,9 @@ func Validate(ctx context.Context, cfg *config.Config, log hclog.Logger) hcl.Dia
 	if _, err := transportURL(cfg.Transport); err != nil {
 		r := cfg.Transport.AttrRange("url")
 		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid transport", Detail: err.Error(), Subject: &r})
+	} else {
+		_, clashes := PlanTopology(cfg) // two blocks on one queue (topology.go)
+		diags = append(diags, clashes...)
 	}
 	used := map[string]bool{}
 	for _, s := range cfg.Servers {

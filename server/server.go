@@ -122,11 +122,22 @@ func (s *Server) Target() oslo.Target { return s.cfg.Target }
 // by the queue manager with use_queue_manager, else at random). Each call
 // names a new fanout queue.
 func (s *Server) plan() rabbit.Plan {
-	t := s.cfg.Target
 	namer := s.cfg.Options.Namer(func(err error) {
 		s.log.Warn("queue manager unavailable; naming the fanout queue at random", "error", err)
 	})
-	return rabbit.TopologyFrom(s.cfg.Options).ServerPlan(t.ExchangeOr(s.cfg.Exchange), t.Topic, t.Server, s.cfg.NoFanout, namer)
+	return PlanFor(s.cfg, namer)
+}
+
+// PlanFor is what a server configured with cfg declares and consumes,
+// computed without a connection by the same code Start uses (for
+// validate's topology check); unique names its fanout queue.
+func PlanFor(cfg Config, unique func() string) rabbit.Plan {
+	exchange := cfg.Exchange
+	if exchange == "" {
+		exchange = "openstack"
+	}
+	t := cfg.Target
+	return rabbit.TopologyFrom(cfg.Options).ServerPlan(t.ExchangeOr(exchange), t.Topic, t.Server, cfg.NoFanout, unique)
 }
 
 // Start declares the topology, starts consuming and returns once the
