@@ -75,17 +75,24 @@ func TestPlanAgainstBroker(t *testing.T) {
 	exchange := pypeer.UniqueName(t, "plan-x")
 	pyTopic := pypeer.UniqueName(t, "plan-py")
 	qTopic := pypeer.UniqueName(t, "plan-q")
+	// Registered first, so it runs after the Python server stopped.
+	t.Cleanup(func() {
+		conn, err := amqp.Dial("amqp://guest:guest@127.0.0.1:5672/")
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		if ch, err := conn.Channel(); err == nil {
+			for _, q := range []string{qTopic, pyTopic, pyTopic + ".py"} {
+				_, _ = ch.QueueDelete(q, false, false, false)
+			}
+		}
+	})
 	pypeer.StartServer(t, pypeer.ServerOptions{Exchange: exchange, Topic: pyTopic, Server: "py"})
 	ch := brokerChannel(t)
 	if _, err := ch.QueueDeclare(qTopic, true, false, false, false, amqp.Table{"x-queue-type": "quorum", "x-delivery-limit": int64(3)}); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		ch := brokerChannel(t)
-		for _, q := range []string{qTopic, pyTopic, pyTopic + ".py"} {
-			_, _ = ch.QueueDelete(q, false, false, false)
-		}
-	})
 
 	t.Run("conflicts", func(t *testing.T) {
 		path := writePlanConfig(t, "?rabbit_quorum_queue=true&rabbit_quorum_delivery_limit=5", exchange, pyTopic, qTopic)
