@@ -95,6 +95,9 @@ func PlanTopology(cfg *config.Config) (*Topology, hcl.Diagnostics) {
 			top.Exchanges = append(top.Exchanges, e)
 		}
 		consumed := map[string]bool{}
+		shared := map[string][]string{} // first consumer -> queues shared with it
+		sharedAt := map[string]hcl.Range{}
+		var sharedWith []string
 		for _, q := range p.Queues {
 			consumed[q] = true
 		}
@@ -116,11 +119,24 @@ func PlanTopology(cfg *config.Config) (*Topology, hcl.Diagnostics) {
 				continue
 			}
 			if len(tq.ConsumedBy) > 0 && !tq.PerProcess {
-				diags = append(diags, clash(rng, "Two blocks consume one queue", fmt.Sprintf(
-					"%s consumes queue %q, which %s (%s) consumes too: RabbitMQ hands each message to one of them, so each gets messages meant for the other. Give one of them another topic or pool.",
-					owner, q.Name, tq.ConsumedBy[0], tq.rng)))
+				first := tq.ConsumedBy[0]
+				if _, seen := shared[first]; !seen {
+					sharedWith = append(sharedWith, first)
+					sharedAt[first] = tq.rng
+				}
+				shared[first] = append(shared[first], q.Name)
 			}
 			tq.ConsumedBy = append(tq.ConsumedBy, owner)
+		}
+		for _, first := range sharedWith {
+			names := shared[first]
+			what := fmt.Sprintf("queue %q", names[0])
+			if len(names) > 1 {
+				what = fmt.Sprintf("queues %q", names)
+			}
+			diags = append(diags, clash(rng, "Two blocks consume one queue", fmt.Sprintf(
+				"%s consumes %s, which %s (%s) consumes too: RabbitMQ hands each message to one of them, so each gets messages meant for the other. Give one of them another topic or pool.",
+				owner, what, first, sharedAt[first])))
 		}
 		for _, b := range p.Declare.Bindings {
 			top.Bindings = append(top.Bindings, TopologyBinding{Binding: b, DeclaredBy: owner})
