@@ -9,7 +9,9 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/oslohost/oslohost/client"
+	"github.com/oslohost/oslohost/internal/rabbit"
 	"github.com/oslohost/oslohost/oslo"
+	"github.com/oslohost/oslohost/test/faultproxy"
 	"github.com/oslohost/oslohost/test/pypeer"
 )
 
@@ -234,5 +236,65 @@ func TestFleet16StreamFanoutShared(t *testing.T) {
 	}
 	if !queueExists(t, topic+"_fanout") {
 		t.Errorf("the stopped Go server deleted the shared stream")
+	}
+}
+
+// TestStreamFanoutResumesAfterReconnect: a server consuming the stream
+// fanout queue resumes after a lost connection one past the last offset it
+// saw, as oslo's consumer does (next_stream_offset): the casts published
+// while it was away all arrive, none twice. From "last" the broker would
+// start at the newest chunk and lose the earlier ones.
+func TestStreamFanoutResumesAfterReconnect(t *testing.T) {
+	proxy := faultproxy.Start(t, "127.0.0.1:5672")
+	topic := pypeer.UniqueName(t, "sfresume")
+	deleteQueuesAfter(t, topic+"_fanout")
+	query := "?rabbit_transient_quorum_queue=true&rabbit_stream_fanout=true&rabbit_qos_prefetch_count=10&heartbeat_timeout_threshold=1"
+	gs := startGoServer(t, serverOpts{url: "rabbit://guest:guest@" + proxy.Addr() + "/" + query, topic: topic, server: "s"})
+	tr, err := client.Dial(bg(t, 20*time.Second), client.Config{URL: pypeer.URL() + query})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	fanout := client.New(tr, oslo.Target{Topic: topic, Fanout: true})
+	cast := func(n int) {
+		t.Helper()
+		if err := fanout.Cast(bg(t, time.Minute), nil, "record", map[string]any{"n": n}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := map[int]int{}
+	receive := func(count int) {
+		t.Helper()
+		for i := 0; i < count; i++ {
+			n, _ := nextCast(t, gs.casts).Args["n"].(float64)
+			got[int(n)]++
+		}
+	}
+	for i := 0; i < 3; i++ {
+		cast(i)
+	}
+	receive(3)
+
+	proxy.Stall()
+	eventually(t, 15*time.Second, "heartbeat detects the stalled path", func() error {
+		if gs.conn.Connected() {
+			return rabbit.ErrClosed
+		}
+		return nil
+	})
+	for i := 3; i < 6; i++ {
+		cast(i) // each its own chunk: the stream's newest is 5
+	}
+	proxy.Restore()
+	receive(3)
+	select {
+	case c := <-gs.casts:
+		t.Errorf("an extra cast after the reconnect: %v", c.Args)
+	case <-time.After(time.Second):
+	}
+	for i := 0; i < 6; i++ {
+		if got[i] != 1 {
+			t.Errorf("cast %d arrived %d times (all: %v)", i, got[i], got)
+		}
 	}
 }
