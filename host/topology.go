@@ -68,7 +68,7 @@ const uniquePlaceholder = "<unique>"
 func PlanTopology(cfg *config.Config) (*Topology, hcl.Diagnostics) {
 	u, err := transportURL(cfg.Transport)
 	if err != nil {
-		r := cfg.Transport.AttrRange("url")
+		r := transportRange(cfg.Transport, err)
 		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid transport", Detail: err.Error(), Subject: &r}}
 	}
 	top := &Topology{}

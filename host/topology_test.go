@@ -101,3 +101,32 @@ listener "b" {
 		})
 	}
 }
+
+// TestTransportOptionsRefused: a combination oslo refuses, and an option
+// oslohost does not honour, are reported at the option in the
+// oslo_messaging_rabbit attribute (from the URL's query: at the url).
+func TestTransportOptionsRefused(t *testing.T) {
+	tests := []struct {
+		url, opts string
+		want      string
+		line      int
+	}{
+		{"rabbit://h/", "rabbit_stream_fanout = true\n    rabbit_transient_quorum_queue = true", "rabbit_stream_fanout need rabbit_qos_prefetch_count", 4},
+		{"rabbit://h/", "kombu_compression = \"gzip\"", "kombu_compression = gzip is not supported by oslohost", 4},
+		{"rabbit://h/?rabbit_ha_queues=true", "rabbit_transient_quorum_queue = true", "rabbit_transient_quorum_queue and rabbit_ha_queues both enabled", 4},
+		{"rabbit://h/?rabbit_stream_fanout=true&rabbit_qos_prefetch_count=1", "", "rabbit_stream_fanout need rabbit_transient_quorum_queue", 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.want, func(t *testing.T) {
+			src := "transport {\n  url = \"" + tt.url + "\"\n  oslo_messaging_rabbit = {\n    " + tt.opts + "\n  }\n}\n"
+			cfg, diags := config.LoadBytes("t.hcl", []byte(src))
+			if diags.HasErrors() {
+				t.Fatal(diags)
+			}
+			_, diags = PlanTopology(cfg)
+			if len(diags) != 1 || !strings.Contains(diags[0].Detail, tt.want) || diags[0].Subject.Start.Line != tt.line {
+				t.Fatalf("diagnostics %v, want %q at line %d", diags, tt.want, tt.line)
+			}
+		})
+	}
+}

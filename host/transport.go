@@ -3,6 +3,9 @@ package host
 import (
 	"fmt"
 	"path/filepath"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
 
 	"github.com/oslohost/oslohost/host/config"
 	"github.com/oslohost/oslohost/internal/rabbit"
@@ -51,4 +54,16 @@ func resolve(dir, p string) string {
 		return p
 	}
 	return filepath.Join(dir, p)
+}
+
+// transportRange is where a transport error belongs: the
+// oslo_messaging_rabbit option it names, else the url.
+func transportRange(t config.Transport, err error) hcl.Range {
+	msg := err.Error()
+	for _, o := range t.Rabbit {
+		if strings.Contains(msg, o.Name) {
+			return o.Range
+		}
+	}
+	return t.AttrRange("url")
 }

@@ -21,7 +21,7 @@ func Validate(ctx context.Context, cfg *config.Config, log hclog.Logger) hcl.Dia
 	}
 	var diags hcl.Diagnostics
 	if _, err := transportURL(cfg.Transport); err != nil {
-		r := cfg.Transport.AttrRange("url")
+		r := transportRange(cfg.Transport, err)
 		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid transport", Detail: err.Error(), Subject: &r})
 	} else {
 		_, clashes := PlanTopology(cfg) // two blocks on one queue (topology.go)

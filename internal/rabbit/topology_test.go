@@ -209,3 +209,21 @@ func TestHostRing(t *testing.T) {
 		}
 	}
 }
+
+// TestBackoffSplay: kombu_reconnect_splay adds a random 0..splay to every
+// wait, as oslo's on_error adds random.uniform(0, splay).
+func TestBackoffSplay(t *testing.T) {
+	b := newBackoff(Options{RetryInterval: time.Second, IntervalMax: time.Second, ReconnectSplay: 2 * time.Second})
+	b.next() // the first, quick retry
+	var above bool
+	for i := 0; i < 200; i++ {
+		d := b.next()
+		if d < 800*time.Millisecond || d > 1200*time.Millisecond+2*time.Second {
+			t.Fatalf("wait %v outside jittered 1s + 0..2s", d)
+		}
+		above = above || d > 1300*time.Millisecond
+	}
+	if !above {
+		t.Error("no wait got any splay")
+	}
+}
