@@ -1,6 +1,7 @@
 package interop
 
 import (
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -42,9 +43,18 @@ func fleetURL(t *testing.T, query string) (url, host string) {
 // servers, reply queues are left to expire).
 func deleteQueuesAfter(t *testing.T, names ...string) {
 	t.Cleanup(func() {
-		ch := rawChannel(t)
+		conn, err := amqp.Dial("amqp://guest:guest@127.0.0.1:5672/")
+		if err != nil {
+			return
+		}
+		defer conn.Close()
 		for _, n := range names {
-			_, _ = ch.QueueDelete(n, false, false, false)
+			// A channel each: deleting a missing queue closes the channel.
+			if ch, err := conn.Channel(); err == nil {
+				if _, err := ch.QueueDelete(n, false, false, false); err == nil {
+					_ = ch.Close()
+				}
+			}
 		}
 	})
 }
@@ -81,10 +91,14 @@ func TestFleet16Options(t *testing.T) {
 	for _, opt := range fleetOptions {
 		t.Run(opt.name, func(t *testing.T) {
 			t.Parallel()
-			url, _ := fleetURL(t, opt.query)
+			url, host := fleetURL(t, opt.query)
 			exchange := pypeer.UniqueName(t, "f16x")
 			topic := pypeer.UniqueName(t, "f16")
-			deleteQueuesAfter(t, topic+"_fanout")
+			leftovers := []string{topic + "_fanout", topic, topic + ".g", topic + ".p"}
+			for n := 1; n <= 6; n++ { // the queue manager's names, left to expire
+				leftovers = append(leftovers, fmt.Sprintf("%s_fanout_%s:proc:%d", topic, host, n), fmt.Sprintf("reply_%s:proc:%d", host, n))
+			}
+			deleteQueuesAfter(t, leftovers...)
 
 			gs := startGoServer(t, serverOpts{url: url, exchange: exchange, topic: topic, server: "g"})
 			py := pypeer.StartServer(t, pypeer.ServerOptions{URL: url, Exchange: exchange, Topic: topic, Server: "p", Peer: pypeer.PeerTrixie})
@@ -163,7 +177,8 @@ func TestFleet16QueueManagerShared(t *testing.T) {
 	exchange := pypeer.UniqueName(t, "qmx")
 	topic := pypeer.UniqueName(t, "qm")
 	name := func(n string) string { return host + ":proc:" + n }
-	deleteQueuesAfter(t, topic+"_fanout_"+name("1"), topic+"_fanout_"+name("2"), "reply_"+name("3"))
+	deleteQueuesAfter(t, topic+"_fanout_"+name("1"), topic+"_fanout_"+name("2"), "reply_"+name("3"), "reply_"+name("4"),
+		topic, topic+".g", topic+".p")
 
 	gs := startGoServer(t, serverOpts{url: url, exchange: exchange, topic: topic, server: "g"})
 	if !queueExists(t, topic+"_fanout_"+name("1")) {
@@ -201,7 +216,7 @@ func TestFleet16StreamFanoutShared(t *testing.T) {
 	url, _ := fleetURL(t, "rabbit_quorum_queue=true&rabbit_transient_quorum_queue=true&rabbit_stream_fanout=true&rabbit_qos_prefetch_count=10&rabbit_transient_queues_ttl=600")
 	exchange := pypeer.UniqueName(t, "sfx")
 	topic := pypeer.UniqueName(t, "sf")
-	deleteQueuesAfter(t, topic+"_fanout")
+	deleteQueuesAfter(t, topic+"_fanout", topic, topic+".g", topic+".p")
 	// The 16.1.0 server declares the stream first: the Go server's
 	// declaration must be equivalent or RabbitMQ refuses it (406).
 	py := pypeer.StartServer(t, pypeer.ServerOptions{URL: url, Exchange: exchange, Topic: topic, Server: "p", Peer: pypeer.PeerTrixie})
@@ -247,7 +262,7 @@ func TestFleet16StreamFanoutShared(t *testing.T) {
 func TestStreamFanoutResumesAfterReconnect(t *testing.T) {
 	proxy := faultproxy.Start(t, "127.0.0.1:5672")
 	topic := pypeer.UniqueName(t, "sfresume")
-	deleteQueuesAfter(t, topic+"_fanout")
+	deleteQueuesAfter(t, topic+"_fanout", topic, topic+".s")
 	query := "?rabbit_transient_quorum_queue=true&rabbit_stream_fanout=true&rabbit_qos_prefetch_count=10&heartbeat_timeout_threshold=1"
 	gs := startGoServer(t, serverOpts{url: "rabbit://guest:guest@" + proxy.Addr() + "/" + query, topic: topic, server: "s"})
 	tr, err := client.Dial(bg(t, 20*time.Second), client.Config{URL: pypeer.URL() + query})
