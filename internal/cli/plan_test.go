@@ -159,6 +159,24 @@ func TestPlanAgainstBroker(t *testing.T) {
 		}
 	})
 
+	t.Run("validate --broker", func(t *testing.T) {
+		hello := buildBinary(t, "./plugin/sdk/testdata/helloplugin", "")
+		path := filepath.Join(t.TempDir(), "v.hcl")
+		src := fmt.Sprintf("transport {\n  url = %q\n  control_exchange = %q\n}\nplugin \"hello\" {\n  command = %q\n}\nserver \"s\" {\n  topic   = %q\n  server  = \"g\"\n  plugins = [\"hello\"]\n}\n",
+			pypeer.URL()+"?rabbit_quorum_queue=true", exchange, hello, pyTopic)
+		if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		code, _, stderr := runMain(t, "validate", path)
+		if code != ExitOK {
+			t.Fatalf("validate without --broker: exit %d\n%s", code, stderr)
+		}
+		code, _, stderr = runMain(t, "validate", "--broker", path)
+		if code != ExitFailure || !strings.Contains(stderr, "Exchange conflicts with the broker") || !strings.Contains(stderr, "Queue conflicts with the broker") {
+			t.Fatalf("validate --broker: exit %d\n%s", code, stderr)
+		}
+	})
+
 	// Nothing was declared: the configuration's own queues and exchanges
 	// the Python server does not have are still absent.
 	for _, q := range []string{pyTopic + ".g", qTopic + ".g"} {

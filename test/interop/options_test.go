@@ -18,7 +18,9 @@ import (
 // durable queues, set in the transport URL's query as oslo allows.
 func TestDeclarationOptionsInterop(t *testing.T) {
 	pypeer.Python(t)
-	for _, query := range []string{"rabbit_quorum_queue=true&rabbit_quorum_delivery_limit=3", "amqp_durable_queues=true", "rabbit_ha_queues=true"} {
+	for _, query := range []string{"rabbit_quorum_queue=true&rabbit_quorum_delivery_limit=3", "amqp_durable_queues=true", "rabbit_ha_queues=true",
+		// 14.0.3 knows the memory limits only by their misspelt names.
+		"rabbit_quorum_queue=true&rabbit_quroum_max_memory_length=1000&rabbit_quroum_max_memory_bytes=1048576"} {
 		t.Run(query, func(t *testing.T) {
 			url := pypeer.URL() + "?" + query
 			exchange := pypeer.UniqueName(t, "optx")
