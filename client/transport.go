@@ -40,11 +40,17 @@ type Transport struct {
 	notifyQueues declaredQueues // notification queues declared (notifier.go)
 }
 
-// Dial connects to the broker, waiting until connected or ctx ends.
+// Dial connects to the broker, waiting until connected or ctx ends. The
+// URL's [oslo_messaging_rabbit] options are checked first (Options.Validate).
 func Dial(ctx context.Context, cfg Config) (*Transport, error) {
 	u, err := rabbit.ParseURL(cfg.URL)
 	if err != nil {
 		return nil, fmt.Errorf("transport url: %w", err)
+	}
+	if err := u.Options.Validate(); err != nil {
+		// The combinations oslo refuses, and the options oslohost does
+		// not honour, by name.
+		return nil, fmt.Errorf("transport options: %w", err)
 	}
 	log := cfg.Logger
 	if log == nil {
