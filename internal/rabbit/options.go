@@ -130,7 +130,7 @@ var optionSetters = map[string]func(o *Options, v string) error{
 	"use_queue_manager":               boolOpt(func(o *Options) *bool { return &o.UseQueueManager }),
 	"hostname":                        strOpt(func(o *Options) *string { return &o.Hostname }),
 	"processname":                     strOpt(func(o *Options) *string { return &o.ProcessName }),
-	"kombu_reconnect_splay":           floatSecondsOpt(func(o *Options) *time.Duration { return &o.ReconnectSplay }, 0, math.MaxInt64/float64(time.Second)),
+	"kombu_reconnect_splay":           floatSecondsOpt(func(o *Options) *time.Duration { return &o.ReconnectSplay }, 0, math.Inf(1)),
 	"rabbit_quorum_delivery_limit":    intOpt(func(o *Options) *int { return &o.QuorumDeliveryLimit }, math.MinInt),
 	"rabbit_quroum_max_memory_length": intOpt(func(o *Options) *int { return &o.QuorumMaxMemoryLength }, math.MinInt),
 	"rabbit_quorum_max_memory_length": intOpt(func(o *Options) *int { return &o.QuorumMaxMemoryLength }, math.MinInt),
@@ -390,8 +390,13 @@ func floatSecondsOpt(field func(*Options) *time.Duration, minimum, maximum float
 		if err != nil || math.IsNaN(f) {
 			return errors.New("not a number")
 		}
-		if f < minimum || f > maximum {
+		switch {
+		case math.IsInf(maximum, 1) && f < minimum:
+			return fmt.Errorf("should be greater than or equal to %g", minimum)
+		case f < minimum || f > maximum:
 			return fmt.Errorf("should be between %g and %g", minimum, maximum)
+		case f*float64(time.Second) >= math.MaxInt64:
+			return errors.New("out of range")
 		}
 		*field(o) = time.Duration(f * float64(time.Second))
 		return nil
