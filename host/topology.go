@@ -45,10 +45,14 @@ type TopologyQueue struct {
 	// name here ends in "<unique>" and the broker is not asked about it.
 	PerProcess bool `json:"per_process,omitempty"`
 	// ConsumedBy are the blocks consuming it; more than one is a clash.
-	ConsumedBy []string        `json:"consumed_by"`
-	Broker     *rabbit.Finding `json:"broker,omitempty"`
-	decl       rabbit.QueueDecl
-	rng        hcl.Range
+	ConsumedBy []string `json:"consumed_by"`
+	// ConsumerArguments are the basic.consume arguments its consumers
+	// use (x-cancel-on-ha-failover; x-stream-offset for a stream, from
+	// "last" on the first start).
+	ConsumerArguments map[string]any  `json:"consumer_arguments,omitempty"`
+	Broker            *rabbit.Finding `json:"broker,omitempty"`
+	decl              rabbit.QueueDecl
+	rng               hcl.Range
 }
 
 // TopologyBinding binds a queue to an exchange.
@@ -76,6 +80,10 @@ func PlanTopology(cfg *config.Config) (*Topology, hcl.Diagnostics) {
 	exchanges := map[string]*TopologyExchange{}
 	queues := map[string]*TopologyQueue{}
 	unique := func() string { return uniquePlaceholder }
+	var consumerArgs map[string]any
+	if a := rabbit.ConsumerArgs(u.Options); a != nil {
+		consumerArgs = a
+	}
 
 	add := func(owner string, rng hcl.Range, p rabbit.Plan) {
 		for _, x := range p.Declare.Exchanges {
@@ -127,6 +135,10 @@ func PlanTopology(cfg *config.Config) (*Topology, hcl.Diagnostics) {
 				shared[first] = append(shared[first], q.Name)
 			}
 			tq.ConsumedBy = append(tq.ConsumedBy, owner)
+			tq.ConsumerArguments = consumerArgs
+			if q.Stream {
+				tq.ConsumerArguments = map[string]any{"x-stream-offset": "last"}
+			}
 		}
 		for _, first := range sharedWith {
 			names := shared[first]
@@ -239,6 +251,9 @@ func CompareTopology(ctx context.Context, cfg *config.Config, top *Topology, log
 			continue
 		}
 		x.Broker = &f
+		if f.DurableFallback {
+			diags = append(diags, fallbackWarning("exchange", x.Name, x.DeclaredBy[0], x.Durable, x.rng))
+		}
 		if f.State == rabbit.StateConflict {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Exchange conflicts with the broker",
 				Detail: fmt.Sprintf("%s declares exchange %q as %s; the broker's differs and would refuse it: %s.",
@@ -259,6 +274,9 @@ func CompareTopology(ctx context.Context, cfg *config.Config, top *Topology, log
 		if len(q.ConsumedBy) > 0 {
 			owner = q.ConsumedBy[0]
 		}
+		if f.DurableFallback {
+			diags = append(diags, fallbackWarning("queue", q.Name, owner, q.Durable, q.rng))
+		}
 		switch {
 		case f.State == rabbit.StateConflict:
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Queue conflicts with the broker",
@@ -271,4 +289,10 @@ func CompareTopology(ctx context.Context, cfg *config.Config, top *Topology, log
 		}
 	}
 	return diags
+}
+
+func fallbackWarning(kind, name, owner string, durable bool, rng hcl.Range) *hcl.Diagnostic {
+	return &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "Durable flag differs from the broker's",
+		Detail: fmt.Sprintf("%s declares %s %q with durable=%v; the broker's is durable=%v and otherwise equivalent, so it will be declared with the broker's flag (as oslo.messaging does from 14.1.0).",
+			owner, kind, name, durable, !durable), Subject: rng.Ptr()}
 }

@@ -92,6 +92,8 @@ func writeTopology(w io.Writer, top *host.Topology, broker bool) {
 			return "absent, will be created"
 		case f.State == rabbit.StateConflict:
 			return "CONFLICT (406)"
+		case f.DurableFallback:
+			return "exists with the other durable flag (used)"
 		case f.Consumers > 0:
 			return fmt.Sprintf("exists, %d consumer(s), %d message(s)", f.Consumers, f.Messages)
 		default:
@@ -104,7 +106,11 @@ func writeTopology(w io.Writer, top *host.Topology, broker bool) {
 	}
 	fmt.Fprintln(tw, "\nQUEUE\tDURABLE\tAUTO-DELETE\tARGUMENTS\tCONSUMED BY\tBROKER")
 	for _, q := range top.Queues {
-		fmt.Fprintf(tw, "%s\t%v\t%v\t%s\t%s\t%s\n", q.Name, q.Durable, q.AutoDelete, formatArgs(q.Arguments), strings.Join(q.ConsumedBy, ", "), state(q.Broker))
+		consumers := strings.Join(q.ConsumedBy, ", ")
+		if len(q.ConsumerArguments) > 0 {
+			consumers += " (" + formatArgs(q.ConsumerArguments) + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%v\t%v\t%s\t%s\t%s\n", q.Name, q.Durable, q.AutoDelete, formatArgs(q.Arguments), consumers, state(q.Broker))
 	}
 	fmt.Fprintln(tw, "\nBINDING\tEXCHANGE\tROUTING KEY\tDECLARED BY")
 	for _, b := range top.Bindings {

@@ -28,6 +28,10 @@ type Finding struct {
 	// Messages and Consumers are the queue's counts when it exists.
 	Messages  int `json:"messages"`
 	Consumers int `json:"consumers"`
+	// DurableFallback: the object exists with the other durable flag and
+	// is otherwise equivalent, so declaring it falls back to that flag
+	// (Conn.declare, as oslo from 14.1.0) instead of failing.
+	DurableFallback bool `json:"durable_fallback,omitempty"`
 }
 
 // The probe arguments make a declaration fail whenever it would create the
@@ -49,7 +53,9 @@ const (
 )
 
 // InspectQueue compares q with the broker: a passive declare for its
-// counts, then the probe declare above, each on a throwaway channel.
+// counts, then the probe declare above, each on a throwaway channel (and
+// with the other durable flag when only that differs, which the declaring
+// code falls back to).
 func (c *Conn) InspectQueue(ctx context.Context, q QueueDecl) (Finding, error) {
 	ch, _, err := c.Channel(ctx)
 	if err != nil {
@@ -68,27 +74,50 @@ func (c *Conn) InspectQueue(ctx context.Context, q QueueDecl) (Finding, error) {
 	for k, v := range q.Args {
 		args[k] = v
 	}
-	if ch, _, err = c.Channel(ctx); err != nil {
-		return Finding{}, err
+	probe := func(durable bool) (Finding, error) {
+		ch, _, err := c.Channel(ctx)
+		if err != nil {
+			return Finding{}, err
+		}
+		_, err = ch.QueueDeclare(q.Name, durable, q.AutoDelete, false, false, args)
+		if err == nil {
+			_ = ch.Close()
+		}
+		return classify(f, err, queueProbeArg, "queue", q.Name)
 	}
-	_, err = ch.QueueDeclare(q.Name, q.Durable, q.AutoDelete, false, false, args)
-	if err == nil {
-		_ = ch.Close()
+	return withDurableFallback(q.Durable, probe)
+}
+
+// withDurableFallback runs probe with the declaration's durable flag and,
+// when only that differs, again with the other one, as Conn.declare does.
+func withDurableFallback(durable bool, probe func(durable bool) (Finding, error)) (Finding, error) {
+	f, err := probe(durable)
+	if err != nil || f.State != StateConflict || !strings.Contains(f.Reason, "inequivalent arg 'durable'") {
+		return f, err
 	}
-	return classify(f, err, queueProbeArg, "queue", q.Name)
+	g, err := probe(!durable)
+	if err != nil {
+		return f, err
+	}
+	if g.State == StateEquivalent {
+		g.DurableFallback = true
+	}
+	return g, nil
 }
 
 // InspectExchange compares x with the broker the same way.
 func (c *Conn) InspectExchange(ctx context.Context, x ExchangeDecl) (Finding, error) {
-	ch, _, err := c.Channel(ctx)
-	if err != nil {
-		return Finding{}, err
-	}
-	err = ch.ExchangeDeclare(x.Name, x.Kind, x.Durable, x.AutoDelete, false, false, amqp.Table{exchangeProbeArg: int64(0)})
-	if err == nil {
-		_ = ch.Close()
-	}
-	return classify(Finding{}, err, exchangeProbeArg, "exchange", x.Name)
+	return withDurableFallback(x.Durable, func(durable bool) (Finding, error) {
+		ch, _, err := c.Channel(ctx)
+		if err != nil {
+			return Finding{}, err
+		}
+		err = ch.ExchangeDeclare(x.Name, x.Kind, durable, x.AutoDelete, false, false, amqp.Table{exchangeProbeArg: int64(0)})
+		if err == nil {
+			_ = ch.Close()
+		}
+		return classify(Finding{}, err, exchangeProbeArg, "exchange", x.Name)
+	})
 }
 
 func classify(f Finding, err error, probeArg, kind, name string) (Finding, error) {
