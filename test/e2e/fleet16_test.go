@@ -20,6 +20,7 @@ import (
 // calls to the topic are shared by the two.
 func TestFleet16ThroughHost(t *testing.T) {
 	pypeer.RequirePeer(t, pypeer.PeerTrixie)
+	pypeer.QueueManagerReady(t)
 	prefix := pypeer.UniqueName(t, "e2e16")
 	host := pypeer.UniqueName(t, "node")
 	t.Cleanup(func() {

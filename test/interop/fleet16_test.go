@@ -32,6 +32,7 @@ var fleetOptions = []struct{ name, query string }{
 
 // fleetURL is the broker URL with the option's query, names made unique.
 func fleetURL(t *testing.T, query string) (url, host string) {
+	pypeer.QueueManagerReady(t)
 	host = pypeer.UniqueName(t, "node")
 	query = strings.NewReplacer("HOST", host, "PROC", "proc").Replace(query)
 	t.Cleanup(func() { _ = os.Remove("/dev/shm/" + host + "_proc_qmanager") })

@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -92,4 +93,25 @@ func RequirePeer(t testing.TB, p Peer) {
 	if c.err != nil {
 		unavailable(t, "%v", c.err)
 	}
+}
+
+var groupLeader sync.Once
+
+// QueueManagerReady makes sure oslo.messaging 16.1.0's queue manager
+// (use_queue_manager) can run in the peers this process starts: QManager
+// reads /proc/<pgid>/stat of its process group's leader and fails when
+// that leader has exited (a test binary whose starting shell is gone).
+// Then this process becomes the leader of a group of its own, which the
+// peers started afterwards join, so they still share one counter with it,
+// as the workers of one service do. Safe for concurrent use.
+func QueueManagerReady(t testing.TB) {
+	t.Helper()
+	groupLeader.Do(func() {
+		if _, err := os.Stat(fmt.Sprintf("/proc/%d/stat", syscall.Getpgrp())); err == nil {
+			return
+		}
+		if err := syscall.Setpgid(0, 0); err != nil {
+			t.Logf("pypeer: cannot lead a process group for the queue manager: %v", err)
+		}
+	})
 }
