@@ -34,9 +34,12 @@ func TestFleet16ThroughHost(t *testing.T) {
 			return
 		}
 		defer conn.Close()
-		if ch, err := conn.Channel(); err == nil {
-			for _, q := range []string{topic + "_fanout", topic, topic + ".h1", topic + ".p"} {
-				_, _ = ch.QueueDelete(q, false, false, false)
+		for _, q := range []string{topic + "_fanout", topic, topic + ".h1", topic + ".p",
+			"reply_" + host + ":python:1", "reply_" + host + ":python:2", "reply_" + host + ":oslohost:1"} {
+			if ch, err := conn.Channel(); err == nil { // a channel each: a failed delete closes it
+				if _, err := ch.QueueDelete(q, false, false, false); err == nil {
+					_ = ch.Close()
+				}
 			}
 		}
 	})
