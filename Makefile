@@ -28,9 +28,10 @@ run: build ## build, make sure a RabbitMQ answers, and serve config.hcl with the
 	@scripts/ensure-broker.sh
 	$(BIN)/oslohost run config.hcl
 
-deps: ## make sure a RabbitMQ answers and the Python oslo.messaging peer is installed
+deps: ## make sure a RabbitMQ answers and the Python oslo.messaging peers (14.0.3 installed, 16.1.0 unpacked) are there
 	@scripts/ensure-broker.sh
 	@scripts/ensure-python-peer.sh
+	@scripts/ensure-python-peer-trixie.sh >/dev/null
 
 test: deps ## run every test against the local broker and the real Python peer
 	$(GO) vet $(PKGS)

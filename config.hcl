@@ -77,11 +77,14 @@ server "audit" {
 }
 
 # A notification listener: every priority of topic "notifications" on the
-# control exchange, in its own pool (queue "audit") so it does not take
-# notifications from other consumers of notifications.<priority>.
+# control exchange, in its own pool (queue "audit-notifications") so it does
+# not take notifications from other consumers of notifications.<priority>.
+# A pool is a queue name: it must not be a server's topic ("audit" is the
+# queue of server "audit" above), or the two would take each other's messages
+# (`oslohost plan config.hcl` lists every queue and refuses such a clash).
 listener "audit" {
   topics  = ["notifications"]
-  pool    = "audit"
+  pool    = "audit-notifications"
   plugins = ["audit"]
 }
 

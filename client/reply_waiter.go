@@ -29,8 +29,8 @@ type pending struct {
 	gone chan struct{} // closed when the call stops waiting
 }
 
-func startReplyWaiter(conn *rabbit.Conn, topo rabbit.Topology, log hclog.Logger) *replyWaiter {
-	q := topo.ReplyQueue()
+func startReplyWaiter(conn *rabbit.Conn, topo rabbit.Topology, unique func() string, log hclog.Logger) *replyWaiter {
+	q := topo.ReplyQueue(unique)
 	w := &replyWaiter{queue: q.Name, log: log, waiting: map[string]*pending{}}
 	w.consumer = conn.Consume(rabbit.ConsumeSpec{
 		Name:    "reply",

@@ -40,14 +40,20 @@ type Transport struct {
 	notifyQueues declaredQueues // notification queues declared (notifier.go)
 }
 
-// Dial connects to the broker, waiting until connected or ctx ends. A
-// login or virtual host the broker refuses (403 ACCESS_REFUSED, 530
+// Dial connects to the broker, waiting until connected or ctx ends. The
+// URL's [oslo_messaging_rabbit] options are checked first (Options.Validate).
+// A login or virtual host the broker refuses (403 ACCESS_REFUSED, 530
 // NOT_ALLOWED) fails it at the first attempt, with the reason: trying
 // again cannot help.
 func Dial(ctx context.Context, cfg Config) (*Transport, error) {
 	u, err := rabbit.ParseURL(cfg.URL)
 	if err != nil {
 		return nil, fmt.Errorf("transport url: %w", err)
+	}
+	if err := u.Options.Validate(); err != nil {
+		// The combinations oslo refuses, and the options oslohost does
+		// not honour, by name.
+		return nil, fmt.Errorf("transport options: %w", err)
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -101,7 +107,10 @@ func (t *Transport) replies(ctx context.Context) (*replyWaiter, error) {
 	}
 	w := t.waiter
 	if w == nil {
-		w = startReplyWaiter(t.conn, rabbit.TopologyFrom(t.url.Options), t.log)
+		namer := t.url.Options.Namer(func(err error) {
+			t.log.Warn("queue manager unavailable; naming the reply queue at random", "error", err)
+		})
+		w = startReplyWaiter(t.conn, rabbit.TopologyFrom(t.url.Options), namer, t.log)
 		t.waiter = w
 	}
 	t.mu.Unlock()

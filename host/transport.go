@@ -3,14 +3,18 @@ package host
 import (
 	"fmt"
 	"path/filepath"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
 
 	"github.com/oslohost/oslohost/host/config"
 	"github.com/oslohost/oslohost/internal/rabbit"
 )
 
 // transportURL turns the transport block into a parsed transport URL: the
-// block's settings (quorum queues, heartbeat, TLS files) are the base, and
-// options in the URL's query override them, as oslo's config file and URL do.
+// block's settings (quorum queues, heartbeat, TLS files, then the
+// oslo_messaging_rabbit options) are the base, and options in the URL's
+// query override them, as oslo's config file and URL do.
 func transportURL(t config.Transport) (*rabbit.URL, error) {
 	base := rabbit.DefaultOptions()
 	base.QuorumQueue = t.QuorumQueues
@@ -18,7 +22,7 @@ func transportURL(t config.Transport) (*rabbit.URL, error) {
 		base.HeartbeatTimeout = t.Heartbeat.Duration()
 	}
 	if t.Prefetch > 0 {
-		base.PrefetchCount = t.Prefetch
+		base.PrefetchCount, base.PrefetchSet = t.Prefetch, true
 	}
 	if t.TLS != nil {
 		dir := filepath.Dir(t.TLS.Range.Filename)
@@ -27,6 +31,11 @@ func transportURL(t config.Transport) (*rabbit.URL, error) {
 		base.SSLCertFile = resolve(dir, t.TLS.CertFile)
 		base.SSLKeyFile = resolve(dir, t.TLS.KeyFile)
 		base.SSLVerifyHostname = !t.TLS.InsecureSkipVerify
+	}
+	for _, o := range t.Rabbit {
+		if err := base.Set(o.Name, o.Value); err != nil {
+			return nil, err
+		}
 	}
 	u, err := rabbit.ParseURLWithOptions(t.URL, base)
 	if err != nil {
@@ -45,4 +54,16 @@ func resolve(dir, p string) string {
 		return p
 	}
 	return filepath.Join(dir, p)
+}
+
+// transportRange is where a transport error belongs: the
+// oslo_messaging_rabbit option it names, else the url.
+func transportRange(t config.Transport, err error) hcl.Range {
+	msg := err.Error()
+	for _, o := range t.Rabbit {
+		if strings.Contains(msg, o.Name) {
+			return o.Range
+		}
+	}
+	return t.AttrRange("url")
 }

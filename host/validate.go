@@ -12,7 +12,7 @@ import (
 )
 
 // Validate runs the real load path without serving: the transport settings
-// are checked, and each plugin a server or listener uses is started,
+// and the topology are checked (PlanTopology), and each plugin a server or listener uses is started,
 // configured, asked to describe itself and stopped. Problems are returned as
 // diagnostics pointing at the block concerned.
 func Validate(ctx context.Context, cfg *config.Config, log hclog.Logger) hcl.Diagnostics {
@@ -21,8 +21,11 @@ func Validate(ctx context.Context, cfg *config.Config, log hclog.Logger) hcl.Dia
 	}
 	var diags hcl.Diagnostics
 	if _, err := transportURL(cfg.Transport); err != nil {
-		r := cfg.Transport.AttrRange("url")
+		r := transportRange(cfg.Transport, err)
 		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid transport", Detail: err.Error(), Subject: &r})
+	} else {
+		_, clashes := PlanTopology(cfg) // two blocks on one queue (topology.go)
+		diags = append(diags, clashes...)
 	}
 	used := map[string]bool{}
 	for _, s := range cfg.Servers {

@@ -6,10 +6,7 @@ import (
 
 // Target is one topic to listen on, on Exchange (the listener's exchange
 // when empty).
-type Target struct {
-	Topic    string
-	Exchange string
-}
+type Target = rabbit.NotifyTarget
 
 // topology is what a listener declares and consumes (wire spec 7.5).
 type topology struct {
@@ -17,46 +14,10 @@ type topology struct {
 	queues []string
 }
 
-// declarations follows NotificationAMQPListener / declare_topic_consumer:
-// exchange of each target (flags D/A); without a pool one queue
-// "<topic>.<priority>" per target and priority, bound with its own name;
-// with a pool one queue named after the pool bound with every
-// "<topic>.<priority>" key. Queues have flags D/A, arguments H + Q and no
-// x-expires.
+// declarations is rabbit.Topology.ListenerPlan (NotificationAMQPListener /
+// declare_topic_consumer), the same computation validate's topology check
+// uses.
 func declarations(topo rabbit.Topology, defaultExchange string, targets []Target, priorities []string, pool string) topology {
-	var out topology
-	exchanges := map[string]bool{}
-	queues := map[string]bool{}
-	addQueue := func(name string) {
-		if !queues[name] {
-			queues[name] = true
-			out.decl.Queues = append(out.decl.Queues, topo.SharedQueue(name))
-			out.queues = append(out.queues, name)
-		}
-	}
-	bound := map[rabbit.Binding]bool{}
-	for _, t := range targets {
-		x := t.Exchange
-		if x == "" {
-			x = defaultExchange
-		}
-		if !exchanges[x] {
-			exchanges[x] = true
-			out.decl.Exchanges = append(out.decl.Exchanges, topo.ControlExchange(x))
-		}
-		for _, p := range priorities {
-			key := t.Topic + "." + p
-			q := key
-			if pool != "" {
-				q = pool
-			}
-			addQueue(q)
-			b := rabbit.Binding{Queue: q, Exchange: x, Key: key}
-			if !bound[b] {
-				bound[b] = true
-				out.decl.Bindings = append(out.decl.Bindings, b)
-			}
-		}
-	}
-	return out
+	p := topo.ListenerPlan(defaultExchange, targets, priorities, pool)
+	return topology{decl: p.Declare, queues: p.Queues}
 }

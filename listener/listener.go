@@ -51,8 +51,8 @@ type Config struct {
 	// Shutdown shuts it down.
 	Executor executors.Executor
 	// Prefetch overrides the consumer prefetch; 0 means the
-	// rabbit_qos_prefetch_count option if set, else the executor capacity
-	// times the batch size.
+	// rabbit_qos_prefetch_count option if given (as oslo means it: 0 is no
+	// basic.qos), else the executor capacity times the batch size.
 	Prefetch int
 	// AllowRequeue lets Requeue put messages back on their queue; without
 	// it a Requeue acks (and so drops) the message, as oslo does.
@@ -140,17 +140,13 @@ func New(cfg Config) (*Listener, error) {
 	case cfg.Batch != nil && (cfg.Batch.Size <= 0 || cfg.Batch.Timeout < 0):
 		return nil, fmt.Errorf("listener: batch size must be positive and timeout not negative, got %d and %s", cfg.Batch.Size, cfg.Batch.Timeout)
 	}
-	if len(cfg.Priorities) == 0 {
-		cfg.Priorities = oslo.Priorities()
+	var err error
+	if cfg.Priorities, err = normalizePriorities(cfg.Priorities); err != nil {
+		return nil, err
 	}
 	prios := make(map[string]bool, len(cfg.Priorities))
-	for i, p := range cfg.Priorities {
-		lp, ok := oslo.NormalizePriority(p)
-		if !ok {
-			return nil, fmt.Errorf("listener: unknown priority %q (want one of %s)", p, strings.Join(oslo.Priorities(), ", "))
-		}
-		cfg.Priorities[i] = lp
-		prios[lp] = true
+	for _, p := range cfg.Priorities {
+		prios[p] = true
 	}
 	if cfg.Exchange == "" {
 		cfg.Exchange = "openstack"
@@ -182,12 +178,9 @@ func New(cfg Config) (*Listener, error) {
 	}
 	prefetch := cfg.Prefetch
 	if prefetch == 0 {
-		prefetch = cfg.Options.PrefetchCount
+		prefetch = cfg.Options.ConsumerPrefetch(exec.Capacity() * batchSize)
 	}
-	if prefetch == 0 {
-		prefetch = exec.Capacity() * batchSize
-	}
-	if cfg.Batch != nil && prefetch < batchSize {
+	if cfg.Batch != nil && prefetch > 0 && prefetch < batchSize {
 		// A batch can never fill beyond the prefetch (oslo caps it too).
 		log.Warn("batch size above the prefetch; using the prefetch", "batch_size", batchSize, "prefetch", prefetch)
 		batchSize = prefetch
@@ -212,6 +205,36 @@ func New(cfg Config) (*Listener, error) {
 	return l, nil
 }
 
+// normalizePriorities lower-cases priorities; all seven when none.
+func normalizePriorities(in []string) ([]string, error) {
+	if len(in) == 0 {
+		return oslo.Priorities(), nil
+	}
+	out := make([]string, len(in))
+	for i, p := range in {
+		lp, ok := oslo.NormalizePriority(p)
+		if !ok {
+			return nil, fmt.Errorf("listener: unknown priority %q (want one of %s)", p, strings.Join(oslo.Priorities(), ", "))
+		}
+		out[i] = lp
+	}
+	return out, nil
+}
+
+// Plan is what a listener of cfg declares and consumes, computed as New
+// does without a connection (for validate's topology check).
+func Plan(cfg Config) (rabbit.Plan, error) {
+	prios, err := normalizePriorities(cfg.Priorities)
+	if err != nil {
+		return rabbit.Plan{}, err
+	}
+	exchange := cfg.Exchange
+	if exchange == "" {
+		exchange = "openstack"
+	}
+	return rabbit.TopologyFrom(cfg.Options).ListenerPlan(exchange, cfg.Targets, prios, cfg.Pool), nil
+}
+
 // Queues are the queues the listener consumes.
 func (l *Listener) Queues() []string { return append([]string(nil), l.topo.queues...) }
 
@@ -226,10 +249,7 @@ func (l *Listener) Start(ctx context.Context) error {
 	l.started = true
 	l.mu.Unlock()
 
-	var args amqp.Table
-	if l.cfg.Options.CancelOnFailover {
-		args = amqp.Table{"x-cancel-on-ha-failover": true}
-	}
+	args := rabbit.ConsumerArgs(l.cfg.Options)
 	name := "notify-" + l.cfg.Targets[0].Topic
 	if l.cfg.Pool != "" {
 		name += "-" + l.cfg.Pool

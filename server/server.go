@@ -41,7 +41,8 @@ type Config struct {
 	// Executor runs dispatched calls; a pool of 64 when nil.
 	Executor executors.Executor
 	// Prefetch overrides the consumer prefetch; 0 means the
-	// rabbit_qos_prefetch_count option if set, else the executor capacity.
+	// rabbit_qos_prefetch_count option if given (as oslo means it: 0 is no
+	// basic.qos), else the executor capacity.
 	Prefetch    int
 	MaxBodySize int
 	Logger      hclog.Logger
@@ -136,6 +137,28 @@ func New(cfg Config) (*Server, error) {
 // Target is the server's target, with its server name filled in.
 func (s *Server) Target() oslo.Target { return s.cfg.Target }
 
+// plan is what the server declares and consumes (its fanout queue named
+// by the queue manager with use_queue_manager, else at random). Each call
+// names a new fanout queue.
+func (s *Server) plan() rabbit.Plan {
+	namer := s.cfg.Options.Namer(func(err error) {
+		s.log.Warn("queue manager unavailable; naming the fanout queue at random", "error", err)
+	})
+	return PlanFor(s.cfg, namer)
+}
+
+// PlanFor is what a server configured with cfg declares and consumes,
+// computed without a connection by the same code Start uses (for
+// validate's topology check); unique names its fanout queue.
+func PlanFor(cfg Config, unique func() string) rabbit.Plan {
+	exchange := cfg.Exchange
+	if exchange == "" {
+		exchange = "openstack"
+	}
+	t := cfg.Target
+	return rabbit.TopologyFrom(cfg.Options).ServerPlan(t.ExchangeOr(exchange), t.Topic, t.Server, cfg.NoFanout, unique)
+}
+
 // Start declares the topology, starts consuming and returns once the
 // consumers are ready (or ctx ends). Call it once.
 func (s *Server) Start(ctx context.Context) error {
@@ -148,39 +171,14 @@ func (s *Server) Start(ctx context.Context) error {
 	s.mu.Unlock()
 
 	t := s.cfg.Target
-	topo := rabbit.TopologyFrom(s.cfg.Options)
 	exchange := t.ExchangeOr(s.cfg.Exchange)
-	topicQ := topo.SharedQueue(t.Topic)
-	serverQ := topo.SharedQueue(t.Topic + "." + t.Server)
-	decl := rabbit.Declarations{
-		Exchanges: []rabbit.ExchangeDecl{topo.ControlExchange(exchange)},
-		Queues:    []rabbit.QueueDecl{topicQ, serverQ},
-		Bindings: []rabbit.Binding{
-			{Queue: topicQ.Name, Exchange: exchange, Key: t.Topic},
-			{Queue: serverQ.Name, Exchange: exchange, Key: t.Topic + "." + t.Server},
-		},
-	}
-	queues := []string{topicQ.Name, serverQ.Name}
-	var deleteOnStop []string
-	if !s.cfg.NoFanout {
-		fx, fq := topo.FanoutExchange(t.Topic), topo.FanoutQueue(t.Topic)
-		decl.Exchanges = append(decl.Exchanges, fx)
-		decl.Queues = append(decl.Queues, fq)
-		decl.Bindings = append(decl.Bindings, rabbit.Binding{Queue: fq.Name, Exchange: fx.Name, Key: t.Topic})
-		queues = append(queues, fq.Name)
-		deleteOnStop = []string{fq.Name}
-	}
+	plan := s.plan()
 	prefetch := s.cfg.Prefetch
 	if prefetch == 0 {
-		prefetch = s.cfg.Options.PrefetchCount
+		prefetch = s.cfg.Options.ConsumerPrefetch(s.exec.Capacity())
 	}
-	if prefetch == 0 {
-		prefetch = s.exec.Capacity()
-	}
-	var args amqp.Table
-	if s.cfg.Options.CancelOnFailover {
-		args = amqp.Table{"x-cancel-on-ha-failover": true}
-	}
+	decl, queues := plan.Declare, plan.Queues
+	args, deleteOnStop := rabbit.ConsumerArgs(s.cfg.Options), plan.DeleteOnStop
 	s.consumer = s.cfg.Conn.Consume(rabbit.ConsumeSpec{
 		Name:         "rpc-" + t.Topic,
 		Declare:      decl,
@@ -252,6 +250,15 @@ func (s *Server) Shutdown(ctx context.Context) error {
 func (s *Server) handleDelivery(ctx context.Context, d amqp.Delivery) {
 	received := time.Now()
 	req, err := s.decode(&d)
+	if errors.Is(err, oslo.ErrEnvelopeVersion) {
+		// As oslo: RabbitMessage raises UnsupportedRpcEnvelopeVersion,
+		// the consumer logs "Failed to process message ... skipping it."
+		// and rejects it; the caller gets no reply.
+		s.log.Error("Failed to process message ... skipping it.", "error", "UnsupportedRpcEnvelopeVersion: "+err.Error(),
+			"routing_key", d.RoutingKey, "bytes", len(d.Body))
+		_ = d.Reject(false)
+		return
+	}
 	if err != nil {
 		s.log.Warn("dropping malformed request", "error", err, "routing_key", d.RoutingKey, "bytes", len(d.Body))
 		_ = d.Reject(false)
@@ -326,7 +333,7 @@ func (s *Server) decode(d *amqp.Delivery) (*oslo.Request, error) {
 var errTooLarge = errors.New("request too large")
 
 // salvage reads the reply address of a request that cannot be served
-// (unknown envelope version, wrong content type), ignoring the envelope.
+// (wrong content type, too large), ignoring the envelope.
 func salvage(body []byte) *oslo.Request {
 	if req, err := oslo.DecodeRequestInner(body); err == nil && req.IsCall() {
 		return req
@@ -344,8 +351,6 @@ func salvage(body []byte) *oslo.Request {
 
 func malformedFailure(err error) *oslo.Failure {
 	switch {
-	case errors.Is(err, oslo.ErrEnvelopeVersion):
-		return oslo.NewFailure("oslo_messaging._drivers.common", "UnsupportedRpcEnvelopeVersion", err.Error())
 	case errors.Is(err, errTooLarge):
 		return oslo.NewFailure(ModuleHost, "RequestTooLarge", err.Error())
 	default:

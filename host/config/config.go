@@ -50,6 +50,18 @@ type Transport struct {
 	Heartbeat       Duration `json:"heartbeat"`
 	// Prefetch is the consumer prefetch count; 0 means the executor's capacity.
 	Prefetch int `json:"prefetch"`
+	// Rabbit are the oslo_messaging_rabbit attribute's options, by their
+	// oslo names ([oslo_messaging_rabbit] of a Python service's config),
+	// in name order; the URL's query overrides them.
+	Rabbit []RabbitOption `json:"oslo_messaging_rabbit,omitempty"`
+}
+
+// RabbitOption is one [oslo_messaging_rabbit] option, its value as
+// oslo.config reads it from a file.
+type RabbitOption struct {
+	Name  string    `json:"name"`
+	Value string    `json:"value"`
+	Range hcl.Range `json:"-"`
 }
 
 // TLS is the optional `tls` block inside `transport`; its presence enables TLS.

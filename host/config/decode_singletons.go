@@ -3,10 +3,14 @@ package config
 import (
 	"fmt"
 	"net"
+	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/oslohost/oslohost/internal/rabbit"
 )
 
 func (d *decoder) transport(blk *hcl.Block) {
@@ -24,6 +28,7 @@ func (d *decoder) transport(blk *hcl.Block) {
 	b.boolean("quorum_queues", &t.QuorumQueues)
 	b.duration("heartbeat", &t.Heartbeat)
 	b.integer("prefetch", &t.Prefetch, 0)
+	t.Rabbit = b.rabbitOptions("oslo_messaging_rabbit")
 	if tb := d.singleBlock(nested); tb != nil {
 		t.TLS = d.tls(tb)
 	}
@@ -118,4 +123,68 @@ func (d *decoder) log(blk *hcl.Block) {
 	l.Source = b.source()
 	b.oneOf("level", &l.Level, "trace", "debug", "info", "warn", "error")
 	b.oneOf("format", &l.Format, "text", "json")
+}
+
+// rabbitOptions reads an object of [oslo_messaging_rabbit] options: each
+// value a string, number or bool, converted to the text oslo.config would
+// read and checked by the same code the transport URL's query goes through
+// (unknown names and bad values are reported at the option).
+func (b *body) rabbitOptions(name string) []RabbitOption {
+	a, ok := b.attrs[name]
+	if !ok {
+		return nil
+	}
+	v, ok := b.value(name, cty.DynamicPseudoType)
+	if !ok {
+		return nil
+	}
+	if t := v.Type(); !t.IsObjectType() && !t.IsMapType() {
+		b.errorf(a.Expr.Range(), "Incorrect attribute value type",
+			"Inappropriate value for attribute %q: an object of [oslo_messaging_rabbit] options required, got %s.", name, t.FriendlyName())
+		return nil
+	}
+	ranges := map[string]hcl.Range{}
+	if pairs, diags := hcl.ExprMap(a.Expr); !diags.HasErrors() {
+		for _, p := range pairs {
+			if k, diags := p.Key.Value(nil); !diags.HasErrors() && k.Type() == cty.String {
+				ranges[k.AsString()] = hcl.RangeBetween(p.Key.Range(), p.Value.Range())
+			}
+		}
+	}
+	m := v.AsValueMap()
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var out []RabbitOption
+	check := rabbit.DefaultOptions()
+	for _, k := range keys {
+		rng, ok := ranges[k]
+		if !ok {
+			rng = a.Expr.Range()
+		}
+		e := m[k]
+		var text string
+		switch {
+		case e.IsNull():
+			b.errorf(rng, "Invalid option value", "The value of %s must not be null.", k)
+			continue
+		case e.Type() == cty.String:
+			text = e.AsString()
+		case e.Type() == cty.Bool:
+			text = strconv.FormatBool(e.True())
+		case e.Type() == cty.Number:
+			text = e.AsBigFloat().Text('f', -1)
+		default:
+			b.errorf(rng, "Invalid option value", "The value of %s must be a string, number or bool, got %s.", k, e.Type().FriendlyName())
+			continue
+		}
+		if err := check.Set(k, text); err != nil {
+			b.errorf(rng, "Invalid [oslo_messaging_rabbit] option", "%s.", err)
+			continue
+		}
+		out = append(out, RabbitOption{Name: k, Value: text, Range: rng})
+	}
+	return out
 }

@@ -17,8 +17,9 @@ var (
 	}}
 
 	transportSchema = &hcl.BodySchema{
-		Attributes: attrs("url", "control_exchange", "quorum_queues", "heartbeat", "prefetch"),
-		Blocks:     []hcl.BlockHeaderSchema{{Type: "tls"}},
+		Attributes: attrs("url", "control_exchange", "quorum_queues", "heartbeat", "prefetch",
+			"oslo_messaging_rabbit"),
+		Blocks: []hcl.BlockHeaderSchema{{Type: "tls"}},
 	}
 	tlsSchema  = &hcl.BodySchema{Attributes: attrs("ca_file", "cert_file", "key_file", "insecure_skip_verify")}
 	hostSchema = &hcl.BodySchema{Attributes: attrs("shutdown_timeout", "drain_timeout", "drain_ceiling",

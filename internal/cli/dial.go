@@ -45,8 +45,12 @@ func (f *brokerFlags) check() error {
 	if f.url == "" {
 		f.url = DefaultURL
 	}
-	if _, err := rabbit.ParseURL(f.url); err != nil {
+	u, err := rabbit.ParseURL(f.url)
+	if err != nil {
 		return usageErrorf("invalid --url: %v", err)
+	}
+	if err := u.Options.Validate(); err != nil {
+		return usageErrorf("invalid --url options: %v", err)
 	}
 	if hclog.LevelFromString(f.logLevel) == hclog.NoLevel {
 		return usageErrorf("invalid --log-level %q: want trace, debug, info, warn, error or off", f.logLevel)

@@ -96,6 +96,7 @@ oslo.messaging RabbitMQ protocol, and calls any oslo.messaging RPC server.`,
 	root.AddCommand(
 		newRunCommand(),
 		newValidateCommand(),
+		newPlanCommand(),
 		newCallCommand(),
 		newCastCommand(),
 		newPingCommand(),

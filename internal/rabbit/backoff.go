@@ -8,9 +8,11 @@ import (
 // backoff paces reconnection attempts: the first retry comes at once, then
 // the wait doubles from rabbit_retry_interval up to rabbit_interval_max, but
 // never beyond maxReconnectWait, each wait jittered by ±20 % so a fleet
-// does not reconnect in lockstep. Not safe for concurrent use.
+// does not reconnect in lockstep, plus a random 0..kombu_reconnect_splay.
+// Not safe for concurrent use.
 type backoff struct {
 	initial, max time.Duration
+	splay        time.Duration
 	attempt      int
 }
 
@@ -21,7 +23,7 @@ type backoff struct {
 const maxReconnectWait = 4 * time.Second
 
 func newBackoff(o Options) *backoff {
-	b := &backoff{initial: o.RetryInterval, max: min(o.IntervalMax, maxReconnectWait)}
+	b := &backoff{initial: o.RetryInterval, max: min(o.IntervalMax, maxReconnectWait), splay: max(o.ReconnectSplay, 0)}
 	if b.initial <= 0 {
 		b.initial = time.Second
 	}
@@ -34,14 +36,18 @@ func newBackoff(o Options) *backoff {
 // next returns how long to wait before the next attempt.
 func (b *backoff) next() time.Duration {
 	b.attempt++
+	var splay time.Duration
+	if b.splay > 0 {
+		splay = rand.N(b.splay + 1)
+	}
 	if b.attempt == 1 {
-		return jitter(b.initial / 4)
+		return jitter(b.initial/4) + splay
 	}
 	d := b.initial << min(b.attempt-2, 16)
 	if d > b.max || d <= 0 {
 		d = b.max
 	}
-	return jitter(d)
+	return jitter(d) + splay
 }
 
 func (b *backoff) reset() { b.attempt = 0 }

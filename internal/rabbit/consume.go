@@ -52,6 +52,12 @@ type Consumer struct {
 	done      chan struct{}
 	ctx       context.Context
 	cancel    context.CancelFunc
+
+	// offsets holds, for each stream queue, where to resume: "last" at
+	// first and after the broker cancelled the consumer, else one past the
+	// last delivery's x-stream-offset (oslo's next_stream_offset).
+	offsetMu sync.Mutex
+	offsets  map[string]any
 }
 
 // Consume starts a Consumer. It runs until Stop or Close of the Conn.
@@ -61,6 +67,14 @@ func (c *Conn) Consume(spec ConsumeSpec, h Handler) *Consumer {
 		c: c, spec: spec, h: h,
 		ready: make(chan struct{}), failed: make(chan struct{}), stopping: make(chan struct{}), done: make(chan struct{}),
 		ctx: ctx, cancel: cancel,
+	}
+	for _, q := range spec.Declare.Queues {
+		if q.Stream {
+			if cs.offsets == nil {
+				cs.offsets = map[string]any{}
+			}
+			cs.offsets[q.Name] = "last"
+		}
 	}
 	go cs.run()
 	return cs
@@ -190,6 +204,7 @@ func (cs *Consumer) session() (stopped, consumed bool, err error) {
 	}
 	tags := make([]string, n)
 	streams := make([]<-chan amqp.Delivery, n)
+	cancelled := make([]chan string, n)
 	for i, q := range cs.spec.Queues {
 		if cs.spec.Prefetch > 0 {
 			if err := chans[i].Qos(cs.spec.Prefetch, 0, false); err != nil {
@@ -197,7 +212,13 @@ func (cs *Consumer) session() (stopped, consumed bool, err error) {
 			}
 		}
 		tags[i] = fmt.Sprintf("%s-%d-%s", cs.spec.Name, i+1, q)
-		if streams[i], err = chans[i].Consume(q, tags[i], false, false, false, false, cs.spec.Args); err != nil {
+		args := cs.spec.Args
+		if offset, ok := cs.streamOffset(q); ok {
+			// oslo replaces the consumer arguments for a stream.
+			args = amqp.Table{"x-stream-offset": offset}
+			cancelled[i] = chans[i].NotifyCancel(make(chan string, 1))
+		}
+		if streams[i], err = chans[i].Consume(q, tags[i], false, false, false, false, args); err != nil {
 			return cs.isStopping(), false, fmt.Errorf("consume %q: %w", q, err)
 		}
 	}
@@ -211,10 +232,14 @@ func (cs *Consumer) session() (stopped, consumed bool, err error) {
 		if cs.spec.BatchAcks {
 			acker = newBatchAcker(chans[i])
 		}
+		queue, stream := cs.spec.Queues[i], cancelled[i] != nil
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for d := range s {
+				if stream {
+					cs.sawStreamOffset(queue, d.Headers["x-stream-offset"])
+				}
 				if acker != nil {
 					d.Acknowledger = acker
 				}
@@ -235,6 +260,7 @@ func (cs *Consumer) session() (stopped, consumed bool, err error) {
 			_ = ch.Close()
 		}
 		wg.Wait()
+		cs.resetOffsetsIfCancelled(cancelled)
 		return cs.isStopping(), true, fmt.Errorf("channel closed")
 	case <-cs.stopping:
 	}
@@ -249,6 +275,56 @@ func (cs *Consumer) session() (stopped, consumed bool, err error) {
 		}
 	}
 	return true, true, nil
+}
+
+// streamOffset is where to resume consuming stream queue q.
+func (cs *Consumer) streamOffset(q string) (any, bool) {
+	cs.offsetMu.Lock()
+	defer cs.offsetMu.Unlock()
+	off, ok := cs.offsets[q]
+	return off, ok
+}
+
+// sawStreamOffset records a delivery's x-stream-offset: the next session
+// resumes after it.
+func (cs *Consumer) sawStreamOffset(q string, header any) {
+	var next int64
+	switch v := header.(type) {
+	case int64:
+		next = v + 1
+	case int32:
+		next = int64(v) + 1
+	default:
+		return
+	}
+	cs.offsetMu.Lock()
+	cs.offsets[q] = next
+	cs.offsetMu.Unlock()
+}
+
+// resetOffsetsIfCancelled starts every stream over from "last" when the
+// broker cancelled one of its consumers (the stream was deleted, say: its
+// offsets mean nothing any more), as oslo does on a Basic.cancel.
+func (cs *Consumer) resetOffsetsIfCancelled(cancelled []chan string) {
+	for _, c := range cancelled {
+		if c == nil {
+			continue
+		}
+		select {
+		case _, ok := <-c:
+			if !ok { // closed with its channel, not a cancel
+				continue
+			}
+			cs.offsetMu.Lock()
+			for q, off := range cs.offsets {
+				cs.c.log.Warn("stream consumer cancelled by the broker; resuming from last", "queue", q, "offset", off)
+				cs.offsets[q] = "last"
+			}
+			cs.offsetMu.Unlock()
+			return
+		default:
+		}
+	}
 }
 
 func (cs *Consumer) isStopping() bool {

@@ -4,32 +4,54 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 )
 
 // Options holds the [oslo_messaging_rabbit] options of oslo.messaging 14.0.3
-// (spec 2.5, 8.2, 8.3), typed. Each field names its oslo option and default.
+// (spec 2.5, 8.2, 8.3) and those 16.1.0 added, typed. Each field names its
+// oslo option and default.
 // Options is a plain value: copy it freely; a copy is safe for concurrent
 // reads, Set needs exclusive access.
 type Options struct {
 	// Declarations (spec 2.5).
 
-	DurableQueues         bool // amqp_durable_queues, false
-	AutoDelete            bool // amqp_auto_delete, false
-	HAQueues              bool // rabbit_ha_queues, false: x-ha-policy "all" on every queue
-	QuorumQueue           bool // rabbit_quorum_queue, false
-	QuorumDeliveryLimit   int  // rabbit_quorum_delivery_limit, 0 (none)
-	QuorumMaxMemoryLength int  // rabbit_quroum_max_memory_length (sic; alias rabbit_quorum_max_memory_length), 0
-	QuorumMaxMemoryBytes  int  // rabbit_quroum_max_memory_bytes (sic; alias rabbit_quorum_max_memory_bytes), 0
+	DurableQueues bool // amqp_durable_queues, false
+	AutoDelete    bool // amqp_auto_delete, false
+	HAQueues      bool // rabbit_ha_queues, false: x-ha-policy "all" on every queue
+	QuorumQueue   bool // rabbit_quorum_queue, false
+	// TransientQuorumQueue is rabbit_transient_quorum_queue (16.1.0),
+	// false: reply and fanout queues are durable quorum queues (with
+	// x-expires) and the fanout exchange durable.
+	TransientQuorumQueue bool
+	// StreamFanout is rabbit_stream_fanout (16.1.0), false: one shared
+	// stream queue "<topic>_fanout" per topic instead of one fanout queue
+	// per server (needs TransientQuorumQueue and a prefetch count).
+	StreamFanout bool
+	// UseQueueManager is use_queue_manager (16.1.0), false: fanout and
+	// reply queues are named "<Hostname>:<ProcessName>:<n>" instead of a
+	// random uuid, and left to expire instead of deleted.
+	UseQueueManager       bool
+	Hostname              string // hostname, socket.gethostname()
+	ProcessName           string // processname, basename of argv[0]
+	QuorumDeliveryLimit   int    // rabbit_quorum_delivery_limit, 0 (none)
+	QuorumMaxMemoryLength int    // rabbit_quroum_max_memory_length (sic; alias rabbit_quorum_max_memory_length), 0
+	QuorumMaxMemoryBytes  int    // rabbit_quroum_max_memory_bytes (sic; alias rabbit_quorum_max_memory_bytes), 0
 	// TransientQueuesTTL is rabbit_transient_queues_ttl (seconds), 1800 s:
 	// x-expires of reply and fanout queues. 0 means no x-expires (as oslo
 	// 14.6.0+; 14.0.3 requires >= 1).
 	TransientQueuesTTL time.Duration
-	PrefetchCount      int    // rabbit_qos_prefetch_count, 0 (no basic.qos)
-	CancelOnFailover   bool   // enable_cancel_on_failover, false
-	Compression        string // kombu_compression, "" (none); gzip or bz2
+	// PrefetchCount is rabbit_qos_prefetch_count, 0. When PrefetchSet (the
+	// option was given) it means what it means in oslo: basic.qos with
+	// that count, none when 0 or less; unset, a consumer prefetches its
+	// executor's capacity (see ConsumerPrefetch).
+	PrefetchCount    int
+	PrefetchSet      bool
+	CancelOnFailover bool   // enable_cancel_on_failover, false
+	Compression      string // kombu_compression, "" (none); gzip or bz2
 	// DirectMandatoryFlag is direct_mandatory_flag, true (deprecated in oslo).
 	DirectMandatoryFlag bool
 	// MissingConsumerRetryTimeout is kombu_missing_consumer_retry_timeout
@@ -44,6 +66,7 @@ type Options struct {
 	RetryBackoff     time.Duration // rabbit_retry_backoff (seconds), 2 s
 	IntervalMax      time.Duration // rabbit_interval_max (seconds), 30 s
 	ReconnectDelay   time.Duration // kombu_reconnect_delay (float seconds, 0..4.5), 1 s
+	ReconnectSplay   time.Duration // kombu_reconnect_splay (float seconds, >= 0; 16.1.0), 0: random extra wait before reconnecting
 	FailoverStrategy string        // kombu_failover_strategy, "round-robin" (or "shuffle")
 	LoginMethod      string        // rabbit_login_method, "AMQPLAIN" (PLAIN, EXTERNAL, RABBIT-CR-DEMO)
 
@@ -68,10 +91,14 @@ type Options struct {
 	HeartbeatInPthread bool          // heartbeat_in_pthread, false
 }
 
-// DefaultOptions returns the oslo.messaging 14.0.3 defaults, except
-// SSLVerifyHostname which is true (see Options).
+// DefaultOptions returns the oslo.messaging 14.0.3 defaults (and 16.1.0's
+// for the options it added), except SSLVerifyHostname which is true (see
+// Options).
 func DefaultOptions() Options {
+	host, _ := os.Hostname()
 	return Options{
+		Hostname:                    host,
+		ProcessName:                 filepath.Base(os.Args[0]),
 		TransientQueuesTTL:          1800 * time.Second,
 		DirectMandatoryFlag:         true,
 		MissingConsumerRetryTimeout: 60 * time.Second,
@@ -91,20 +118,32 @@ func DefaultOptions() Options {
 }
 
 // optionSetters maps every option name of [oslo_messaging_rabbit] in oslo
-// 14.0.3 (plus the 14.3.0 spelling of the quorum memory options) to a
+// 14.0.3 and 16.1.0 (both spellings of the quorum memory options) to a
 // function converting the value as oslo.config would.
 var optionSetters = map[string]func(o *Options, v string) error{
-	"amqp_durable_queues":                  boolOpt(func(o *Options) *bool { return &o.DurableQueues }),
-	"amqp_auto_delete":                     boolOpt(func(o *Options) *bool { return &o.AutoDelete }),
-	"rabbit_ha_queues":                     boolOpt(func(o *Options) *bool { return &o.HAQueues }),
-	"rabbit_quorum_queue":                  boolOpt(func(o *Options) *bool { return &o.QuorumQueue }),
-	"rabbit_quorum_delivery_limit":         intOpt(func(o *Options) *int { return &o.QuorumDeliveryLimit }, math.MinInt),
-	"rabbit_quroum_max_memory_length":      intOpt(func(o *Options) *int { return &o.QuorumMaxMemoryLength }, math.MinInt),
-	"rabbit_quorum_max_memory_length":      intOpt(func(o *Options) *int { return &o.QuorumMaxMemoryLength }, math.MinInt),
-	"rabbit_quroum_max_memory_bytes":       intOpt(func(o *Options) *int { return &o.QuorumMaxMemoryBytes }, math.MinInt),
-	"rabbit_quorum_max_memory_bytes":       intOpt(func(o *Options) *int { return &o.QuorumMaxMemoryBytes }, math.MinInt),
-	"rabbit_transient_queues_ttl":          secondsOpt(func(o *Options) *time.Duration { return &o.TransientQueuesTTL }, 0),
-	"rabbit_qos_prefetch_count":            intOpt(func(o *Options) *int { return &o.PrefetchCount }, math.MinInt),
+	"amqp_durable_queues":             boolOpt(func(o *Options) *bool { return &o.DurableQueues }),
+	"amqp_auto_delete":                boolOpt(func(o *Options) *bool { return &o.AutoDelete }),
+	"rabbit_ha_queues":                boolOpt(func(o *Options) *bool { return &o.HAQueues }),
+	"rabbit_quorum_queue":             boolOpt(func(o *Options) *bool { return &o.QuorumQueue }),
+	"rabbit_transient_quorum_queue":   boolOpt(func(o *Options) *bool { return &o.TransientQuorumQueue }),
+	"rabbit_stream_fanout":            boolOpt(func(o *Options) *bool { return &o.StreamFanout }),
+	"use_queue_manager":               boolOpt(func(o *Options) *bool { return &o.UseQueueManager }),
+	"hostname":                        strOpt(func(o *Options) *string { return &o.Hostname }),
+	"processname":                     strOpt(func(o *Options) *string { return &o.ProcessName }),
+	"kombu_reconnect_splay":           floatSecondsOpt(func(o *Options) *time.Duration { return &o.ReconnectSplay }, 0, math.Inf(1)),
+	"rabbit_quorum_delivery_limit":    intOpt(func(o *Options) *int { return &o.QuorumDeliveryLimit }, math.MinInt),
+	"rabbit_quroum_max_memory_length": intOpt(func(o *Options) *int { return &o.QuorumMaxMemoryLength }, math.MinInt),
+	"rabbit_quorum_max_memory_length": intOpt(func(o *Options) *int { return &o.QuorumMaxMemoryLength }, math.MinInt),
+	"rabbit_quroum_max_memory_bytes":  intOpt(func(o *Options) *int { return &o.QuorumMaxMemoryBytes }, math.MinInt),
+	"rabbit_quorum_max_memory_bytes":  intOpt(func(o *Options) *int { return &o.QuorumMaxMemoryBytes }, math.MinInt),
+	"rabbit_transient_queues_ttl":     secondsOpt(func(o *Options) *time.Duration { return &o.TransientQueuesTTL }, 0),
+	"rabbit_qos_prefetch_count": func(o *Options, v string) error {
+		if err := intOpt(func(o *Options) *int { return &o.PrefetchCount }, math.MinInt)(o, v); err != nil {
+			return err
+		}
+		o.PrefetchSet = true
+		return nil
+	},
 	"enable_cancel_on_failover":            boolOpt(func(o *Options) *bool { return &o.CancelOnFailover }),
 	"kombu_compression":                    strOpt(func(o *Options) *string { return &o.Compression }),
 	"direct_mandatory_flag":                boolOpt(func(o *Options) *bool { return &o.DirectMandatoryFlag }),
@@ -170,6 +209,36 @@ func (o Options) Validate() error {
 	if o.QuorumQueue && o.HAQueues {
 		add("rabbit_quorum_queue and rabbit_ha_queues both enabled, queue type is quorum or HA (mirrored) not both")
 	}
+	if o.TransientQuorumQueue && o.HAQueues {
+		// oslo declares transient queues with rabbit_quorum_queue =
+		// rabbit_transient_quorum_queue, so the same check refuses them.
+		add("rabbit_transient_quorum_queue and rabbit_ha_queues both enabled, queue type is quorum or HA (mirrored) not both")
+	}
+	if o.StreamFanout && (!o.PrefetchSet || o.PrefetchCount <= 0) {
+		add("rabbit_stream_fanout need rabbit_qos_prefetch_count to be set to a value greater than 0")
+	}
+	if o.StreamFanout && !o.TransientQuorumQueue {
+		add("rabbit_stream_fanout need rabbit_transient_quorum_queue to be set to true")
+	}
+	if o.UseQueueManager && (o.Hostname == "" || o.ProcessName == "") {
+		add("use_queue_manager needs hostname and processname (queue names are <hostname>:<processname>:<n>)")
+	}
+	for _, q := range []struct {
+		name string
+		v    int
+	}{
+		{"rabbit_quorum_delivery_limit", o.QuorumDeliveryLimit},
+		{"rabbit_quorum_max_memory_length", o.QuorumMaxMemoryLength},
+		{"rabbit_quorum_max_memory_bytes", o.QuorumMaxMemoryBytes},
+	} {
+		if q.v < 0 {
+			add("%s must not be negative, got %d (RabbitMQ refuses the queue argument)", q.name, q.v)
+		}
+	}
+	if o.TransientQueuesTTL > math.MaxInt32*time.Millisecond {
+		add("rabbit_transient_queues_ttl %s is too long for x-expires (at most %d seconds)", o.TransientQueuesTTL, math.MaxInt32/1000)
+	}
+	errs = append(errs, o.notHonoured()...)
 	if o.ConnPoolSize < o.ConnPoolMinSize {
 		add("rpc_conn_pool_size: %d must be greater than or equal to conn_pool_min_size: %d", o.ConnPoolSize, o.ConnPoolMinSize)
 	}
@@ -179,8 +248,8 @@ func (o Options) Validate() error {
 	if o.Compression != "" && o.Compression != "gzip" && o.Compression != "bz2" {
 		add("kombu_compression %q not supported (gzip or bz2)", o.Compression)
 	}
-	if o.PrefetchCount < 0 || o.PrefetchCount > math.MaxUint16 {
-		add("rabbit_qos_prefetch_count %d out of range 0..65535", o.PrefetchCount)
+	if o.PrefetchCount > math.MaxUint16 {
+		add("rabbit_qos_prefetch_count %d out of range (basic.qos takes at most 65535)", o.PrefetchCount)
 	}
 	if o.HeartbeatTimeout > 0 && o.HeartbeatRate <= 0 {
 		add("heartbeat_rate must be positive, got %d", o.HeartbeatRate)
@@ -202,6 +271,50 @@ func (o Options) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// notHonoured refuses, by name, each oslo option set to a value whose
+// effect oslohost does not implement. Such an option at oslo's default
+// (14.0.3's or 16.1.0's) asks for nothing and is accepted; the options of
+// the Python driver's own machinery (its connection pool, its heartbeat
+// thread) have no counterpart in Go and are accepted with any value.
+func (o Options) notHonoured() []error {
+	var errs []error
+	refuse := func(name, value, why string) {
+		errs = append(errs, fmt.Errorf("%s = %s is not supported by oslohost: %s", name, value, why))
+	}
+	if o.Compression != "" {
+		refuse("kombu_compression", o.Compression, "it reads compressed messages but sends them uncompressed; remove the option")
+	}
+	switch o.LoginMethod {
+	case "AMQPLAIN", "PLAIN": // the same user and password; oslohost sends PLAIN
+	default:
+		refuse("rabbit_login_method", o.LoginMethod, "oslohost logs in with user and password (PLAIN or AMQPLAIN)")
+	}
+	if o.HeartbeatRate != 2 && o.HeartbeatRate != 3 && o.HeartbeatTimeout > 0 {
+		refuse("heartbeat_rate", strconv.Itoa(o.HeartbeatRate), "oslohost sends heartbeats twice per heartbeat_timeout_threshold (oslo's 2; 3 is accepted as 16.1.0's default)")
+	}
+	if o.RetryBackoff != 2*time.Second {
+		refuse("rabbit_retry_backoff", o.RetryBackoff.String(), "oslohost doubles the wait from rabbit_retry_interval up to rabbit_interval_max instead")
+	}
+	if o.ReconnectDelay != time.Second {
+		refuse("kombu_reconnect_delay", o.ReconnectDelay.String(), "oslohost waits by rabbit_retry_interval after a consumer cancel; use kombu_reconnect_splay for extra random delay")
+	}
+	if o.SSLEnforceFIPSMode {
+		refuse("ssl_enforce_fips_mode", "true", "Go's TLS has no OpenSSL FIPS mode switch")
+	}
+	return errs
+}
+
+// ConsumerPrefetch is the basic.qos prefetch count of a consumer whose
+// executor runs capacity messages at once: rabbit_qos_prefetch_count when it
+// was given, as oslo means it (0 or less: no basic.qos at all), else
+// capacity. 0 means no basic.qos.
+func (o Options) ConsumerPrefetch(capacity int) int {
+	if o.PrefetchSet {
+		return max(o.PrefetchCount, 0)
+	}
+	return max(capacity, 0)
 }
 
 func containsFold(list []string, s string) bool {
@@ -277,8 +390,13 @@ func floatSecondsOpt(field func(*Options) *time.Duration, minimum, maximum float
 		if err != nil || math.IsNaN(f) {
 			return errors.New("not a number")
 		}
-		if f < minimum || f > maximum {
+		switch {
+		case math.IsInf(maximum, 1) && f < minimum:
+			return fmt.Errorf("should be greater than or equal to %g", minimum)
+		case f < minimum || f > maximum:
 			return fmt.Errorf("should be between %g and %g", minimum, maximum)
+		case f*float64(time.Second) >= math.MaxInt64:
+			return errors.New("out of range")
 		}
 		*field(o) = time.Duration(f * float64(time.Second))
 		return nil

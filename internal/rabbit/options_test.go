@@ -1,6 +1,8 @@
 package rabbit
 
 import (
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -21,6 +23,9 @@ var osloRabbitOptions = map[string]string{
 	"heartbeat_rate": "3", "direct_mandatory_flag": "false", "enable_cancel_on_failover": "true",
 	"amqp_durable_queues": "true", "amqp_auto_delete": "true",
 	"rpc_conn_pool_size": "10", "conn_pool_min_size": "1", "conn_pool_ttl": "60",
+	// Added by 16.1.0.
+	"rabbit_transient_quorum_queue": "true", "rabbit_stream_fanout": "true", "use_queue_manager": "true",
+	"hostname": "node1", "processname": "nova-api", "kombu_reconnect_splay": "0.5",
 	// Deprecated names and the 14.3.0 spelling.
 	"rabbit_use_ssl": "true", "kombu_ssl_version": "TLSv1", "kombu_ssl_keyfile": "/k", "kombu_ssl_certfile": "/c",
 	"kombu_ssl_ca_certs": "/ca", "kombu_reconnect_timeout": "30",
@@ -54,6 +59,8 @@ func TestDefaultOptions(t *testing.T) {
 		IntervalMax: 30 * time.Second, ReconnectDelay: time.Second, FailoverStrategy: "round-robin",
 		LoginMethod: "AMQPLAIN", SSLVerifyHostname: true, ConnPoolSize: 30, ConnPoolMinSize: 2, ConnPoolTTL: 1200 * time.Second,
 	}
+	want.Hostname, _ = os.Hostname()
+	want.ProcessName = filepath.Base(os.Args[0])
 	if o != want {
 		t.Errorf("DefaultOptions() = %+v, want %+v", o, want)
 	}
@@ -142,14 +149,42 @@ func TestOptionsValidate(t *testing.T) {
 		{"ssl version", func(o *Options) { o.SSL, o.SSLVersion = true, "tlsv1_2" }, ""},
 		{"bad ssl version", func(o *Options) { o.SSL, o.SSLVersion = true, "TLSv9" }, `invalid ssl_version "TLSv9"`},
 		{"bad ssl version without ssl", func(o *Options) { o.SSLVersion = "TLSv9" }, ""},
-		{"bz2", func(o *Options) { o.Compression = "bz2" }, ""},
 		{"bad compression", func(o *Options) { o.Compression = "gzip,bz2" }, "kombu_compression"},
-		{"prefetch too big", func(o *Options) { o.PrefetchCount = 70000 }, "out of range 0..65535"},
+		{"prefetch too big", func(o *Options) { o.PrefetchCount = 70000 }, "basic.qos takes at most 65535"},
+		{"explicit prefetch 0", func(o *Options) { o.PrefetchSet = true }, ""},
+		{"negative prefetch is no qos, as oslo", func(o *Options) { o.PrefetchCount, o.PrefetchSet = -1, true }, ""},
+		// Combinations 16.1.0 refuses (impl_rabbit.Connection, _get_queue_arguments).
+		{"transient quorum", func(o *Options) { o.TransientQuorumQueue = true }, ""},
+		{"transient quorum and ha", func(o *Options) { o.TransientQuorumQueue, o.HAQueues = true, true },
+			"rabbit_transient_quorum_queue and rabbit_ha_queues both enabled"},
+		{"stream fanout", func(o *Options) {
+			o.StreamFanout, o.TransientQuorumQueue, o.PrefetchCount, o.PrefetchSet = true, true, 10, true
+		}, ""},
+		{"stream fanout without prefetch", func(o *Options) { o.StreamFanout, o.TransientQuorumQueue = true, true },
+			"rabbit_stream_fanout need rabbit_qos_prefetch_count to be set to a value greater than 0"},
+		{"stream fanout with prefetch 0", func(o *Options) { o.StreamFanout, o.TransientQuorumQueue, o.PrefetchSet = true, true, true },
+			"rabbit_stream_fanout need rabbit_qos_prefetch_count"},
+		{"stream fanout without transient quorum", func(o *Options) { o.StreamFanout, o.PrefetchCount, o.PrefetchSet = true, 5, true },
+			"rabbit_stream_fanout need rabbit_transient_quorum_queue to be set to true"},
+		{"queue manager", func(o *Options) { o.UseQueueManager = true }, ""},
+		{"queue manager without processname", func(o *Options) { o.UseQueueManager, o.ProcessName = true, "" }, "use_queue_manager needs"},
+		{"negative delivery limit", func(o *Options) { o.QuorumDeliveryLimit = -1 }, "rabbit_quorum_delivery_limit must not be negative"},
+		{"ttl beyond x-expires", func(o *Options) { o.TransientQueuesTTL = 3000000 * time.Second }, "too long for x-expires"},
+		// Options oslohost does not honour, refused by name unless at oslo's default.
+		{"compression", func(o *Options) { o.Compression = "gzip" }, "kombu_compression = gzip is not supported by oslohost"},
+		{"login external", func(o *Options) { o.LoginMethod = "EXTERNAL" }, "rabbit_login_method = EXTERNAL is not supported"},
+		{"login plain", func(o *Options) { o.LoginMethod = "PLAIN" }, ""},
+		{"heartbeat rate 3 (16.1.0's default)", func(o *Options) { o.HeartbeatRate = 3 }, ""},
+		{"heartbeat rate 5", func(o *Options) { o.HeartbeatRate = 5 }, "heartbeat_rate = 5 is not supported"},
+		{"retry backoff", func(o *Options) { o.RetryBackoff = 5 * time.Second }, "rabbit_retry_backoff = 5s is not supported"},
+		{"reconnect delay", func(o *Options) { o.ReconnectDelay = 0 }, "kombu_reconnect_delay = 0s is not supported"},
+		{"fips", func(o *Options) { o.SSLEnforceFIPSMode = true }, "ssl_enforce_fips_mode = true is not supported"},
+		{"pool sizes are the Python driver's", func(o *Options) { o.ConnPoolSize, o.ConnPoolTTL, o.HeartbeatInPthread = 99, time.Second, true }, ""},
 		{"heartbeat rate zero", func(o *Options) { o.HeartbeatRate = 0 }, "heartbeat_rate must be positive"},
 		{"heartbeat off rate zero", func(o *Options) { o.HeartbeatRate, o.HeartbeatTimeout = 0, 0 }, ""},
 		{"negative retry", func(o *Options) { o.RetryInterval = -time.Second }, "rabbit_retry_interval must not be negative"},
-		{"all errors joined", func(o *Options) { o.QuorumQueue, o.HAQueues, o.PrefetchCount = true, true, -1 },
-			"not both\nrabbit_qos_prefetch_count -1"},
+		{"all errors joined", func(o *Options) { o.QuorumQueue, o.HAQueues, o.PrefetchCount = true, true, 70000 },
+			"not both\nrabbit_qos_prefetch_count 70000"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -163,5 +198,28 @@ func TestOptionsValidate(t *testing.T) {
 				t.Errorf("Validate() = %v, want error containing %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestConsumerPrefetch: an explicit rabbit_qos_prefetch_count means what
+// oslo means (0 or less: no basic.qos); unset, the executor's capacity.
+func TestConsumerPrefetch(t *testing.T) {
+	tests := []struct {
+		query string
+		want  int
+	}{
+		{"", 64},
+		{"?rabbit_qos_prefetch_count=0", 0},
+		{"?rabbit_qos_prefetch_count=-3", 0},
+		{"?rabbit_qos_prefetch_count=10", 10},
+	}
+	for _, tt := range tests {
+		u, err := ParseURL("rabbit://h/" + tt.query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := u.Options.ConsumerPrefetch(64); got != tt.want {
+			t.Errorf("%q: prefetch %d, want %d", tt.query, got, tt.want)
+		}
 	}
 }

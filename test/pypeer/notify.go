@@ -24,6 +24,7 @@ type NotifyListenerOptions struct {
 	// RequeueFirst makes the endpoint return REQUEUE the first time it
 	// sees a message_id.
 	RequeueFirst bool
+	Peer         Peer // the oslo.messaging to run; 14.0.3 when zero
 }
 
 // Notification is one endpoint call of the Python listener: exactly the
@@ -84,7 +85,7 @@ func StartNotifyListener(t testing.TB, o NotifyListenerOptions) *NotifyListener 
 	if o.RequeueFirst {
 		args = append(args, "--requeue-first")
 	}
-	l.proc = startProc(t, "oslo_notify_listener.py", args, true, l.onLine)
+	l.proc = startProc(t, o.Peer, "oslo_notify_listener.py", args, true, l.onLine)
 	return l
 }
 

@@ -71,7 +71,7 @@ func StartNova(t testing.TB, o NovaOptions) *Nova {
 		args = append(args, "--newer-instance")
 	}
 	n := &Nova{results: make(chan map[string]any, 1)}
-	n.proc = startProc(t, "nova_peer.py", args, true, func(line string, diag io.Writer) {
+	n.proc = startProc(t, PeerBookworm, "nova_peer.py", args, true, func(line string, diag io.Writer) {
 		var m map[string]any
 		if err := json.Unmarshal([]byte(line), &m); err != nil {
 			fmt.Fprintf(diag, "pypeer: nova_peer: bad line %q: %v\n", line, err)
@@ -131,7 +131,7 @@ func StartOVOServer(t testing.TB, o ServerOptions) ServerOptions {
 	Python(t)
 	requireBroker(t, o.URL)
 	args := []string{"--url", o.URL, "--exchange", o.Exchange, "--topic", o.Topic, "--server", o.Server}
-	startProc(t, "ovo_server.py", args, true, func(line string, diag io.Writer) {
+	startProc(t, PeerBookworm, "ovo_server.py", args, true, func(line string, diag io.Writer) {
 		fmt.Fprintf(diag, "pypeer: ovo_server: unexpected stdout line: %s\n", line)
 	})
 	return o

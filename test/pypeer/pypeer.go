@@ -184,9 +184,10 @@ type proc struct {
 // startProc starts script with args; onLine gets every stdout line except
 // READY (from one goroutine), with a writer for diagnostics. The process is stopped in t.Cleanup (stdin closed, SIGTERM if
 // term, kill after stopGrace). It returns once READY arrived, or fails t.
-func startProc(t testing.TB, script string, args []string, term bool, onLine func(line string, diag io.Writer)) *proc {
+func startProc(t testing.TB, peer Peer, script string, args []string, term bool, onLine func(line string, diag io.Writer)) *proc {
 	t.Helper()
 	python := Python(t)
+	RequirePeer(t, peer)
 	dir := t.TempDir()
 	for _, name := range []string{"oslo_server.py", "oslo_client.py", "oslo_notify_listener.py", "wire_exc.py", "nova_peer.py", "ovo_server.py"} {
 		data, err := scripts.ReadFile("py/" + name)
@@ -208,6 +209,12 @@ func startProc(t testing.TB, script string, args []string, term bool, onLine fun
 	p.cmd.Dir = dir
 	p.cmd.Env = append(os.Environ(), "PYTHONUNBUFFERED=1", "PYTHONDONTWRITEBYTECODE=1",
 		"EVENTLET_NO_GREENDNS=yes") // skips a slow import; no eventlet here
+	p.cmd.Env = append(p.cmd.Env, peer.env()...)
+	if os.Getenv("OSLO_LOCK_PATH") == "" {
+		// use_queue_manager takes an oslo.concurrency external lock: the
+		// same directory oslohost's queue manager locks in by default.
+		p.cmd.Env = append(p.cmd.Env, "OSLO_LOCK_PATH="+os.TempDir())
+	}
 	p.cmd.Stderr = p.stderr
 	p.cmd.WaitDelay = stopGrace
 	var err error
@@ -303,6 +310,7 @@ type ServerOptions struct {
 	Exchange string
 	Topic    string
 	Server   string
+	Peer     Peer // the oslo.messaging to run; 14.0.3 when zero
 }
 
 // Cast is what the Python server's record endpoint received.
@@ -344,7 +352,7 @@ func StartServer(t testing.TB, o ServerOptions) *Server {
 	requireBroker(t, o.URL)
 	s := &Server{opts: o, changed: make(chan struct{})}
 	args := []string{"--url", o.URL, "--exchange", o.Exchange, "--topic", o.Topic, "--server", o.Server}
-	s.proc = startProc(t, "oslo_server.py", args, true, s.onLine)
+	s.proc = startProc(t, o.Peer, "oslo_server.py", args, true, s.onLine)
 	return s
 }
 
@@ -408,6 +416,7 @@ type ClientOptions struct {
 	URL           string
 	Exchange      string
 	AllowedExmods []string
+	Peer          Peer // the oslo.messaging to run; 14.0.3 when zero
 }
 
 // Command is one client operation; zero values mean "not set" (Python's
@@ -527,7 +536,7 @@ func StartClient(t testing.TB, o ClientOptions) *Client {
 	c := &Client{opts: o, pending: make(map[int64]chan []byte)}
 	args := []string{"--url", o.URL, "--exchange", o.Exchange,
 		"--allowed-exmods", strings.Join(o.AllowedExmods, ",")}
-	c.proc = startProc(t, "oslo_client.py", args, false, c.onLine)
+	c.proc = startProc(t, o.Peer, "oslo_client.py", args, false, c.onLine)
 	return c
 }
 

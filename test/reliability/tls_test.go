@@ -261,3 +261,54 @@ func containsAny(list []string, sub string) bool {
 	}
 	return false
 }
+
+// TestTLSHostnameVerificationParity: ssl_enforce_hostname_verification
+// means the same to oslohost and to both Python peers: with a CA file and
+// a broker certificate for another name, true refuses the broker and
+// false accepts it (the chain still checked).
+func TestTLSHostnameVerificationParity(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	ca := newCA(t, "oslohost test CA")
+	caFile := writeFile(t, dir, "ca.pem", ca.pem)
+	cc, ck := ca.issue(t, "oslohost client", true)
+	certFile, keyFile := writeFile(t, dir, "client.pem", cc), writeFile(t, dir, "client.key", ck)
+	cert, key := ca.issue(t, "broker", false, "broker.other.example")
+	otherName := startTLSProxy(t, ca, cert, key)
+	topic := pypeer.UniqueName(t, "rel-tlsname")
+	startServer(t, brokerURL(), topic, nil)
+	url := func(verify bool) string {
+		return fmt.Sprintf("rabbit://guest:guest@localhost:%d/?ssl=true&ssl_ca_file=%s&ssl_cert_file=%s&ssl_key_file=%s&ssl_enforce_hostname_verification=%v",
+			otherName.port(), caFile, certFile, keyFile, verify)
+	}
+	for _, verify := range []bool{true, false} {
+		t.Run(fmt.Sprintf("verify=%v/oslohost", verify), func(t *testing.T) {
+			u, err := rabbit.ParseURL(url(verify))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			conn, err := rabbit.Dial(ctx, rabbit.Config{URL: u, Name: "tls-name"})
+			if err == nil {
+				conn.Close()
+			}
+			if (err == nil) == verify {
+				t.Fatalf("connect with verification %v: %v", verify, err)
+			}
+		})
+		for _, peer := range pypeer.Peers {
+			t.Run(fmt.Sprintf("verify=%v/%s", verify, peer), func(t *testing.T) {
+				t.Parallel()
+				pypeer.RequirePeer(t, peer)
+				py := pypeer.StartClient(t, pypeer.ClientOptions{URL: url(verify), Peer: peer})
+				// A refused broker makes oslo retry the connection without
+				// end: no answer within the bound is the refusal.
+				r, err := py.Do(bg(t, 10*time.Second), pypeer.Command{Op: pypeer.OpCall, Topic: topic, Method: "echo", Timeout: 8})
+				if ok := err == nil && r.OK; ok == verify {
+					t.Fatalf("call with verification %v: %v ok=%v %s %s", verify, err, r.OK, r.ExcClass, r.Msg)
+				}
+			})
+		}
+	}
+}
