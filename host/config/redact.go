@@ -34,12 +34,20 @@ func RedactURL(url string) string {
 }
 
 // Redacted returns a copy of c with the transport password, the admin token
-// and plugin environment values replaced by "***", for display.
+// osprofiler hmac keys and plugin environment values replaced by "***", for display.
 func (c *Config) Redacted() *Config {
 	r := *c
 	r.Transport.URL = RedactURL(c.Transport.URL)
 	if r.Admin.Token != "" {
 		r.Admin.Token = redacted
+	}
+	if c.Telemetry != nil && len(c.Telemetry.OsprofilerHMACKeys) > 0 {
+		t := *c.Telemetry
+		t.OsprofilerHMACKeys = make([]string, len(c.Telemetry.OsprofilerHMACKeys))
+		for i := range t.OsprofilerHMACKeys {
+			t.OsprofilerHMACKeys[i] = redacted
+		}
+		r.Telemetry = &t
 	}
 	r.Plugins = make([]*Plugin, len(c.Plugins))
 	for i, p := range c.Plugins {
