@@ -13,8 +13,8 @@ import (
 	"sync/atomic"
 
 	"github.com/hashicorp/go-hclog"
-	"github.com/oslohost/oslohost/oslo"
 	"github.com/oslohost/oslohost/internal/tracing"
+	"github.com/oslohost/oslohost/oslo"
 	"github.com/oslohost/oslohost/plugin/pluginv1"
 	"github.com/oslohost/oslohost/plugin/sdk/internal/bridge"
 	"google.golang.org/grpc/codes"
