@@ -41,12 +41,9 @@ func (c *Config) Redacted() *Config {
 	if r.Admin.Token != "" {
 		r.Admin.Token = redacted
 	}
-	if c.Telemetry != nil && len(c.Telemetry.OsprofilerHMACKeys) > 0 {
+	if c.Telemetry != nil {
 		t := *c.Telemetry
-		t.OsprofilerHMACKeys = make([]string, len(c.Telemetry.OsprofilerHMACKeys))
-		for i := range t.OsprofilerHMACKeys {
-			t.OsprofilerHMACKeys[i] = redacted
-		}
+		t.OsprofilerHMACKeys = redactList(t.OsprofilerHMACKeys)
 		r.Telemetry = &t
 	}
 	r.Plugins = make([]*Plugin, len(c.Plugins))
@@ -87,4 +84,22 @@ func (p Plugin) MarshalJSON() ([]byte, error) {
 	type plain Plugin
 	p.Env = redactEnv(p.Env)
 	return json.Marshal(plain(p))
+}
+
+// MarshalJSON writes t with the hmac keys redacted.
+func (t Telemetry) MarshalJSON() ([]byte, error) {
+	type plain Telemetry
+	t.OsprofilerHMACKeys = redactList(t.OsprofilerHMACKeys)
+	return json.Marshal(plain(t))
+}
+
+func redactList(l []string) []string {
+	if l == nil {
+		return nil
+	}
+	out := make([]string, len(l))
+	for i := range out {
+		out[i] = redacted
+	}
+	return out
 }

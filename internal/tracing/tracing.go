@@ -202,3 +202,13 @@ func Child(ctx context.Context, name string) (context.Context, Span) {
 	}
 	return start(ctx, name, trace.SpanKindInternal)
 }
+
+// Use turns the hooks on with tp instead of an OTLP exporter (for tests and
+// benchmarks) and returns the function that turns them off again.
+func Use(tp trace.TracerProvider, hmacKeys []string, log hclog.Logger) (off func()) {
+	if log == nil {
+		log = hclog.NewNullLogger()
+	}
+	active.Store(&state{tracer: tp.Tracer(ScopeName), keys: hmacKeys, log: log})
+	return func() { active.Store(nil) }
+}
