@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -147,12 +148,17 @@ telemetry {
 }
 plugin "faulty" {
   command = %q
+  env     = { JOURNAL = %q }
 }
 server "faulty" {
-  topic   = "%s-faulty"
+  topic   = "%[4]s-faulty"
   plugins = ["faulty"]
 }
-`, recv.addr, bin.faulty, prefix)
+listener "journal" {
+  topics  = ["%[4]s-ntf"]
+  plugins = ["faulty"]
+}
+`, recv.addr, bin.faulty, filepath.Join(t.TempDir(), "journal"), prefix)
 	h := runHost(t, writeConfig(t, cfg))
 	ctx := bg(t, 2*time.Minute)
 
@@ -277,6 +283,22 @@ server "faulty" {
 		}
 		if r.Result.Profiler.HMACKey != "SECRET_KEY" {
 			t.Errorf("the Python server's profiler has hmac_key %q, want the caller's", r.Result.Profiler.HMACKey)
+		}
+	})
+
+	t.Run("notification", func(t *testing.T) {
+		pc, err := prof.Notify(ctx, prefix+"-ntf", "trace.test", map[string]any{"n": 1}, "SECRET_KEY")
+		if err != nil || pc.ExcClass != "" {
+			t.Fatalf("notify: %v %s %s", err, pc.ExcClass, pc.Msg)
+		}
+		const received, handled = "oslo.notification trace.test", "plugin.notification trace.test"
+		spans := recv.trace(t, ctx, osprofilerTraceID(t, pc.BaseID), received, handled)
+		if spans[received].Parent != osprofilerSpanID(t, pc.TraceID) || spans[received].Kind != tracepb.Span_SPAN_KIND_CONSUMER {
+			t.Errorf("the host's notification span has parent %s kind %v, want the Python notifier's %s, consumer",
+				spans[received].Parent, spans[received].Kind, osprofilerSpanID(t, pc.TraceID))
+		}
+		if spans[handled].Parent != spans[received].SpanID || spans[handled].Service != "oslohost-e2e.faulty" {
+			t.Errorf("the plugin's handling (service %q) has parent %s, want %s", spans[handled].Service, spans[handled].Parent, spans[received].SpanID)
 		}
 	})
 

@@ -90,10 +90,23 @@ func StartProfiler(t testing.TB, o ProfilerOptions) *Profiler {
 // trace point around nova.rpc.get_client(Target(topic)).call(ctxt, method,
 // **args) with a nova RequestContext.
 func (p *Profiler) Call(ctx context.Context, topic, method string, args map[string]any, hmacKey string) (ProfiledCall, error) {
+	return p.do(ctx, map[string]any{"op": "call", "topic": topic, "method": method, "args": args,
+		"hmac_key": hmacKey, "timeout": 30})
+}
+
+// Notify sends a profiled notification: profiler.init(hmacKey), a
+// "py-client-notify" trace point around a messagingv2 Notifier's info()
+// with nova's serializer (which writes trace_info) to topic. Result is
+// empty.
+func (p *Profiler) Notify(ctx context.Context, topic, eventType string, payload any, hmacKey string) (ProfiledCall, error) {
+	return p.do(ctx, map[string]any{"op": "notify", "topic": topic, "event_type": eventType, "payload": payload,
+		"hmac_key": hmacKey})
+}
+
+func (p *Profiler) do(ctx context.Context, cmd map[string]any) (ProfiledCall, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	b, err := json.Marshal(map[string]any{"op": "call", "topic": topic, "method": method, "args": args,
-		"hmac_key": hmacKey, "timeout": 30})
+	b, err := json.Marshal(cmd)
 	if err != nil {
 		return ProfiledCall{}, err
 	}

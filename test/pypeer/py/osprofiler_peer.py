@@ -23,6 +23,9 @@ Commands (op):
 
     call   topic, method, args, hmac_key, timeout: a profiled call; returns
            result (or exc_class/msg) and the client's base_id and trace_id
+    notify topic, event_type, payload, hmac_key: a profiled notification
+           (messagingv2, nova's serializer), inside "py-client-notify";
+           returns the client's base_id and trace_id
 """
 
 import argparse
@@ -89,6 +92,30 @@ def do_call(cmd):
     return out
 
 
+def do_notify(cmd):
+    import oslo_messaging as messaging
+    profiler.clean()
+    profiler.init(cmd["hmac_key"])
+    profiler.start("py-client-notify", info={"event_type": cmd["event_type"]})
+    p = profiler.get()
+    out = {"kind": "result", "base_id": p.get_base_id(), "trace_id": p.get_id()}
+    try:
+        n = messaging.Notifier(
+            messaging.get_notification_transport(CONF), publisher_id="py.osprofiler",
+            driver="messagingv2", topics=[cmd["topic"]],
+            serializer=rpc.ProfilerRequestContextSerializer(messaging.NoOpSerializer()))
+        ctxt = nova_context.RequestContext(user_id="u-alice", project_id="p-demo",
+                                           request_id="req-osprofiler")
+        n.info(ctxt, cmd["event_type"], cmd.get("payload"))
+    except Exception as e:
+        out["exc_class"] = type(e).__name__
+        out["msg"] = str(e)
+    finally:
+        profiler.stop()
+        profiler.clean()
+    return out
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--url", required=True)
@@ -122,6 +149,8 @@ def main():
             cmd = json.loads(line)
             if cmd.get("op") == "call":
                 emit(do_call(cmd))
+            elif cmd.get("op") == "notify":
+                emit(do_notify(cmd))
             else:
                 emit({"kind": "result", "driver_error": "unknown op %r" % cmd.get("op")})
     finally:
