@@ -2,6 +2,7 @@ package sdk
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/go-hclog"
@@ -60,5 +61,30 @@ func TestInvokeGivesTheMethodItsSpan(t *testing.T) {
 				t.Errorf("span %q %v parent %v, want plugin.handle probe under the host's", last.Name(), last.SpanContext(), last.Parent())
 			}
 		})
+	}
+}
+
+// BenchmarkServerInvokeTraced is BenchmarkServerInvoke with tracing on and
+// the host's traceparent in the request: the SDK's span per call (export
+// excluded: no processor).
+func BenchmarkServerInvokeTraced(b *testing.B) {
+	off := tracing.Use(sdktrace.NewTracerProvider(), nil, nil)
+	defer off()
+	s := newServer(Static(Endpoint{Impl: benchEcho{}}), hclog.NewNullLogger())
+	if _, err := s.Configure(context.Background(), &pluginv1.ConfigureRequest{PluginName: "bench"}); err != nil {
+		b.Fatal(err)
+	}
+	req := &pluginv1.InvokeRequest{
+		Version: "1.0", Method: "echo", ContextJson: []byte(novaContext),
+		ArgsJson:    []byte(`{"value": "` + strings.Repeat("x", 100) + `"}`),
+		MsgId:       "0123456789abcdef0123456789abcdef",
+		Traceparent: "00-3b4ffc2e1c5f4b8e9d2c7a9e3f1b2c4d-0123456789abcdef-01",
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		resp, err := s.Invoke(context.Background(), req)
+		if err != nil || resp.GetFailure() != nil {
+			b.Fatal(err, resp.GetFailure())
+		}
 	}
 }
