@@ -8,19 +8,7 @@ import (
 	"github.com/oslohost/oslohost/plugin/pluginv1"
 )
 
-// Tracing needs nothing from a plugin author. When the host traces (its
-// configuration has a telemetry block) it hands the plugin its OTLP
-// settings at Configure, and the SDK exports the plugin's spans itself to
-// the same endpoint, under the service name "<host service>.<plugin>".
-// Each call then runs under a span parented on the host's (a child of the
-// Python caller's osprofiler trace when there is one), which methods get
-// with the standard API, trace.SpanFromContext(ctx), and under which they
-// may start their own spans with any OpenTelemetry tracer
-// (otel.Tracer(...) uses the provider the SDK installed). Calls, casts and
-// notifications made through [Host] carry the trace on: to the host, and
-// from there to the next Python service as osprofiler's trace_info.
-// Without a telemetry block in the host nothing is set up and no span is
-// made.
+// The plugin side of tracing (see "Tracing" in the package doc).
 
 // startTelemetry sets up span export as the host asked; under s.mu.
 func (s *server) startTelemetry(ctx context.Context, t *pluginv1.Telemetry) {
