@@ -156,8 +156,8 @@ func StartOutgoing(ctx context.Context, op, name, exchange, topic, server string
 }
 
 // Outgoing returns c with the trace_info that makes the next Python service
-// continue ctx's span; c itself is not modified. Without a span in ctx, or
-// without an hmac key to write, it returns c as is (an existing trace_info
+// continue ctx's span; c itself is not modified. Without a sampled span in
+// ctx, or without an hmac key to write, it returns c as is (an existing trace_info
 // then travels on unchanged, as before tracing existed).
 //
 // The hmac_key written is the one of the trace_info c already carries
@@ -165,7 +165,8 @@ func StartOutgoing(ctx context.Context, op, name, exchange, topic, server string
 // configured key, otherwise defaultKey.
 func Outgoing(ctx context.Context, c oslo.Context, defaultKey string) oslo.Context {
 	sc := trace.SpanContextFromContext(ctx)
-	if !sc.IsValid() {
+	if !sc.IsValid() || !sc.IsSampled() {
+		// osprofiler has no sampling flag: a trace_info means "trace this".
 		return c
 	}
 	var keys []string

@@ -144,6 +144,8 @@ func TestOutgoing(t *testing.T) {
 	sid, _ := trace.SpanIDFromHex("0123456789abcdef")
 	traced := trace.ContextWithSpanContext(context.Background(),
 		trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: sid, TraceFlags: trace.FlagsSampled}))
+	unsampled := trace.ContextWithSpanContext(context.Background(),
+		trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: sid}))
 	forwarded := map[string]any{"hmac_key": "fwd", "base_id": "x", "parent_id": "y"}
 	tests := []struct {
 		name    string
@@ -154,6 +156,7 @@ func TestOutgoing(t *testing.T) {
 		wantKey string // "" means c comes back unchanged
 	}{
 		{"no span: unchanged (a forwarded trace_info travels on)", context.Background(), nil, map[string]any{"trace_info": forwarded}, "d", ""},
+		{"unsampled span: unchanged (osprofiler would trace it)", unsampled, []string{"k1"}, map[string]any{"user_id": "u"}, "d", ""},
 		{"forwarded key, no keys configured", traced, nil, map[string]any{"trace_info": forwarded}, "", "fwd"},
 		{"forwarded key not configured: the first configured", traced, []string{"k1", "k2"}, map[string]any{"trace_info": forwarded}, "", "k1"},
 		{"forwarded key configured", traced, []string{"k1", "fwd"}, map[string]any{"trace_info": forwarded}, "", "fwd"},
