@@ -14,15 +14,16 @@ import (
 var jsonUnmarshal = json.Unmarshal
 
 // dispatch runs one request on an executor worker: look up the handler,
-// call it with heartbeats going, reply.
-func (s *Server) dispatch(req *oslo.Request, deadline time.Time) {
+// call it with heartbeats going, reply. traceparent is the request's W3C
+// trace context header ("" for none).
+func (s *Server) dispatch(req *oslo.Request, deadline time.Time, traceparent string) {
 	ctx := s.hardCtx
 	if !deadline.IsZero() {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithDeadline(ctx, deadline)
 		defer cancel()
 	}
-	ctx, span := tracing.StartReceive(ctx, req) // nothing when tracing is off
+	ctx, span := tracing.StartReceive(ctx, req, traceparent) // nothing when tracing is off
 	// The per-call logger is built only when something is logged: it
 	// allocates, and most calls log nothing.
 	log := func() hclog.Logger { return s.log.With("method", req.Method, "msg_id", req.MsgID) }

@@ -40,6 +40,6 @@ func BenchmarkDispatch(b *testing.B) {
 	s, req := benchServer(), benchRequest(b)
 	b.ReportAllocs()
 	for b.Loop() {
-		s.dispatch(req, time.Time{})
+		s.dispatch(req, time.Time{}, "")
 	}
 }

@@ -18,6 +18,6 @@ func BenchmarkDispatchTraced(b *testing.B) {
 	s, req := benchServer(), benchRequest(b)
 	b.ReportAllocs()
 	for b.Loop() {
-		s.dispatch(req, time.Time{})
+		s.dispatch(req, time.Time{}, "")
 	}
 }

@@ -55,12 +55,19 @@ func ParentFrom(ctx context.Context, c oslo.Context, what string) context.Contex
 }
 
 // StartReceive starts the span of one received RPC request (kind server),
-// parented on the caller's trace_info.
-func StartReceive(ctx context.Context, req *oslo.Request) (context.Context, Span) {
+// parented on the caller's trace_info, or else on its W3C traceparent
+// header (a producer that is not oslo's, or a Go client without an hmac
+// key).
+func StartReceive(ctx context.Context, req *oslo.Request, traceparent string) (context.Context, Span) {
 	if active.Load() == nil {
 		return ctx, Span{}
 	}
 	ctx = ParentFrom(ctx, req.Context, req.Method)
+	if traceparent != "" && !trace.SpanContextFromContext(ctx).IsValid() {
+		if _, ok := req.Context[TraceInfoKey]; !ok { // an untrusted trace_info is not bypassed
+			ctx = tc.Extract(ctx, propagation.MapCarrier{TraceparentHeader: traceparent})
+		}
+	}
 	kind := "cast"
 	if req.IsCall() {
 		kind = "call"

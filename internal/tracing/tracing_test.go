@@ -121,7 +121,7 @@ func TestStartReceiveParentsOnTraceInfo(t *testing.T) {
 				kv[TraceInfoKey] = tt.traceInfo
 			}
 			req := &oslo.Request{Method: "m", Context: ctxWith(t, kv), MsgID: "id"}
-			_, sp := StartReceive(context.Background(), req)
+			_, sp := StartReceive(context.Background(), req, "")
 			sp.End(nil)
 			spans := rec.Ended()
 			if len(spans) != 1 {
@@ -198,7 +198,7 @@ func TestOffAllocatesNothing(t *testing.T) {
 	req := &oslo.Request{Method: "m", Context: ctxWith(t, map[string]any{"trace_info": map[string]any{"base_id": "x"}})}
 	ctx := context.Background()
 	allocs := testing.AllocsPerRun(100, func() {
-		c, sp := StartReceive(ctx, req)
+		c, sp := StartReceive(ctx, req, "00-3b4ffc2e1c5f4b8e9d2c7a9e3f1b2c4d-0123456789abcdef-01")
 		c, d := StartDispatch(c, req.Method)
 		c, p := StartPluginCall(c, "invoke", "plugin", req.Method)
 		_ = Traceparent(c)
@@ -212,5 +212,40 @@ func TestOffAllocatesNothing(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Errorf("tracing off allocates %v per call", allocs)
+	}
+}
+
+func TestStartReceiveTraceparent(t *testing.T) {
+	const tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	pyTrace := map[string]any{"hmac_key": "secret", "base_id": "3b4ffc2e-1c5f-4b8e-9d2c-7a9e3f1b2c4d",
+		"parent_id": "aa0c8f5e-63f1-4c7b-8f40-0123456789ab"}
+	tests := []struct {
+		name       string
+		keys       []string
+		traceInfo  any
+		wantParent string // span id, "" for a root
+	}{
+		{"traceparent alone", nil, nil, "00f067aa0ba902b7"},
+		{"trace_info wins", nil, pyTrace, "8f400123456789ab"},
+		{"an untrusted trace_info is not bypassed", []string{"other"}, pyTrace, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := install(t, tt.keys...)
+			kv := map[string]any{"user_id": "u"}
+			if tt.traceInfo != nil {
+				kv[TraceInfoKey] = tt.traceInfo
+			}
+			_, sp := StartReceive(context.Background(), &oslo.Request{Method: "m", Context: ctxWith(t, kv)}, tp)
+			sp.End(nil)
+			p := rec.Ended()[0].Parent()
+			got := ""
+			if p.IsValid() {
+				got = p.SpanID().String()
+			}
+			if got != tt.wantParent {
+				t.Errorf("parent %q, want %q", got, tt.wantParent)
+			}
+		})
 	}
 }
