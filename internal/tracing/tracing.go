@@ -1,13 +1,3 @@
-// Package tracing is oslohost's OpenTelemetry tracing: the exporter and
-// tracer provider set up from the `telemetry` block, the spans of the
-// host's steps (receive, dispatch, plugin call, reply publish, outgoing
-// calls), and the propagation of traces to and from Python services in
-// osprofiler's form (the `trace_info` key of the request context) and as a
-// W3C traceparent (plugin protocol, AMQP header).
-//
-// Tracing is off until [Setup] installs a provider: every hook then returns
-// at once after one atomic load, allocating nothing. The Go client package
-// traces a call only when its context already carries a span.
 package tracing
 
 import (
