@@ -19,6 +19,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 )
 
 // Protocols of the OTLP exporter.
@@ -76,7 +77,9 @@ func Current() (Config, bool) {
 
 // Setup creates the exporter and tracer provider of cfg, installs them as
 // OpenTelemetry's global provider and turns the hooks on. The returned
-// function flushes the spans not yet exported and turns tracing off again.
+// function flushes the spans not yet exported and turns tracing off again
+// (the global provider becomes a no-op one). Setup is meant to be called
+// once per process.
 func Setup(ctx context.Context, cfg Config, log hclog.Logger) (shutdown func(context.Context) error, err error) {
 	if cfg.Endpoint == "" {
 		return nil, errors.New("telemetry: no otlp_endpoint")
@@ -107,6 +110,7 @@ func Setup(ctx context.Context, cfg Config, log hclog.Logger) (shutdown func(con
 	active.Store(&state{cfg: cfg, tracer: tp.Tracer(ScopeName), keys: cfg.HMACKeys, log: log})
 	return func(ctx context.Context) error {
 		active.Store(nil)
+		otel.SetTracerProvider(noop.NewTracerProvider())
 		return tp.Shutdown(ctx)
 	}, nil
 }

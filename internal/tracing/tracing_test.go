@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -247,5 +248,53 @@ func TestStartReceiveTraceparent(t *testing.T) {
 				t.Errorf("parent %q, want %q", got, tt.wantParent)
 			}
 		})
+	}
+}
+
+func TestHTTPURL(t *testing.T) {
+	for _, tt := range []struct {
+		cfg  Config
+		want string
+	}{
+		{Config{Endpoint: "collector:4318", Insecure: true}, "http://collector:4318/v1/traces"},
+		{Config{Endpoint: "collector:4318"}, "https://collector:4318/v1/traces"},
+		{Config{Endpoint: "https://otlp.example/v1/traces"}, "https://otlp.example/v1/traces"},
+		{Config{Endpoint: "http://c:4318/custom", Insecure: true}, "http://c:4318/custom"},
+	} {
+		if got := httpURL(tt.cfg); got != tt.want {
+			t.Errorf("httpURL(%+v) = %q, want %q", tt.cfg, got, tt.want)
+		}
+	}
+}
+
+func TestSetup(t *testing.T) {
+	for _, tt := range []struct {
+		cfg     Config
+		wantErr bool
+	}{
+		{Config{Endpoint: "127.0.0.1:4317", Insecure: true}, false},
+		{Config{Endpoint: "127.0.0.1:4318", Protocol: ProtocolHTTP, Insecure: true}, false},
+		{Config{Endpoint: "127.0.0.1:4317", Protocol: "udp"}, true},
+		{Config{}, true},
+	} {
+		stop, err := Setup(context.Background(), tt.cfg, nil)
+		if (err != nil) != tt.wantErr {
+			t.Fatalf("Setup(%+v): %v, want error %v", tt.cfg, err, tt.wantErr)
+		}
+		if err != nil {
+			if On() {
+				t.Fatal("a failed Setup turned tracing on")
+			}
+			continue
+		}
+		if got, ok := Current(); !On() || !ok || got.Endpoint != tt.cfg.Endpoint {
+			t.Errorf("after Setup: On %v, Current %+v", On(), got)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = stop(ctx) // nothing to export
+		cancel()
+		if On() {
+			t.Error("tracing still on after shutdown")
+		}
 	}
 }
