@@ -107,6 +107,9 @@ func Setup(ctx context.Context, cfg Config, log hclog.Logger) (shutdown func(con
 	)
 	otel.SetTracerProvider(tp)
 	otel.SetTextMapPropagator(propagation.TraceContext{})
+	// Export failures (collector unreachable) go to our log, not to the
+	// standard library's logger on stderr.
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) { log.Warn("span export failed", "error", err) }))
 	active.Store(&state{cfg: cfg, tracer: tp.Tracer(ScopeName), keys: cfg.HMACKeys, log: log})
 	return func(ctx context.Context) error {
 		active.Store(nil)
