@@ -47,7 +47,7 @@ bench: deps ## oslohost vs the broker ceiling vs Python, interleaved (bench/run.
 	bench/run.sh
 
 bench-go: deps ## Go micro-benchmarks: codec, client round trip, plugin call, SDK dispatch
-	$(GO) test -run '^$$' -bench . -benchmem ./oslo/ ./client/ ./plugin/pluginv1/ ./plugin/sdk/
+	$(GO) test -run '^$$' -bench . -benchmem ./oslo/ ./client/ ./plugin/pluginv1/ ./plugin/sdk/ ./server/
 
 # How long each fuzz target runs in `make fuzz`: a duration, or a number of
 # executions as "20000x". CI uses a count: with a duration, Go's fuzzing

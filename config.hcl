@@ -96,3 +96,11 @@ admin {
 log {
   level = "info"
 }
+
+# Tracing: OpenTelemetry spans over OTLP, continuing osprofiler traces of
+# Python callers (trace_info). Off without the block.
+# telemetry {
+#   otlp_endpoint        = "127.0.0.1:4317"
+#   insecure             = true
+#   osprofiler_hmac_keys = ["SECRET_KEY"]
+# }

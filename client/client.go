@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/oslohost/oslohost/internal/rabbit"
+	"github.com/oslohost/oslohost/internal/tracing"
 	"github.com/oslohost/oslohost/oslo"
 )
 
@@ -57,11 +58,13 @@ func (c *Client) CanSendVersion(v string) bool {
 // a map, or any value marshalling to a JSON object; nil for none), waits for
 // the reply and unmarshals the result into result (nil to discard; a
 // *json.RawMessage receives it raw).
-func (c *Client) Call(ctx context.Context, reqCtx any, method string, args any, result any) error {
+func (c *Client) Call(ctx context.Context, reqCtx any, method string, args any, result any) (err error) {
 	if c.target.Fanout {
 		return fmt.Errorf("%w: a call cannot be fanout", ErrInvalidTarget)
 	}
-	req, err := c.request(reqCtx, method, args)
+	ctx, span := tracing.StartOutgoing(ctx, "call", method, c.target.Exchange, c.target.Topic, c.target.Server) // only under a span
+	defer func() { span.End(err) }()
+	req, err := c.request(ctx, reqCtx, method, args)
 	if err != nil {
 		return err
 	}
@@ -155,16 +158,20 @@ func decodeResult(r *oslo.Reply, result any) error {
 
 // Cast sends method with args and returns once the broker confirmed it;
 // no reply comes back. With Fanout it reaches every server of the topic.
-func (c *Client) Cast(ctx context.Context, reqCtx any, method string, args any) error {
-	req, err := c.request(reqCtx, method, args)
+func (c *Client) Cast(ctx context.Context, reqCtx any, method string, args any) (err error) {
+	ctx, span := tracing.StartOutgoing(ctx, "cast", method, c.target.Exchange, c.target.Topic, c.target.Server) // only under a span
+	defer func() { span.End(err) }()
+	req, err := c.request(ctx, reqCtx, method, args)
 	if err != nil {
 		return err
 	}
 	return c.publish(ctx, req, "", c.opts.atLeastOnce && !c.target.Fanout)
 }
 
-// request builds the request common to calls and casts.
-func (c *Client) request(reqCtx any, method string, args any) (*oslo.Request, error) {
+// request builds the request common to calls and casts. When ctx carries
+// a span, the request context gets the trace_info that makes a Python
+// server continue it.
+func (c *Client) request(ctx context.Context, reqCtx any, method string, args any) (*oslo.Request, error) {
 	if c.target.Topic == "" {
 		return nil, fmt.Errorf("%w: a topic is required", ErrInvalidTarget)
 	}
@@ -179,6 +186,7 @@ func (c *Client) request(reqCtx any, method string, args any) (*oslo.Request, er
 	if err != nil {
 		return nil, fmt.Errorf("request context: %w", err)
 	}
+	rc = tracing.Outgoing(ctx, rc, c.opts.profilerKey)
 	return &oslo.Request{
 		Method: method, Args: a, Namespace: c.target.Namespace, Version: c.target.Version,
 		UniqueID: oslo.NewID(), Context: rc,
@@ -192,6 +200,7 @@ func (c *Client) publish(ctx context.Context, req *oslo.Request, expiration stri
 		Expiration: expiration,
 		Mandatory:  mandatory,
 		Retries:    c.opts.retry,
+		Headers:    tracing.Headers(ctx), // nil unless traced
 	}
 	if c.target.Fanout {
 		m.Declare = topo.FanoutExchange(c.target.Topic)

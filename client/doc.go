@@ -21,4 +21,11 @@
 //
 // Unlike Python, which logs and drops a notification it cannot send, the
 // Notifier returns the error.
+//
+// Tracing: a call, cast or notification made with a context carrying an
+// OpenTelemetry span gets a span of its own (from the global tracer
+// provider) and carries it on the wire as a W3C traceparent header and as
+// osprofiler's trace_info in the request context, so that a Python service
+// with osprofiler continues the trace (see [ProfilerHMACKey]). Without a
+// span in the context nothing changes and nothing is allocated.
 package client

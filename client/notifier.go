@@ -12,6 +12,7 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/oslohost/oslohost/internal/rabbit"
+	"github.com/oslohost/oslohost/internal/tracing"
 	"github.com/oslohost/oslohost/oslo"
 )
 
@@ -169,7 +170,7 @@ func (n *Notifier) Sample(ctx context.Context, reqCtx any, eventType string, pay
 // Waiting for the broker (connection, confirms) is bounded by ctx; a
 // publish broken by a connection failure is retried per NotifierRetry.
 // With several topics every topic is tried; the errors are joined.
-func (n *Notifier) Notify(ctx context.Context, reqCtx any, priority, eventType string, payload any) error {
+func (n *Notifier) Notify(ctx context.Context, reqCtx any, priority, eventType string, payload any) (err error) {
 	p, ok := oslo.NormalizePriority(priority)
 	if !ok {
 		return fmt.Errorf("%w %q (want one of %s)", ErrInvalidPriority, priority, strings.Join(oslo.Priorities(), ", "))
@@ -187,6 +188,8 @@ func (n *Notifier) Notify(ctx context.Context, reqCtx any, priority, eventType s
 	if n.driver == DriverNoop {
 		return nil
 	}
+	ctx, span := tracing.StartOutgoing(ctx, "notify", eventType, n.t.exchange, "", "") // only under a span
+	defer func() { span.End(err) }()
 	msg := &oslo.Notification{
 		MessageID:   oslo.NewUUID(),
 		PublisherID: n.publisherID,
@@ -194,7 +197,9 @@ func (n *Notifier) Notify(ctx context.Context, reqCtx any, priority, eventType s
 		Priority:    strings.ToUpper(p),
 		Payload:     raw,
 		Timestamp:   oslo.Timestamp(time.Now()),
-		Context:     oslo.FilterNotificationContext(rc),
+		// trace_info is added after the whitelist: a Python listener
+		// with osprofiler's serializer continues the trace from it.
+		Context: tracing.Outgoing(ctx, oslo.FilterNotificationContext(rc), tracing.KeyOf(rc)),
 	}
 	var errs []error
 	for _, topic := range n.topics {
@@ -231,6 +236,7 @@ func (n *Notifier) publish(ctx context.Context, key string, body []byte) error {
 		Body:     body,
 		Declare:  exchange,
 		Retries:  n.retry,
+		Headers:  tracing.Headers(ctx), // nil unless traced
 		// Mandatory (Python sends false; the flag is invisible to
 		// consumers) makes a publish that found no queue come back: that
 		// happens when the broker restarted between the declaration of the

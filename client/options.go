@@ -14,6 +14,7 @@ type callOptions struct {
 	retry              int // <0 forever
 	versionCap         string
 	atLeastOnce        bool
+	profilerKey        string
 }
 
 // Option changes a Client's target or call options (New, Prepare).
@@ -59,3 +60,10 @@ func VersionCap(cap string) Option { return func(c *Client) { c.opts.versionCap 
 // unroutable message fails at once with ErrUndeliverable
 // (TransportOptions(at_least_once=True)).
 func AtLeastOnce(b bool) Option { return func(c *Client) { c.opts.atLeastOnce = b } }
+
+// ProfilerHMACKey is the osprofiler hmac_key written into the trace_info of
+// calls and casts made under an OpenTelemetry span whose request context
+// carries no trace_info of its own (and the host configures no
+// osprofiler_hmac_keys): a Python server with osprofiler then continues the
+// caller's trace. Without it such calls carry only the traceparent header.
+func ProfilerHMACKey(key string) Option { return func(c *Client) { c.opts.profilerKey = key } }

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/oslohost/oslohost/internal/tracing"
 	"github.com/oslohost/oslohost/oslo"
 	"github.com/oslohost/oslohost/plugin/pluginv1"
 	"github.com/oslohost/oslohost/server"
@@ -44,7 +45,9 @@ type forwarder struct {
 
 var _ server.Handler = (*forwarder)(nil)
 
-func (f *forwarder) ServeRPC(ctx context.Context, call *server.Call) (json.RawMessage, error) {
+func (f *forwarder) ServeRPC(ctx context.Context, call *server.Call) (res json.RawMessage, err error) {
+	ctx, span := tracing.StartPluginCall(ctx, "invoke", f.slot.name, f.method) // nothing when tracing is off
+	defer func() { span.End(err) }()
 	if f.timeout > 0 { // the earlier of the caller's deadline and call_timeout
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, f.timeout)
@@ -58,6 +61,7 @@ func (f *forwarder) ServeRPC(ctx context.Context, call *server.Call) (json.RawMe
 		Namespace: f.namespace, Version: f.version, Method: f.method,
 		ContextJson: rctx, ArgsJson: call.Args, MsgId: call.MsgID,
 		RequestNamespace: call.Namespace, RequestVersion: call.Version,
+		Traceparent: tracing.Traceparent(ctx),
 	}
 	if d, ok := ctx.Deadline(); ok {
 		req.SetDeadline(d)
@@ -79,7 +83,7 @@ func (f *forwarder) ServeRPC(ctx context.Context, call *server.Call) (json.RawMe
 	if fl := resp.GetFailure(); fl != nil {
 		return nil, failureFrom(fl)
 	}
-	res := resp.GetResultJson()
+	res = resp.GetResultJson()
 	if len(res) == 0 {
 		res = []byte("null")
 	}

@@ -56,6 +56,8 @@ type Host struct {
 	shutdown  bool
 
 	reloadMu sync.Mutex // one reload at a time
+
+	stopTracing func(context.Context) error // set when a telemetry block turned tracing on
 }
 
 // serverEntry is one running server block.
@@ -113,6 +115,9 @@ func (h *Host) Start(ctx context.Context) (err error) {
 			_ = h.Shutdown(context.Background())
 		}
 	}()
+	if err := h.startTelemetry(ctx, cfg.Telemetry); err != nil {
+		return err
+	}
 	if err := h.startAdmin(cfg.Admin); err != nil {
 		return err
 	}
@@ -383,6 +388,7 @@ func (h *Host) Shutdown(ctx context.Context) error {
 		_ = admin.Shutdown(sctx)
 		cancel()
 	}
+	h.stopTelemetry(ctx)
 	h.log.Info("host stopped")
 	return errors.Join(errs...)
 }

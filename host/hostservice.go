@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/oslohost/oslohost/client"
+	"github.com/oslohost/oslohost/internal/tracing"
 	"github.com/oslohost/oslohost/oslo"
 	"github.com/oslohost/oslohost/plugin/pluginv1"
 )
@@ -63,7 +64,9 @@ func (s *hostService) transport(ctx context.Context) (*client.Transport, error) 
 	return s.t, nil
 }
 
-func (s *hostService) Call(ctx context.Context, req *pluginv1.HostCallRequest) (*pluginv1.HostCallResponse, error) {
+func (s *hostService) Call(ctx context.Context, req *pluginv1.HostCallRequest) (resp *pluginv1.HostCallResponse, err error) {
+	ctx, span := tracing.StartFromTraceparent(ctx, req.GetTraceparent(), "host.call", req.GetMethod())
+	defer func() { span.End(err) }()
 	t, err := s.transport(ctx)
 	if err != nil {
 		return nil, err
@@ -88,7 +91,9 @@ func (s *hostService) Call(ctx context.Context, req *pluginv1.HostCallRequest) (
 	return &pluginv1.HostCallResponse{Outcome: &pluginv1.HostCallResponse_ResultJson{ResultJson: result}}, nil
 }
 
-func (s *hostService) Cast(ctx context.Context, req *pluginv1.HostCastRequest) (*pluginv1.HostCastResponse, error) {
+func (s *hostService) Cast(ctx context.Context, req *pluginv1.HostCastRequest) (resp *pluginv1.HostCastResponse, err error) {
+	ctx, span := tracing.StartFromTraceparent(ctx, req.GetTraceparent(), "host.cast", req.GetMethod())
+	defer func() { span.End(err) }()
 	if ms := req.GetTimeoutMs(); ms > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, time.Duration(ms)*time.Millisecond)
@@ -105,7 +110,9 @@ func (s *hostService) Cast(ctx context.Context, req *pluginv1.HostCastRequest) (
 	return &pluginv1.HostCastResponse{}, nil
 }
 
-func (s *hostService) Notify(ctx context.Context, req *pluginv1.HostNotifyRequest) (*pluginv1.HostNotifyResponse, error) {
+func (s *hostService) Notify(ctx context.Context, req *pluginv1.HostNotifyRequest) (resp *pluginv1.HostNotifyResponse, err error) {
+	ctx, span := tracing.StartFromTraceparent(ctx, req.GetTraceparent(), "host.notify", req.GetEventType())
+	defer func() { span.End(err) }()
 	t, err := s.transport(ctx)
 	if err != nil {
 		return nil, err

@@ -11,6 +11,7 @@ import (
 	"github.com/oslohost/oslohost/executors"
 	"github.com/oslohost/oslohost/host/config"
 	"github.com/oslohost/oslohost/internal/rabbit"
+	"github.com/oslohost/oslohost/internal/tracing"
 	"github.com/oslohost/oslohost/listener"
 	"github.com/oslohost/oslohost/plugin/pluginv1"
 )
@@ -154,6 +155,7 @@ func (f *notifyForwarder) toPlugin(ctx context.Context, s *pluginSlot, batch []*
 	delivered := false
 	for _, hi := range g.proc.desc.GetNotificationHandlers() {
 		var idx []int
+		var spans []tracing.Span // one per notification when tracing is on
 		req := &pluginv1.NotifyRequest{Handler: hi.GetName()}
 		req.SetDeadline(time.Now().Add(notifyTimeout))
 		for i, m := range batch {
@@ -161,11 +163,18 @@ func (f *notifyForwarder) toPlugin(ctx context.Context, s *pluginSlot, batch []*
 				continue
 			}
 			ctxJSON, _ := json.Marshal(m.Context)
-			req.Notifications = append(req.Notifications, &pluginv1.Notification{
+			pn := &pluginv1.Notification{
 				Priority: m.Priority, PublisherId: m.PublisherID, EventType: m.EventType,
 				PayloadJson: m.Payload, ContextJson: ctxJSON, MessageId: m.Metadata.MessageID,
 				Timestamp: m.Metadata.Timestamp, Redelivered: m.Redelivered, Attempts: int32(m.Attempts),
-			})
+			}
+			if tracing.On() {
+				nctx, sp := tracing.StartNotification(ctx, m.Context, m.EventType, m.PublisherID)
+				sp.SetAttributes(tracing.PluginAttr(s.name))
+				pn.Traceparent = tracing.Traceparent(nctx)
+				spans = append(spans, sp)
+			}
+			req.Notifications = append(req.Notifications, pn)
 			idx = append(idx, i)
 		}
 		if len(idx) == 0 {
@@ -173,6 +182,9 @@ func (f *notifyForwarder) toPlugin(ctx context.Context, s *pluginSlot, batch []*
 		}
 		delivered = true
 		resp, err := g.proc.ep.Notify(ctx, req)
+		for _, sp := range spans {
+			sp.End(err)
+		}
 		if err != nil {
 			return delivered, err
 		}

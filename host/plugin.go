@@ -91,6 +91,7 @@ func (p *pluginProc) handshake(ctx context.Context, hostSvc pluginv1.HostServer)
 		}
 		copts = append(copts, pluginv1.WithHostService(id))
 	}
+	copts = append(copts, pluginv1.WithTelemetry(pluginTelemetry(p.name)))
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if err := p.ep.Configure(ctx, p.name, p.cfg.Config, copts...); err != nil {

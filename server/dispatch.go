@@ -7,20 +7,23 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/oslohost/oslohost/internal/tracing"
 	"github.com/oslohost/oslohost/oslo"
 )
 
 var jsonUnmarshal = json.Unmarshal
 
 // dispatch runs one request on an executor worker: look up the handler,
-// call it with heartbeats going, reply.
-func (s *Server) dispatch(req *oslo.Request, deadline time.Time) {
+// call it with heartbeats going, reply. traceparent is the request's W3C
+// trace context header ("" for none).
+func (s *Server) dispatch(req *oslo.Request, deadline time.Time, traceparent string) {
 	ctx := s.hardCtx
 	if !deadline.IsZero() {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithDeadline(ctx, deadline)
 		defer cancel()
 	}
+	ctx, span := tracing.StartReceive(ctx, req, traceparent) // nothing when tracing is off
 	// The per-call logger is built only when something is logged: it
 	// allocates, and most calls log nothing.
 	log := func() hclog.Logger { return s.log.With("method", req.Method, "msg_id", req.MsgID) }
@@ -32,12 +35,13 @@ func (s *Server) dispatch(req *oslo.Request, deadline time.Time) {
 		obs.CallStarted()
 	}
 	outcome := "ok"
+	dctx, dspan := tracing.StartDispatch(ctx, req.Method)
 	h, failure := s.cfg.Dispatcher.Lookup(req)
 	var result json.RawMessage
 	if failure == nil {
 		stopHB := s.startHeartbeats(req, log)
 		var err error
-		result, err = h.ServeRPC(ctx, &Call{
+		result, err = h.ServeRPC(dctx, &Call{
 			Method: req.Method, Namespace: req.Namespace, Version: req.VersionOrDefault(),
 			Args: req.Args, Context: req.EndpointContext(), MsgID: req.MsgID,
 		})
@@ -55,9 +59,15 @@ func (s *Server) dispatch(req *oslo.Request, deadline time.Time) {
 		outcome = "rejected"
 		log().Error("exception during message handling", "error", failure.Error())
 	}
+	if failure != nil {
+		dspan.End(failure)
+	} else {
+		dspan.End(nil)
+	}
 	if obs := s.cfg.Observer; obs != nil {
 		obs.CallFinished(req.Method, outcome, time.Since(start))
 	}
+	defer span.End(nil)
 	if !req.IsCall() {
 		return
 	}
@@ -68,7 +78,10 @@ func (s *Server) dispatch(req *oslo.Request, deadline time.Time) {
 		return
 	}
 	reply := &oslo.Reply{Result: result, Failure: failure, Ending: true, MsgID: req.MsgID, UniqueID: oslo.NewID()}
-	if err := s.replies.send(s.hardCtx, req.ReplyQ, reply); err != nil {
+	_, pspan := tracing.Child(ctx, tracing.SpanReplyPublish)
+	err := s.replies.send(s.hardCtx, req.ReplyQ, reply)
+	pspan.End(err)
+	if err != nil {
 		log().Warn("reply not sent", "reply_q", req.ReplyQ, "error", err)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/oslohost/oslohost/executors"
 	"github.com/oslohost/oslohost/internal/dedup"
 	"github.com/oslohost/oslohost/internal/rabbit"
+	"github.com/oslohost/oslohost/internal/tracing"
 	"github.com/oslohost/oslohost/oslo"
 )
 
@@ -297,12 +298,18 @@ func (s *Server) handleDelivery(ctx context.Context, d amqp.Delivery) {
 			s.log.Warn("ignoring duplicate message", "unique_id", req.UniqueID, "method", req.Method)
 			return
 		}
-		s.dispatch(req, deadline)
+		s.dispatch(req, deadline, traceparent(&d))
 	})
 	if err != nil {
 		s.inflight.Done()
 		_ = d.Nack(false, true) // not started: back to the queue
 	}
+}
+
+// traceparent is the W3C trace context header of d, "" when absent.
+func traceparent(d *amqp.Delivery) string {
+	tp, _ := d.Headers[tracing.TraceparentHeader].(string)
+	return tp
 }
 
 // decode checks size and compression, then decodes the request. On a

@@ -17,6 +17,8 @@ type Config struct {
 	Listeners []*Listener `json:"listeners"`
 	Admin     Admin       `json:"admin"`
 	Log       Log         `json:"log"`
+	// Telemetry is nil without a telemetry block (nothing is traced).
+	Telemetry *Telemetry `json:"telemetry,omitempty"`
 
 	// Files holds the parsed sources by file name, for WriteDiagnostics.
 	Files map[string]*hcl.File `json:"-"`

@@ -89,6 +89,8 @@ func (d *decoder) file(f *hcl.File) {
 			d.admin(blk)
 		case "log":
 			d.log(blk)
+		case "telemetry":
+			d.telemetry(blk)
 		}
 	}
 }

@@ -22,6 +22,10 @@ server "s" {
   server  = "h"
   plugins = ["p"]
 }
+telemetry {
+  otlp_endpoint        = "collector:4317"
+  osprofiler_hmac_keys = ["hm4c"]
+}
 `
 
 func mustLoadBytes(t *testing.T, src string) *Config {
@@ -58,18 +62,19 @@ func TestJSONHidesSecrets(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, secret := range []string{"s3cret", "t0ken", "u:pw"} {
+		for _, secret := range []string{"s3cret", "t0ken", "u:pw", "hm4c"} {
 			if strings.Contains(string(out), secret) {
 				t.Errorf("%s: JSON shows %q: %s", name, secret, out)
 			}
 		}
 	}
 	if cfg.Transport.URL != "rabbit://nova:s3cret@h1:5672,nova:s3cret@h2/vh" || cfg.Admin.Token != "t0ken" ||
-		cfg.Plugins[0].Env["DB"] != "postgres://u:pw@db" {
+		cfg.Plugins[0].Env["DB"] != "postgres://u:pw@db" || cfg.Telemetry.OsprofilerHMACKeys[0] != "hm4c" {
 		t.Errorf("the config itself must keep its secrets: %+v", cfg)
 	}
 	r := cfg.Redacted()
-	if r.Transport.URL != "rabbit://nova:***@h1:5672,nova:***@h2/vh" || r.Admin.Token != "***" || r.Plugins[0].Env["DB"] != "***" {
+	if r.Transport.URL != "rabbit://nova:***@h1:5672,nova:***@h2/vh" || r.Admin.Token != "***" || r.Plugins[0].Env["DB"] != "***" ||
+		r.Telemetry.OsprofilerHMACKeys[0] != "***" {
 		t.Errorf("Redacted() = %+v", r)
 	}
 }

@@ -34,12 +34,17 @@ func RedactURL(url string) string {
 }
 
 // Redacted returns a copy of c with the transport password, the admin token
-// and plugin environment values replaced by "***", for display.
+// osprofiler hmac keys and plugin environment values replaced by "***", for display.
 func (c *Config) Redacted() *Config {
 	r := *c
 	r.Transport.URL = RedactURL(c.Transport.URL)
 	if r.Admin.Token != "" {
 		r.Admin.Token = redacted
+	}
+	if c.Telemetry != nil {
+		t := *c.Telemetry
+		t.OsprofilerHMACKeys = redactList(t.OsprofilerHMACKeys)
+		r.Telemetry = &t
 	}
 	r.Plugins = make([]*Plugin, len(c.Plugins))
 	for i, p := range c.Plugins {
@@ -79,4 +84,22 @@ func (p Plugin) MarshalJSON() ([]byte, error) {
 	type plain Plugin
 	p.Env = redactEnv(p.Env)
 	return json.Marshal(plain(p))
+}
+
+// MarshalJSON writes t with the hmac keys redacted.
+func (t Telemetry) MarshalJSON() ([]byte, error) {
+	type plain Telemetry
+	t.OsprofilerHMACKeys = redactList(t.OsprofilerHMACKeys)
+	return json.Marshal(plain(t))
+}
+
+func redactList(l []string) []string {
+	if l == nil {
+		return nil
+	}
+	out := make([]string, len(l))
+	for i := range out {
+		out[i] = redacted
+	}
+	return out
 }

@@ -14,6 +14,7 @@ var (
 		{Type: "listener", LabelNames: []string{"name"}},
 		{Type: "admin"},
 		{Type: "log"},
+		{Type: "telemetry"},
 	}}
 
 	transportSchema = &hcl.BodySchema{

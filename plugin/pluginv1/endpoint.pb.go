@@ -66,7 +66,7 @@ func (x NotifyResult_Outcome) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use NotifyResult_Outcome.Descriptor instead.
 func (NotifyResult_Outcome) EnumDescriptor() ([]byte, []int) {
-	return file_endpoint_proto_rawDescGZIP(), []int{15, 0}
+	return file_endpoint_proto_rawDescGZIP(), []int{16, 0}
 }
 
 type ConfigureRequest struct {
@@ -78,8 +78,12 @@ type ConfigureRequest struct {
 	// The go-plugin broker id on which the host serves the Host service
 	// (host.proto) for this plugin; 0 means none.
 	HostServiceBrokerId uint32 `protobuf:"varint,3,opt,name=host_service_broker_id,json=hostServiceBrokerId,proto3" json:"host_service_broker_id,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// Where the plugin exports its OpenTelemetry spans; absent when the host
+	// traces nothing (its telemetry block is absent), and then the plugin
+	// creates no spans either.
+	Telemetry     *Telemetry `protobuf:"bytes,4,opt,name=telemetry,proto3" json:"telemetry,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ConfigureRequest) Reset() {
@@ -133,6 +137,107 @@ func (x *ConfigureRequest) GetHostServiceBrokerId() uint32 {
 	return 0
 }
 
+func (x *ConfigureRequest) GetTelemetry() *Telemetry {
+	if x != nil {
+		return x.Telemetry
+	}
+	return nil
+}
+
+// Telemetry is the host's `telemetry` block as a plugin needs it: the plugin
+// exports its spans itself, to the same OTLP endpoint as the host.
+type Telemetry struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// host:port (grpc) or a URL (http) of the OTLP receiver.
+	OtlpEndpoint string `protobuf:"bytes,1,opt,name=otlp_endpoint,json=otlpEndpoint,proto3" json:"otlp_endpoint,omitempty"`
+	// "grpc" or "http" (OTLP/HTTP protobuf).
+	Protocol string `protobuf:"bytes,2,opt,name=protocol,proto3" json:"protocol,omitempty"`
+	// Plain text instead of TLS.
+	Insecure bool `protobuf:"varint,3,opt,name=insecure,proto3" json:"insecure,omitempty"`
+	// service.name of the plugin's spans.
+	ServiceName string `protobuf:"bytes,4,opt,name=service_name,json=serviceName,proto3" json:"service_name,omitempty"`
+	// Fraction of traces started by the plugin itself that are sampled; traces
+	// continued from the host follow the host's decision.
+	SamplingRatio float64 `protobuf:"fixed64,5,opt,name=sampling_ratio,json=samplingRatio,proto3" json:"sampling_ratio,omitempty"`
+	// How long the plugin may hold a finished span before exporting it; 0 means
+	// the OpenTelemetry default (5s).
+	BatchTimeoutMs int64 `protobuf:"varint,6,opt,name=batch_timeout_ms,json=batchTimeoutMs,proto3" json:"batch_timeout_ms,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *Telemetry) Reset() {
+	*x = Telemetry{}
+	mi := &file_endpoint_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Telemetry) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Telemetry) ProtoMessage() {}
+
+func (x *Telemetry) ProtoReflect() protoreflect.Message {
+	mi := &file_endpoint_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Telemetry.ProtoReflect.Descriptor instead.
+func (*Telemetry) Descriptor() ([]byte, []int) {
+	return file_endpoint_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Telemetry) GetOtlpEndpoint() string {
+	if x != nil {
+		return x.OtlpEndpoint
+	}
+	return ""
+}
+
+func (x *Telemetry) GetProtocol() string {
+	if x != nil {
+		return x.Protocol
+	}
+	return ""
+}
+
+func (x *Telemetry) GetInsecure() bool {
+	if x != nil {
+		return x.Insecure
+	}
+	return false
+}
+
+func (x *Telemetry) GetServiceName() string {
+	if x != nil {
+		return x.ServiceName
+	}
+	return ""
+}
+
+func (x *Telemetry) GetSamplingRatio() float64 {
+	if x != nil {
+		return x.SamplingRatio
+	}
+	return 0
+}
+
+func (x *Telemetry) GetBatchTimeoutMs() int64 {
+	if x != nil {
+		return x.BatchTimeoutMs
+	}
+	return 0
+}
+
 type ConfigureResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -141,7 +246,7 @@ type ConfigureResponse struct {
 
 func (x *ConfigureResponse) Reset() {
 	*x = ConfigureResponse{}
-	mi := &file_endpoint_proto_msgTypes[1]
+	mi := &file_endpoint_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -153,7 +258,7 @@ func (x *ConfigureResponse) String() string {
 func (*ConfigureResponse) ProtoMessage() {}
 
 func (x *ConfigureResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_endpoint_proto_msgTypes[1]
+	mi := &file_endpoint_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -166,7 +271,7 @@ func (x *ConfigureResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigureResponse.ProtoReflect.Descriptor instead.
 func (*ConfigureResponse) Descriptor() ([]byte, []int) {
-	return file_endpoint_proto_rawDescGZIP(), []int{1}
+	return file_endpoint_proto_rawDescGZIP(), []int{2}
 }
 
 type DescribeRequest struct {
@@ -177,7 +282,7 @@ type DescribeRequest struct {
 
 func (x *DescribeRequest) Reset() {
 	*x = DescribeRequest{}
-	mi := &file_endpoint_proto_msgTypes[2]
+	mi := &file_endpoint_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -189,7 +294,7 @@ func (x *DescribeRequest) String() string {
 func (*DescribeRequest) ProtoMessage() {}
 
 func (x *DescribeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_endpoint_proto_msgTypes[2]
+	mi := &file_endpoint_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -202,7 +307,7 @@ func (x *DescribeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DescribeRequest.ProtoReflect.Descriptor instead.
 func (*DescribeRequest) Descriptor() ([]byte, []int) {
-	return file_endpoint_proto_rawDescGZIP(), []int{2}
+	return file_endpoint_proto_rawDescGZIP(), []int{3}
 }
 
 type DescribeResponse struct {
@@ -221,7 +326,7 @@ type DescribeResponse struct {
 
 func (x *DescribeResponse) Reset() {
 	*x = DescribeResponse{}
-	mi := &file_endpoint_proto_msgTypes[3]
+	mi := &file_endpoint_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -233,7 +338,7 @@ func (x *DescribeResponse) String() string {
 func (*DescribeResponse) ProtoMessage() {}
 
 func (x *DescribeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_endpoint_proto_msgTypes[3]
+	mi := &file_endpoint_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -246,7 +351,7 @@ func (x *DescribeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DescribeResponse.ProtoReflect.Descriptor instead.
 func (*DescribeResponse) Descriptor() ([]byte, []int) {
-	return file_endpoint_proto_rawDescGZIP(), []int{3}
+	return file_endpoint_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *DescribeResponse) GetEndpoints() []*EndpointInfo {
@@ -289,7 +394,7 @@ type NotificationHandlerInfo struct {
 
 func (x *NotificationHandlerInfo) Reset() {
 	*x = NotificationHandlerInfo{}
-	mi := &file_endpoint_proto_msgTypes[4]
+	mi := &file_endpoint_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -301,7 +406,7 @@ func (x *NotificationHandlerInfo) String() string {
 func (*NotificationHandlerInfo) ProtoMessage() {}
 
 func (x *NotificationHandlerInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_endpoint_proto_msgTypes[4]
+	mi := &file_endpoint_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -314,7 +419,7 @@ func (x *NotificationHandlerInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NotificationHandlerInfo.ProtoReflect.Descriptor instead.
 func (*NotificationHandlerInfo) Descriptor() ([]byte, []int) {
-	return file_endpoint_proto_rawDescGZIP(), []int{4}
+	return file_endpoint_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *NotificationHandlerInfo) GetName() string {
@@ -354,7 +459,7 @@ type EndpointInfo struct {
 
 func (x *EndpointInfo) Reset() {
 	*x = EndpointInfo{}
-	mi := &file_endpoint_proto_msgTypes[5]
+	mi := &file_endpoint_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -366,7 +471,7 @@ func (x *EndpointInfo) String() string {
 func (*EndpointInfo) ProtoMessage() {}
 
 func (x *EndpointInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_endpoint_proto_msgTypes[5]
+	mi := &file_endpoint_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -379,7 +484,7 @@ func (x *EndpointInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndpointInfo.ProtoReflect.Descriptor instead.
 func (*EndpointInfo) Descriptor() ([]byte, []int) {
-	return file_endpoint_proto_rawDescGZIP(), []int{5}
+	return file_endpoint_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *EndpointInfo) GetNamespace() string {
@@ -431,13 +536,17 @@ type InvokeRequest struct {
 	// logging; routing has already happened.
 	RequestNamespace string `protobuf:"bytes,8,opt,name=request_namespace,json=requestNamespace,proto3" json:"request_namespace,omitempty"`
 	RequestVersion   string `protobuf:"bytes,9,opt,name=request_version,json=requestVersion,proto3" json:"request_version,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// The host's span for this call as a W3C traceparent
+	// ("00-<trace id>-<span id>-<flags>"); empty when the call is not traced.
+	// The plugin parents its own span on it.
+	Traceparent   string `protobuf:"bytes,10,opt,name=traceparent,proto3" json:"traceparent,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *InvokeRequest) Reset() {
 	*x = InvokeRequest{}
-	mi := &file_endpoint_proto_msgTypes[6]
+	mi := &file_endpoint_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -449,7 +558,7 @@ func (x *InvokeRequest) String() string {
 func (*InvokeRequest) ProtoMessage() {}
 
 func (x *InvokeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_endpoint_proto_msgTypes[6]
+	mi := &file_endpoint_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -462,7 +571,7 @@ func (x *InvokeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvokeRequest.ProtoReflect.Descriptor instead.
 func (*InvokeRequest) Descriptor() ([]byte, []int) {
-	return file_endpoint_proto_rawDescGZIP(), []int{6}
+	return file_endpoint_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *InvokeRequest) GetNamespace() string {
@@ -528,6 +637,13 @@ func (x *InvokeRequest) GetRequestVersion() string {
 	return ""
 }
 
+func (x *InvokeRequest) GetTraceparent() string {
+	if x != nil {
+		return x.Traceparent
+	}
+	return ""
+}
+
 type InvokeResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Types that are valid to be assigned to Outcome:
@@ -541,7 +657,7 @@ type InvokeResponse struct {
 
 func (x *InvokeResponse) Reset() {
 	*x = InvokeResponse{}
-	mi := &file_endpoint_proto_msgTypes[7]
+	mi := &file_endpoint_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -553,7 +669,7 @@ func (x *InvokeResponse) String() string {
 func (*InvokeResponse) ProtoMessage() {}
 
 func (x *InvokeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_endpoint_proto_msgTypes[7]
+	mi := &file_endpoint_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -566,7 +682,7 @@ func (x *InvokeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvokeResponse.ProtoReflect.Descriptor instead.
 func (*InvokeResponse) Descriptor() ([]byte, []int) {
-	return file_endpoint_proto_rawDescGZIP(), []int{7}
+	return file_endpoint_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *InvokeResponse) GetOutcome() isInvokeResponse_Outcome {
@@ -633,7 +749,7 @@ type InvokeFrame struct {
 
 func (x *InvokeFrame) Reset() {
 	*x = InvokeFrame{}
-	mi := &file_endpoint_proto_msgTypes[8]
+	mi := &file_endpoint_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -645,7 +761,7 @@ func (x *InvokeFrame) String() string {
 func (*InvokeFrame) ProtoMessage() {}
 
 func (x *InvokeFrame) ProtoReflect() protoreflect.Message {
-	mi := &file_endpoint_proto_msgTypes[8]
+	mi := &file_endpoint_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -658,7 +774,7 @@ func (x *InvokeFrame) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvokeFrame.ProtoReflect.Descriptor instead.
 func (*InvokeFrame) Descriptor() ([]byte, []int) {
-	return file_endpoint_proto_rawDescGZIP(), []int{8}
+	return file_endpoint_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *InvokeFrame) GetId() uint64 {
@@ -735,7 +851,7 @@ type InvokeResult struct {
 
 func (x *InvokeResult) Reset() {
 	*x = InvokeResult{}
-	mi := &file_endpoint_proto_msgTypes[9]
+	mi := &file_endpoint_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -747,7 +863,7 @@ func (x *InvokeResult) String() string {
 func (*InvokeResult) ProtoMessage() {}
 
 func (x *InvokeResult) ProtoReflect() protoreflect.Message {
-	mi := &file_endpoint_proto_msgTypes[9]
+	mi := &file_endpoint_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -760,7 +876,7 @@ func (x *InvokeResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvokeResult.ProtoReflect.Descriptor instead.
 func (*InvokeResult) Descriptor() ([]byte, []int) {
-	return file_endpoint_proto_rawDescGZIP(), []int{9}
+	return file_endpoint_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *InvokeResult) GetId() uint64 {
@@ -825,7 +941,7 @@ type CallError struct {
 
 func (x *CallError) Reset() {
 	*x = CallError{}
-	mi := &file_endpoint_proto_msgTypes[10]
+	mi := &file_endpoint_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -837,7 +953,7 @@ func (x *CallError) String() string {
 func (*CallError) ProtoMessage() {}
 
 func (x *CallError) ProtoReflect() protoreflect.Message {
-	mi := &file_endpoint_proto_msgTypes[10]
+	mi := &file_endpoint_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -850,7 +966,7 @@ func (x *CallError) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CallError.ProtoReflect.Descriptor instead.
 func (*CallError) Descriptor() ([]byte, []int) {
-	return file_endpoint_proto_rawDescGZIP(), []int{10}
+	return file_endpoint_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *CallError) GetCode() uint32 {
@@ -892,7 +1008,7 @@ type Failure struct {
 
 func (x *Failure) Reset() {
 	*x = Failure{}
-	mi := &file_endpoint_proto_msgTypes[11]
+	mi := &file_endpoint_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -904,7 +1020,7 @@ func (x *Failure) String() string {
 func (*Failure) ProtoMessage() {}
 
 func (x *Failure) ProtoReflect() protoreflect.Message {
-	mi := &file_endpoint_proto_msgTypes[11]
+	mi := &file_endpoint_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -917,7 +1033,7 @@ func (x *Failure) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Failure.ProtoReflect.Descriptor instead.
 func (*Failure) Descriptor() ([]byte, []int) {
-	return file_endpoint_proto_rawDescGZIP(), []int{11}
+	return file_endpoint_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Failure) GetClassName() string {
@@ -983,7 +1099,7 @@ type NotifyRequest struct {
 
 func (x *NotifyRequest) Reset() {
 	*x = NotifyRequest{}
-	mi := &file_endpoint_proto_msgTypes[12]
+	mi := &file_endpoint_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -995,7 +1111,7 @@ func (x *NotifyRequest) String() string {
 func (*NotifyRequest) ProtoMessage() {}
 
 func (x *NotifyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_endpoint_proto_msgTypes[12]
+	mi := &file_endpoint_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1008,7 +1124,7 @@ func (x *NotifyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NotifyRequest.ProtoReflect.Descriptor instead.
 func (*NotifyRequest) Descriptor() ([]byte, []int) {
-	return file_endpoint_proto_rawDescGZIP(), []int{12}
+	return file_endpoint_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *NotifyRequest) GetHandler() string {
@@ -1053,14 +1169,17 @@ type Notification struct {
 	Redelivered bool `protobuf:"varint,8,opt,name=redelivered,proto3" json:"redelivered,omitempty"`
 	// Deliveries of this notification to the plugin so far, counting this one:
 	// 1 the first time; 0 when the host does not count them.
-	Attempts      int32 `protobuf:"varint,9,opt,name=attempts,proto3" json:"attempts,omitempty"`
+	Attempts int32 `protobuf:"varint,9,opt,name=attempts,proto3" json:"attempts,omitempty"`
+	// The host's span for this notification as a W3C traceparent; empty when
+	// not traced.
+	Traceparent   string `protobuf:"bytes,10,opt,name=traceparent,proto3" json:"traceparent,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Notification) Reset() {
 	*x = Notification{}
-	mi := &file_endpoint_proto_msgTypes[13]
+	mi := &file_endpoint_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1072,7 +1191,7 @@ func (x *Notification) String() string {
 func (*Notification) ProtoMessage() {}
 
 func (x *Notification) ProtoReflect() protoreflect.Message {
-	mi := &file_endpoint_proto_msgTypes[13]
+	mi := &file_endpoint_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1085,7 +1204,7 @@ func (x *Notification) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Notification.ProtoReflect.Descriptor instead.
 func (*Notification) Descriptor() ([]byte, []int) {
-	return file_endpoint_proto_rawDescGZIP(), []int{13}
+	return file_endpoint_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Notification) GetPriority() string {
@@ -1151,6 +1270,13 @@ func (x *Notification) GetAttempts() int32 {
 	return 0
 }
 
+func (x *Notification) GetTraceparent() string {
+	if x != nil {
+		return x.Traceparent
+	}
+	return ""
+}
+
 type NotifyResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// One per NotifyRequest.notifications, in the same order.
@@ -1161,7 +1287,7 @@ type NotifyResponse struct {
 
 func (x *NotifyResponse) Reset() {
 	*x = NotifyResponse{}
-	mi := &file_endpoint_proto_msgTypes[14]
+	mi := &file_endpoint_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1173,7 +1299,7 @@ func (x *NotifyResponse) String() string {
 func (*NotifyResponse) ProtoMessage() {}
 
 func (x *NotifyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_endpoint_proto_msgTypes[14]
+	mi := &file_endpoint_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1186,7 +1312,7 @@ func (x *NotifyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NotifyResponse.ProtoReflect.Descriptor instead.
 func (*NotifyResponse) Descriptor() ([]byte, []int) {
-	return file_endpoint_proto_rawDescGZIP(), []int{14}
+	return file_endpoint_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *NotifyResponse) GetResults() []*NotifyResult {
@@ -1208,7 +1334,7 @@ type NotifyResult struct {
 
 func (x *NotifyResult) Reset() {
 	*x = NotifyResult{}
-	mi := &file_endpoint_proto_msgTypes[15]
+	mi := &file_endpoint_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1220,7 +1346,7 @@ func (x *NotifyResult) String() string {
 func (*NotifyResult) ProtoMessage() {}
 
 func (x *NotifyResult) ProtoReflect() protoreflect.Message {
-	mi := &file_endpoint_proto_msgTypes[15]
+	mi := &file_endpoint_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1233,7 +1359,7 @@ func (x *NotifyResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NotifyResult.ProtoReflect.Descriptor instead.
 func (*NotifyResult) Descriptor() ([]byte, []int) {
-	return file_endpoint_proto_rawDescGZIP(), []int{15}
+	return file_endpoint_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *NotifyResult) GetOutcome() NotifyResult_Outcome {
@@ -1258,7 +1384,7 @@ type CloseRequest struct {
 
 func (x *CloseRequest) Reset() {
 	*x = CloseRequest{}
-	mi := &file_endpoint_proto_msgTypes[16]
+	mi := &file_endpoint_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1270,7 +1396,7 @@ func (x *CloseRequest) String() string {
 func (*CloseRequest) ProtoMessage() {}
 
 func (x *CloseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_endpoint_proto_msgTypes[16]
+	mi := &file_endpoint_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1283,7 +1409,7 @@ func (x *CloseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseRequest.ProtoReflect.Descriptor instead.
 func (*CloseRequest) Descriptor() ([]byte, []int) {
-	return file_endpoint_proto_rawDescGZIP(), []int{16}
+	return file_endpoint_proto_rawDescGZIP(), []int{17}
 }
 
 type CloseResponse struct {
@@ -1294,7 +1420,7 @@ type CloseResponse struct {
 
 func (x *CloseResponse) Reset() {
 	*x = CloseResponse{}
-	mi := &file_endpoint_proto_msgTypes[17]
+	mi := &file_endpoint_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1306,7 +1432,7 @@ func (x *CloseResponse) String() string {
 func (*CloseResponse) ProtoMessage() {}
 
 func (x *CloseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_endpoint_proto_msgTypes[17]
+	mi := &file_endpoint_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1319,20 +1445,28 @@ func (x *CloseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseResponse.ProtoReflect.Descriptor instead.
 func (*CloseResponse) Descriptor() ([]byte, []int) {
-	return file_endpoint_proto_rawDescGZIP(), []int{17}
+	return file_endpoint_proto_rawDescGZIP(), []int{18}
 }
 
 var File_endpoint_proto protoreflect.FileDescriptor
 
 const file_endpoint_proto_rawDesc = "" +
 	"\n" +
-	"\x0eendpoint.proto\x12\x12oslohost.plugin.v1\"\x89\x01\n" +
+	"\x0eendpoint.proto\x12\x12oslohost.plugin.v1\"\xc6\x01\n" +
 	"\x10ConfigureRequest\x12\x1f\n" +
 	"\vconfig_json\x18\x01 \x01(\fR\n" +
 	"configJson\x12\x1f\n" +
 	"\vplugin_name\x18\x02 \x01(\tR\n" +
 	"pluginName\x123\n" +
-	"\x16host_service_broker_id\x18\x03 \x01(\rR\x13hostServiceBrokerId\"\x13\n" +
+	"\x16host_service_broker_id\x18\x03 \x01(\rR\x13hostServiceBrokerId\x12;\n" +
+	"\ttelemetry\x18\x04 \x01(\v2\x1d.oslohost.plugin.v1.TelemetryR\ttelemetry\"\xdc\x01\n" +
+	"\tTelemetry\x12#\n" +
+	"\rotlp_endpoint\x18\x01 \x01(\tR\fotlpEndpoint\x12\x1a\n" +
+	"\bprotocol\x18\x02 \x01(\tR\bprotocol\x12\x1a\n" +
+	"\binsecure\x18\x03 \x01(\bR\binsecure\x12!\n" +
+	"\fservice_name\x18\x04 \x01(\tR\vserviceName\x12%\n" +
+	"\x0esampling_ratio\x18\x05 \x01(\x01R\rsamplingRatio\x12(\n" +
+	"\x10batch_timeout_ms\x18\x06 \x01(\x03R\x0ebatchTimeoutMs\"\x13\n" +
 	"\x11ConfigureResponse\"\x11\n" +
 	"\x0fDescribeRequest\"\xdb\x01\n" +
 	"\x10DescribeResponse\x12>\n" +
@@ -1349,7 +1483,7 @@ const file_endpoint_proto_rawDesc = "" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x12\x18\n" +
 	"\amethods\x18\x03 \x03(\tR\amethods\x12+\n" +
-	"\x11legacy_namespaces\x18\x04 \x03(\tR\x10legacyNamespaces\"\xba\x02\n" +
+	"\x11legacy_namespaces\x18\x04 \x03(\tR\x10legacyNamespaces\"\xdc\x02\n" +
 	"\rInvokeRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x12\x16\n" +
@@ -1359,7 +1493,9 @@ const file_endpoint_proto_rawDesc = "" +
 	"\x12deadline_unix_nano\x18\x06 \x01(\x03R\x10deadlineUnixNano\x12\x15\n" +
 	"\x06msg_id\x18\a \x01(\tR\x05msgId\x12+\n" +
 	"\x11request_namespace\x18\b \x01(\tR\x10requestNamespace\x12'\n" +
-	"\x0frequest_version\x18\t \x01(\tR\x0erequestVersion\"w\n" +
+	"\x0frequest_version\x18\t \x01(\tR\x0erequestVersion\x12 \n" +
+	"\vtraceparent\x18\n" +
+	" \x01(\tR\vtraceparent\"w\n" +
 	"\x0eInvokeResponse\x12!\n" +
 	"\vresult_json\x18\x01 \x01(\fH\x00R\n" +
 	"resultJson\x127\n" +
@@ -1392,7 +1528,7 @@ const file_endpoint_proto_rawDesc = "" +
 	"\rNotifyRequest\x12\x18\n" +
 	"\ahandler\x18\x01 \x01(\tR\ahandler\x12F\n" +
 	"\rnotifications\x18\x02 \x03(\v2 .oslohost.plugin.v1.NotificationR\rnotifications\x12,\n" +
-	"\x12deadline_unix_nano\x18\x03 \x01(\x03R\x10deadlineUnixNano\"\xad\x02\n" +
+	"\x12deadline_unix_nano\x18\x03 \x01(\x03R\x10deadlineUnixNano\"\xcf\x02\n" +
 	"\fNotification\x12\x1a\n" +
 	"\bpriority\x18\x01 \x01(\tR\bpriority\x12!\n" +
 	"\fpublisher_id\x18\x02 \x01(\tR\vpublisherId\x12\x1d\n" +
@@ -1404,7 +1540,9 @@ const file_endpoint_proto_rawDesc = "" +
 	"message_id\x18\x06 \x01(\tR\tmessageId\x12\x1c\n" +
 	"\ttimestamp\x18\a \x01(\tR\ttimestamp\x12 \n" +
 	"\vredelivered\x18\b \x01(\bR\vredelivered\x12\x1a\n" +
-	"\battempts\x18\t \x01(\x05R\battempts\"L\n" +
+	"\battempts\x18\t \x01(\x05R\battempts\x12 \n" +
+	"\vtraceparent\x18\n" +
+	" \x01(\tR\vtraceparent\"L\n" +
 	"\x0eNotifyResponse\x12:\n" +
 	"\aresults\x18\x01 \x03(\v2 .oslohost.plugin.v1.NotifyResultR\aresults\"\x8d\x01\n" +
 	"\fNotifyResult\x12B\n" +
@@ -1436,55 +1574,57 @@ func file_endpoint_proto_rawDescGZIP() []byte {
 }
 
 var file_endpoint_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_endpoint_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_endpoint_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_endpoint_proto_goTypes = []any{
 	(NotifyResult_Outcome)(0),       // 0: oslohost.plugin.v1.NotifyResult.Outcome
 	(*ConfigureRequest)(nil),        // 1: oslohost.plugin.v1.ConfigureRequest
-	(*ConfigureResponse)(nil),       // 2: oslohost.plugin.v1.ConfigureResponse
-	(*DescribeRequest)(nil),         // 3: oslohost.plugin.v1.DescribeRequest
-	(*DescribeResponse)(nil),        // 4: oslohost.plugin.v1.DescribeResponse
-	(*NotificationHandlerInfo)(nil), // 5: oslohost.plugin.v1.NotificationHandlerInfo
-	(*EndpointInfo)(nil),            // 6: oslohost.plugin.v1.EndpointInfo
-	(*InvokeRequest)(nil),           // 7: oslohost.plugin.v1.InvokeRequest
-	(*InvokeResponse)(nil),          // 8: oslohost.plugin.v1.InvokeResponse
-	(*InvokeFrame)(nil),             // 9: oslohost.plugin.v1.InvokeFrame
-	(*InvokeResult)(nil),            // 10: oslohost.plugin.v1.InvokeResult
-	(*CallError)(nil),               // 11: oslohost.plugin.v1.CallError
-	(*Failure)(nil),                 // 12: oslohost.plugin.v1.Failure
-	(*NotifyRequest)(nil),           // 13: oslohost.plugin.v1.NotifyRequest
-	(*Notification)(nil),            // 14: oslohost.plugin.v1.Notification
-	(*NotifyResponse)(nil),          // 15: oslohost.plugin.v1.NotifyResponse
-	(*NotifyResult)(nil),            // 16: oslohost.plugin.v1.NotifyResult
-	(*CloseRequest)(nil),            // 17: oslohost.plugin.v1.CloseRequest
-	(*CloseResponse)(nil),           // 18: oslohost.plugin.v1.CloseResponse
+	(*Telemetry)(nil),               // 2: oslohost.plugin.v1.Telemetry
+	(*ConfigureResponse)(nil),       // 3: oslohost.plugin.v1.ConfigureResponse
+	(*DescribeRequest)(nil),         // 4: oslohost.plugin.v1.DescribeRequest
+	(*DescribeResponse)(nil),        // 5: oslohost.plugin.v1.DescribeResponse
+	(*NotificationHandlerInfo)(nil), // 6: oslohost.plugin.v1.NotificationHandlerInfo
+	(*EndpointInfo)(nil),            // 7: oslohost.plugin.v1.EndpointInfo
+	(*InvokeRequest)(nil),           // 8: oslohost.plugin.v1.InvokeRequest
+	(*InvokeResponse)(nil),          // 9: oslohost.plugin.v1.InvokeResponse
+	(*InvokeFrame)(nil),             // 10: oslohost.plugin.v1.InvokeFrame
+	(*InvokeResult)(nil),            // 11: oslohost.plugin.v1.InvokeResult
+	(*CallError)(nil),               // 12: oslohost.plugin.v1.CallError
+	(*Failure)(nil),                 // 13: oslohost.plugin.v1.Failure
+	(*NotifyRequest)(nil),           // 14: oslohost.plugin.v1.NotifyRequest
+	(*Notification)(nil),            // 15: oslohost.plugin.v1.Notification
+	(*NotifyResponse)(nil),          // 16: oslohost.plugin.v1.NotifyResponse
+	(*NotifyResult)(nil),            // 17: oslohost.plugin.v1.NotifyResult
+	(*CloseRequest)(nil),            // 18: oslohost.plugin.v1.CloseRequest
+	(*CloseResponse)(nil),           // 19: oslohost.plugin.v1.CloseResponse
 }
 var file_endpoint_proto_depIdxs = []int32{
-	6,  // 0: oslohost.plugin.v1.DescribeResponse.endpoints:type_name -> oslohost.plugin.v1.EndpointInfo
-	5,  // 1: oslohost.plugin.v1.DescribeResponse.notification_handlers:type_name -> oslohost.plugin.v1.NotificationHandlerInfo
-	12, // 2: oslohost.plugin.v1.InvokeResponse.failure:type_name -> oslohost.plugin.v1.Failure
-	7,  // 3: oslohost.plugin.v1.InvokeFrame.request:type_name -> oslohost.plugin.v1.InvokeRequest
-	8,  // 4: oslohost.plugin.v1.InvokeResult.response:type_name -> oslohost.plugin.v1.InvokeResponse
-	11, // 5: oslohost.plugin.v1.InvokeResult.error:type_name -> oslohost.plugin.v1.CallError
-	14, // 6: oslohost.plugin.v1.NotifyRequest.notifications:type_name -> oslohost.plugin.v1.Notification
-	16, // 7: oslohost.plugin.v1.NotifyResponse.results:type_name -> oslohost.plugin.v1.NotifyResult
-	0,  // 8: oslohost.plugin.v1.NotifyResult.outcome:type_name -> oslohost.plugin.v1.NotifyResult.Outcome
-	1,  // 9: oslohost.plugin.v1.Endpoint.Configure:input_type -> oslohost.plugin.v1.ConfigureRequest
-	3,  // 10: oslohost.plugin.v1.Endpoint.Describe:input_type -> oslohost.plugin.v1.DescribeRequest
-	7,  // 11: oslohost.plugin.v1.Endpoint.Invoke:input_type -> oslohost.plugin.v1.InvokeRequest
-	9,  // 12: oslohost.plugin.v1.Endpoint.InvokeStream:input_type -> oslohost.plugin.v1.InvokeFrame
-	13, // 13: oslohost.plugin.v1.Endpoint.Notify:input_type -> oslohost.plugin.v1.NotifyRequest
-	17, // 14: oslohost.plugin.v1.Endpoint.Close:input_type -> oslohost.plugin.v1.CloseRequest
-	2,  // 15: oslohost.plugin.v1.Endpoint.Configure:output_type -> oslohost.plugin.v1.ConfigureResponse
-	4,  // 16: oslohost.plugin.v1.Endpoint.Describe:output_type -> oslohost.plugin.v1.DescribeResponse
-	8,  // 17: oslohost.plugin.v1.Endpoint.Invoke:output_type -> oslohost.plugin.v1.InvokeResponse
-	10, // 18: oslohost.plugin.v1.Endpoint.InvokeStream:output_type -> oslohost.plugin.v1.InvokeResult
-	15, // 19: oslohost.plugin.v1.Endpoint.Notify:output_type -> oslohost.plugin.v1.NotifyResponse
-	18, // 20: oslohost.plugin.v1.Endpoint.Close:output_type -> oslohost.plugin.v1.CloseResponse
-	15, // [15:21] is the sub-list for method output_type
-	9,  // [9:15] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	2,  // 0: oslohost.plugin.v1.ConfigureRequest.telemetry:type_name -> oslohost.plugin.v1.Telemetry
+	7,  // 1: oslohost.plugin.v1.DescribeResponse.endpoints:type_name -> oslohost.plugin.v1.EndpointInfo
+	6,  // 2: oslohost.plugin.v1.DescribeResponse.notification_handlers:type_name -> oslohost.plugin.v1.NotificationHandlerInfo
+	13, // 3: oslohost.plugin.v1.InvokeResponse.failure:type_name -> oslohost.plugin.v1.Failure
+	8,  // 4: oslohost.plugin.v1.InvokeFrame.request:type_name -> oslohost.plugin.v1.InvokeRequest
+	9,  // 5: oslohost.plugin.v1.InvokeResult.response:type_name -> oslohost.plugin.v1.InvokeResponse
+	12, // 6: oslohost.plugin.v1.InvokeResult.error:type_name -> oslohost.plugin.v1.CallError
+	15, // 7: oslohost.plugin.v1.NotifyRequest.notifications:type_name -> oslohost.plugin.v1.Notification
+	17, // 8: oslohost.plugin.v1.NotifyResponse.results:type_name -> oslohost.plugin.v1.NotifyResult
+	0,  // 9: oslohost.plugin.v1.NotifyResult.outcome:type_name -> oslohost.plugin.v1.NotifyResult.Outcome
+	1,  // 10: oslohost.plugin.v1.Endpoint.Configure:input_type -> oslohost.plugin.v1.ConfigureRequest
+	4,  // 11: oslohost.plugin.v1.Endpoint.Describe:input_type -> oslohost.plugin.v1.DescribeRequest
+	8,  // 12: oslohost.plugin.v1.Endpoint.Invoke:input_type -> oslohost.plugin.v1.InvokeRequest
+	10, // 13: oslohost.plugin.v1.Endpoint.InvokeStream:input_type -> oslohost.plugin.v1.InvokeFrame
+	14, // 14: oslohost.plugin.v1.Endpoint.Notify:input_type -> oslohost.plugin.v1.NotifyRequest
+	18, // 15: oslohost.plugin.v1.Endpoint.Close:input_type -> oslohost.plugin.v1.CloseRequest
+	3,  // 16: oslohost.plugin.v1.Endpoint.Configure:output_type -> oslohost.plugin.v1.ConfigureResponse
+	5,  // 17: oslohost.plugin.v1.Endpoint.Describe:output_type -> oslohost.plugin.v1.DescribeResponse
+	9,  // 18: oslohost.plugin.v1.Endpoint.Invoke:output_type -> oslohost.plugin.v1.InvokeResponse
+	11, // 19: oslohost.plugin.v1.Endpoint.InvokeStream:output_type -> oslohost.plugin.v1.InvokeResult
+	16, // 20: oslohost.plugin.v1.Endpoint.Notify:output_type -> oslohost.plugin.v1.NotifyResponse
+	19, // 21: oslohost.plugin.v1.Endpoint.Close:output_type -> oslohost.plugin.v1.CloseResponse
+	16, // [16:22] is the sub-list for method output_type
+	10, // [10:16] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_endpoint_proto_init() }
@@ -1492,15 +1632,15 @@ func file_endpoint_proto_init() {
 	if File_endpoint_proto != nil {
 		return
 	}
-	file_endpoint_proto_msgTypes[7].OneofWrappers = []any{
+	file_endpoint_proto_msgTypes[8].OneofWrappers = []any{
 		(*InvokeResponse_ResultJson)(nil),
 		(*InvokeResponse_Failure)(nil),
 	}
-	file_endpoint_proto_msgTypes[8].OneofWrappers = []any{
+	file_endpoint_proto_msgTypes[9].OneofWrappers = []any{
 		(*InvokeFrame_Request)(nil),
 		(*InvokeFrame_Cancel)(nil),
 	}
-	file_endpoint_proto_msgTypes[9].OneofWrappers = []any{
+	file_endpoint_proto_msgTypes[10].OneofWrappers = []any{
 		(*InvokeResult_Response)(nil),
 		(*InvokeResult_Error)(nil),
 	}
@@ -1510,7 +1650,7 @@ func file_endpoint_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_endpoint_proto_rawDesc), len(file_endpoint_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   18,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -65,3 +65,9 @@ func brokerDialer(broker *plugin.GRPCBroker, size int) HostDialer {
 		return NewHostClient(conn), conn.Close, nil
 	}
 }
+
+// WithTelemetry hands the plugin the host's span export settings; nil
+// (tracing off) sends none.
+func WithTelemetry(t *Telemetry) ConfigureOption {
+	return func(r *ConfigureRequest) { r.Telemetry = t }
+}

@@ -121,8 +121,12 @@ type HostCallRequest struct {
 	TimeoutMs int64 `protobuf:"varint,5,opt,name=timeout_ms,json=timeoutMs,proto3" json:"timeout_ms,omitempty"`
 	// oslo's call_monitor_timeout; 0 means none.
 	CallMonitorTimeoutMs int64 `protobuf:"varint,6,opt,name=call_monitor_timeout_ms,json=callMonitorTimeoutMs,proto3" json:"call_monitor_timeout_ms,omitempty"`
-	unknownFields        protoimpl.UnknownFields
-	sizeCache            protoimpl.SizeCache
+	// The plugin's span making this request as a W3C traceparent; empty when
+	// not traced. The host parents its own span on it and passes the trace on
+	// (osprofiler trace_info in the context, traceparent AMQP header).
+	Traceparent   string `protobuf:"bytes,7,opt,name=traceparent,proto3" json:"traceparent,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *HostCallRequest) Reset() {
@@ -195,6 +199,13 @@ func (x *HostCallRequest) GetCallMonitorTimeoutMs() int64 {
 		return x.CallMonitorTimeoutMs
 	}
 	return 0
+}
+
+func (x *HostCallRequest) GetTraceparent() string {
+	if x != nil {
+		return x.Traceparent
+	}
+	return ""
 }
 
 type HostCallResponse struct {
@@ -288,7 +299,11 @@ type HostCastRequest struct {
 	ArgsJson    []byte                 `protobuf:"bytes,3,opt,name=args_json,json=argsJson,proto3" json:"args_json,omitempty"`
 	ContextJson []byte                 `protobuf:"bytes,4,opt,name=context_json,json=contextJson,proto3" json:"context_json,omitempty"`
 	// Bounds waiting for the broker; 0 means the request's own deadline.
-	TimeoutMs     int64 `protobuf:"varint,5,opt,name=timeout_ms,json=timeoutMs,proto3" json:"timeout_ms,omitempty"`
+	TimeoutMs int64 `protobuf:"varint,5,opt,name=timeout_ms,json=timeoutMs,proto3" json:"timeout_ms,omitempty"`
+	// The plugin's span making this request as a W3C traceparent; empty when
+	// not traced. The host parents its own span on it and passes the trace on
+	// (osprofiler trace_info in the context, traceparent AMQP header).
+	Traceparent   string `protobuf:"bytes,6,opt,name=traceparent,proto3" json:"traceparent,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -358,6 +373,13 @@ func (x *HostCastRequest) GetTimeoutMs() int64 {
 	return 0
 }
 
+func (x *HostCastRequest) GetTraceparent() string {
+	if x != nil {
+		return x.Traceparent
+	}
+	return ""
+}
+
 type HostCastResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -406,7 +428,11 @@ type HostNotifyRequest struct {
 	// The payload as JSON; empty means null.
 	PayloadJson []byte `protobuf:"bytes,5,opt,name=payload_json,json=payloadJson,proto3" json:"payload_json,omitempty"`
 	// The request context as a JSON object; empty means none.
-	ContextJson   []byte `protobuf:"bytes,6,opt,name=context_json,json=contextJson,proto3" json:"context_json,omitempty"`
+	ContextJson []byte `protobuf:"bytes,6,opt,name=context_json,json=contextJson,proto3" json:"context_json,omitempty"`
+	// The plugin's span making this request as a W3C traceparent; empty when
+	// not traced. The host parents its own span on it and passes the trace on
+	// (osprofiler trace_info in the context, traceparent AMQP header).
+	Traceparent   string `protobuf:"bytes,7,opt,name=traceparent,proto3" json:"traceparent,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -483,6 +509,13 @@ func (x *HostNotifyRequest) GetContextJson() []byte {
 	return nil
 }
 
+func (x *HostNotifyRequest) GetTraceparent() string {
+	if x != nil {
+		return x.Traceparent
+	}
+	return ""
+}
+
 type HostNotifyResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -532,7 +565,7 @@ const file_host_proto_rawDesc = "" +
 	"\x06server\x18\x03 \x01(\tR\x06server\x12\x1c\n" +
 	"\tnamespace\x18\x04 \x01(\tR\tnamespace\x12\x18\n" +
 	"\aversion\x18\x05 \x01(\tR\aversion\x12\x16\n" +
-	"\x06fanout\x18\x06 \x01(\bR\x06fanout\"\xf7\x01\n" +
+	"\x06fanout\x18\x06 \x01(\bR\x06fanout\"\x99\x02\n" +
 	"\x0fHostCallRequest\x126\n" +
 	"\x06target\x18\x01 \x01(\v2\x1e.oslohost.plugin.v1.HostTargetR\x06target\x12\x16\n" +
 	"\x06method\x18\x02 \x01(\tR\x06method\x12\x1b\n" +
@@ -540,20 +573,22 @@ const file_host_proto_rawDesc = "" +
 	"\fcontext_json\x18\x04 \x01(\fR\vcontextJson\x12\x1d\n" +
 	"\n" +
 	"timeout_ms\x18\x05 \x01(\x03R\ttimeoutMs\x125\n" +
-	"\x17call_monitor_timeout_ms\x18\x06 \x01(\x03R\x14callMonitorTimeoutMs\"y\n" +
+	"\x17call_monitor_timeout_ms\x18\x06 \x01(\x03R\x14callMonitorTimeoutMs\x12 \n" +
+	"\vtraceparent\x18\a \x01(\tR\vtraceparent\"y\n" +
 	"\x10HostCallResponse\x12!\n" +
 	"\vresult_json\x18\x01 \x01(\fH\x00R\n" +
 	"resultJson\x127\n" +
 	"\afailure\x18\x02 \x01(\v2\x1b.oslohost.plugin.v1.FailureH\x00R\afailureB\t\n" +
-	"\aoutcome\"\xc0\x01\n" +
+	"\aoutcome\"\xe2\x01\n" +
 	"\x0fHostCastRequest\x126\n" +
 	"\x06target\x18\x01 \x01(\v2\x1e.oslohost.plugin.v1.HostTargetR\x06target\x12\x16\n" +
 	"\x06method\x18\x02 \x01(\tR\x06method\x12\x1b\n" +
 	"\targs_json\x18\x03 \x01(\fR\bargsJson\x12!\n" +
 	"\fcontext_json\x18\x04 \x01(\fR\vcontextJson\x12\x1d\n" +
 	"\n" +
-	"timeout_ms\x18\x05 \x01(\x03R\ttimeoutMs\"\x12\n" +
-	"\x10HostCastResponse\"\xcf\x01\n" +
+	"timeout_ms\x18\x05 \x01(\x03R\ttimeoutMs\x12 \n" +
+	"\vtraceparent\x18\x06 \x01(\tR\vtraceparent\"\x12\n" +
+	"\x10HostCastResponse\"\xf1\x01\n" +
 	"\x11HostNotifyRequest\x12!\n" +
 	"\fpublisher_id\x18\x01 \x01(\tR\vpublisherId\x12\x16\n" +
 	"\x06topics\x18\x02 \x03(\tR\x06topics\x12\x1a\n" +
@@ -561,7 +596,8 @@ const file_host_proto_rawDesc = "" +
 	"\n" +
 	"event_type\x18\x04 \x01(\tR\teventType\x12!\n" +
 	"\fpayload_json\x18\x05 \x01(\fR\vpayloadJson\x12!\n" +
-	"\fcontext_json\x18\x06 \x01(\fR\vcontextJson\"\x14\n" +
+	"\fcontext_json\x18\x06 \x01(\fR\vcontextJson\x12 \n" +
+	"\vtraceparent\x18\a \x01(\tR\vtraceparent\"\x14\n" +
 	"\x12HostNotifyResponse2\x85\x02\n" +
 	"\x04Host\x12Q\n" +
 	"\x04Call\x12#.oslohost.plugin.v1.HostCallRequest\x1a$.oslohost.plugin.v1.HostCallResponse\x12Q\n" +

@@ -150,6 +150,21 @@
 // under the plugin's name. Stdout belongs to the go-plugin handshake: do not
 // write to it (what is written after the handshake is re-logged by the host).
 //
+// # Tracing
+//
+// Tracing needs nothing from a plugin author. When the host traces (its
+// configuration has a telemetry block) it hands the plugin its OTLP
+// settings at Configure, and the SDK exports the plugin's spans itself to
+// the same endpoint, as service "<host service>.<plugin>". Each call runs
+// under a span of the SDK's ("plugin.handle <method>"), a child of the
+// host's, and so of the Python caller's osprofiler trace when there is one:
+// a method gets it with the standard API, trace.SpanFromContext(ctx), and
+// starts its own under it with any OpenTelemetry tracer (otel.Tracer uses
+// the provider the SDK installed). Calls, casts and notifications made
+// through [Host] carry the trace on, to the host and from there to the next
+// Python service (as osprofiler's trace_info). Without a telemetry block in
+// the host no span is made.
+//
 // # Testing
 //
 // Package sdktest calls a plugin's endpoints and notification handlers

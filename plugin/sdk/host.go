@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/oslohost/oslohost/internal/tracing"
 	"github.com/oslohost/oslohost/plugin/pluginv1"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -126,7 +127,9 @@ func (s *server) withHost(ctx context.Context) context.Context {
 // kwargs and traceback: a method returning it passes the same failure on to
 // its own caller. A timeout is an error wrapping
 // [context.DeadlineExceeded]; other errors are gRPC status errors.
-func (h *HostClient) Call(ctx context.Context, target Target, method string, args any, result any, opts ...CallOption) error {
+func (h *HostClient) Call(ctx context.Context, target Target, method string, args any, result any, opts ...CallOption) (err error) {
+	ctx, span := tracing.StartOutgoing(ctx, "call", method, target.Exchange, target.Topic, target.Server) // only under a span
+	defer func() { span.End(err) }()
 	o := applyCallOptions(opts)
 	argsJSON, ctxJSON, err := encodeRequest(ctx, o, args)
 	if err != nil {
@@ -135,6 +138,7 @@ func (h *HostClient) Call(ctx context.Context, target Target, method string, arg
 	resp, err := h.c.Call(ctx, &pluginv1.HostCallRequest{
 		Target: targetProto(target), Method: method, ArgsJson: argsJSON, ContextJson: ctxJSON,
 		TimeoutMs: o.timeout.Milliseconds(), CallMonitorTimeoutMs: o.monitor.Milliseconds(),
+		Traceparent: tracing.Traceparent(ctx),
 	})
 	if err != nil {
 		return hostError("call "+method, err)
@@ -169,7 +173,9 @@ func (h *HostClient) Call(ctx context.Context, target Target, method string, arg
 // Cast sends method with args to the servers of target (all of them with
 // Fanout) and returns once the broker accepted it; no reply comes back.
 // Errors are as for [HostClient.Call], without remote errors.
-func (h *HostClient) Cast(ctx context.Context, target Target, method string, args any, opts ...CallOption) error {
+func (h *HostClient) Cast(ctx context.Context, target Target, method string, args any, opts ...CallOption) (err error) {
+	ctx, span := tracing.StartOutgoing(ctx, "cast", method, target.Exchange, target.Topic, target.Server) // only under a span
+	defer func() { span.End(err) }()
 	o := applyCallOptions(opts)
 	argsJSON, ctxJSON, err := encodeRequest(ctx, o, args)
 	if err != nil {
@@ -177,7 +183,8 @@ func (h *HostClient) Cast(ctx context.Context, target Target, method string, arg
 	}
 	_, err = h.c.Cast(ctx, &pluginv1.HostCastRequest{
 		Target: targetProto(target), Method: method, ArgsJson: argsJSON, ContextJson: ctxJSON,
-		TimeoutMs: o.timeout.Milliseconds(),
+		TimeoutMs:   o.timeout.Milliseconds(),
+		Traceparent: tracing.Traceparent(ctx),
 	})
 	if err != nil {
 		return hostError("cast "+method, err)
@@ -187,7 +194,9 @@ func (h *HostClient) Cast(ctx context.Context, target Target, method string, arg
 
 // Notify sends n to every topic in the messagingv2 format and returns once
 // the broker accepted each copy.
-func (h *HostClient) Notify(ctx context.Context, n OutgoingNotification) error {
+func (h *HostClient) Notify(ctx context.Context, n OutgoingNotification) (err error) {
+	ctx, span := tracing.StartOutgoing(ctx, "notify", n.EventType, "", "", "") // only under a span
+	defer func() { span.End(err) }()
 	ser := serializerOf(ctx, callOptions{})
 	if ser != nil && n.Payload != nil {
 		p, err := ser.SerializeEntity(ctx, n.Payload)
@@ -223,6 +232,7 @@ func (h *HostClient) Notify(ctx context.Context, n OutgoingNotification) error {
 	_, err = h.c.Notify(ctx, &pluginv1.HostNotifyRequest{
 		PublisherId: n.PublisherID, Topics: n.Topics, Priority: priority,
 		EventType: n.EventType, PayloadJson: payload, ContextJson: ctxJSON,
+		Traceparent: tracing.Traceparent(ctx),
 	})
 	if err != nil {
 		return hostError("notify "+n.EventType, err)

@@ -3,12 +3,14 @@ package sdk
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"runtime/debug"
 	"strings"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/oslohost/oslohost/internal/tracing"
 	"github.com/oslohost/oslohost/plugin/pluginv1"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -44,11 +46,20 @@ func (s *server) Notify(ctx context.Context, req *pluginv1.NotifyRequest) (*plug
 	}
 	logger := s.logger.With("handler", h.name)
 	resp := &pluginv1.NotifyResponse{Results: make([]*pluginv1.NotifyResult, len(ns))}
-	if h.batch {
-		h.handleBatches(ctx, logger, ns, resp.Results)
+	if h.batch && len(ns) > 0 {
+		// One span for the batch, parented on its first notification's.
+		bctx, span := tracing.StartFromTraceparent(ctx, req.GetNotifications()[0].GetTraceparent(), "plugin.notifications", h.name)
+		h.handleBatches(bctx, logger, ns, resp.Results)
+		span.End(nil)
 	} else {
 		for i, n := range ns {
-			resp.Results[i] = h.handleOne(ctx, logger, n)
+			nctx, span := tracing.StartFromTraceparent(ctx, req.GetNotifications()[i].GetTraceparent(), "plugin.notification", n.EventType)
+			resp.Results[i] = h.handleOne(nctx, logger, n)
+			if span.On() && resp.Results[i].GetOutcome() == pluginv1.NotifyResult_REQUEUE {
+				span.End(errors.New(resp.Results[i].GetError()))
+			} else {
+				span.End(nil)
+			}
 		}
 	}
 	return resp, nil

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/oslohost/oslohost/internal/tracing"
 	"github.com/oslohost/oslohost/oslo"
 	"github.com/oslohost/oslohost/plugin/pluginv1"
 	"github.com/oslohost/oslohost/plugin/sdk/internal/bridge"
@@ -48,6 +49,8 @@ type server struct {
 	hostDialer pluginv1.HostDialer        // set before serving; nil: no host service
 	host       atomic.Pointer[HostClient] // set by Configure when the host offers it
 	hostClose  func() error               // releases host's connection; under mu
+
+	stopTracing func(context.Context) error // set when the host asked for spans; under mu
 }
 
 type serverState struct {
@@ -104,6 +107,7 @@ func (s *server) Configure(ctx context.Context, req *pluginv1.ConfigureRequest) 
 	if err := s.connectHost(ctx, req.GetHostServiceBrokerId()); err != nil {
 		return nil, status.Error(codes.Unavailable, err.Error())
 	}
+	s.startTelemetry(ctx, req.GetTelemetry())
 	cfg := NewConfig(req.GetPluginName(), req.GetConfigJson())
 	var (
 		eps []Endpoint
@@ -189,6 +193,7 @@ func (s *server) Close(ctx context.Context, _ *pluginv1.CloseRequest) (*pluginv1
 	}
 	s.closed = true
 	defer s.closeHost()
+	defer s.stopTelemetry(ctx)
 	c, ok := s.plugin.(Closer)
 	if !ok || s.state.Load() == nil {
 		return &pluginv1.CloseResponse{}, nil
@@ -212,7 +217,13 @@ func (s *server) hook(ctx context.Context, name string, f func(context.Context) 
 	return f(withLogger(s.withHost(ctx), s.logger))
 }
 
-func (s *server) Invoke(ctx context.Context, req *pluginv1.InvokeRequest) (*pluginv1.InvokeResponse, error) {
+func (s *server) Invoke(ctx context.Context, req *pluginv1.InvokeRequest) (resp *pluginv1.InvokeResponse, err error) {
+	ctx, span := tracing.StartFromTraceparent(ctx, req.GetTraceparent(), "plugin.handle", req.GetMethod()) // nothing unless traced
+	defer func() {
+		if span.On() {
+			span.End(spanError(resp, err))
+		}
+	}()
 	st := s.state.Load()
 	if st == nil {
 		return nil, errNotConfigured

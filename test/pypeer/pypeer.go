@@ -189,7 +189,7 @@ func startProc(t testing.TB, peer Peer, script string, args []string, term bool,
 	python := Python(t)
 	RequirePeer(t, peer)
 	dir := t.TempDir()
-	for _, name := range []string{"oslo_server.py", "oslo_client.py", "oslo_notify_listener.py", "wire_exc.py", "nova_peer.py", "ovo_server.py"} {
+	for _, name := range []string{"oslo_server.py", "oslo_client.py", "oslo_notify_listener.py", "wire_exc.py", "nova_peer.py", "ovo_server.py", "osprofiler_peer.py"} {
 		data, err := scripts.ReadFile("py/" + name)
 		if err != nil {
 			t.Fatalf("pypeer: embedded %s: %v", name, err)

@@ -31,6 +31,9 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/oslohost/oslohost/plugin/sdk"
 )
 
@@ -193,6 +196,29 @@ func (faulty) Relay(ctx context.Context, a struct {
 		return nil, err
 	}
 	return out, nil
+}
+
+// TracedRelay is Relay inside a span of the plugin's own, started with
+// the standard OpenTelemetry API under the span the SDK gives the call; it
+// answers the relayed result and the ids of both spans.
+func (f faulty) TracedRelay(ctx context.Context, a struct {
+	Topic  string         `json:"topic"`
+	Method string         `json:"remote_method"`
+	Args   map[string]any `json:"args,omitempty"`
+}) (map[string]any, error) {
+	call := trace.SpanFromContext(ctx).SpanContext()
+	ctx, span := otel.Tracer("faulty").Start(ctx, "faulty.relay")
+	defer span.End()
+	hc, err := sdk.Host(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out any
+	if err := hc.Call(ctx, sdk.Target{Topic: a.Topic}, a.Method, a.Args, &out, sdk.Timeout(20*time.Second)); err != nil {
+		return nil, err
+	}
+	return map[string]any{"result": out, "trace_id": call.TraceID().String(), "call_span_id": call.SpanID().String(),
+		"relay_span_id": span.SpanContext().SpanID().String()}, nil
 }
 
 // Announce sends a notification of event_type to topic through the host.
