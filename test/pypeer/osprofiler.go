@@ -64,7 +64,7 @@ func StartProfiler(t testing.TB, o ProfilerOptions) *Profiler {
 	requireBroker(t, o.URL)
 	p := &Profiler{results: make(chan map[string]any, 1)}
 	args := []string{"--url", o.URL, "--exchange", o.Exchange, "--topic", o.Topic}
-	p.proc = startProc(t, "osprofiler_peer.py", args, true, func(line string, diag io.Writer) {
+	p.proc = startProc(t, PeerBookworm, "osprofiler_peer.py", args, true, func(line string, diag io.Writer) {
 		var m struct {
 			Kind    string     `json:"kind"`
 			Payload TracePoint `json:"payload"`
