@@ -1,4 +1,4 @@
-package host
+package supervisor
 
 import (
 	"context"
@@ -11,11 +11,12 @@ import (
 // gives up on them.
 const drainGrace = 5 * time.Second
 
-// Causes of a cut call: errDrainCut, it outlived its drain limit after a
-// swap; errStopCut, the plugin was stopping and the time was up.
+// Causes of a cut call (context.Cause of [Call.Context]): ErrDrainCut, it
+// outlived its drain limit after a swap; ErrStopCut, the plugin was
+// stopping and the time was up.
 var (
-	errDrainCut = errors.New("cut by the drain after a swap")
-	errStopCut  = errors.New("cut: the plugin is stopping")
+	ErrDrainCut = errors.New("cut by the drain after a swap")
+	ErrStopCut  = errors.New("cut: the plugin is stopping")
 )
 
 // generation is one running process of a plugin, with the calls it has in
@@ -145,7 +146,7 @@ func (g *generation) drain(l drainLimits, restored <-chan struct{}) bool {
 			if !now.Before(lim) {
 				c.cut = true
 				g.cut++
-				c.cancel(errDrainCut)
+				c.cancel(ErrDrainCut)
 				continue
 			}
 			waiting = true
@@ -169,7 +170,7 @@ func (g *generation) drain(l drainLimits, restored <-chan struct{}) bool {
 		case <-t.C:
 		case <-hard:
 			hard = nil
-			g.cutAll(errStopCut)
+			g.cutAll(ErrStopCut)
 		case <-restored:
 			t.Stop()
 			return false

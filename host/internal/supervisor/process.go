@@ -1,4 +1,4 @@
-package host
+package supervisor
 
 import (
 	"context"
@@ -32,12 +32,12 @@ type pluginProc struct {
 	log    hclog.Logger
 }
 
-// startPlugin launches the plugin's binary, configures it and asks it to
+// startProcess launches the plugin's binary, configures it and asks it to
 // describe its endpoints. hostSvc, unless nil, is served to the plugin over
 // go-plugin's broker as the Host service. On any failure the process is
 // stopped again.
-func startPlugin(ctx context.Context, cfg *config.Plugin, maxMsg int, hostSvc pluginv1.HostServer, log hclog.Logger) (*pluginProc, error) {
-	path := resolvedCommand(cfg)
+func startProcess(ctx context.Context, cfg *config.Plugin, hostSvc pluginv1.HostServer, log hclog.Logger) (*pluginProc, error) {
+	path := Command(cfg)
 	if st, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("plugin %q: command %s: %w", cfg.Name, path, err)
 	} else if st.IsDir() || st.Mode()&0o111 == 0 {
@@ -46,7 +46,7 @@ func startPlugin(ctx context.Context, cfg *config.Plugin, maxMsg int, hostSvc pl
 	cmd := exec.Command(path, cfg.Args...)
 	cmd.Env = pluginEnv(cfg.Env)
 	setPdeathsig(cmd)
-	opts := []pluginv1.ClientOption{pluginv1.WithMaxMessageSize(maxMsg)}
+	opts := []pluginv1.ClientOption{pluginv1.WithMaxMessageSize(cfg.MaxMessageSize)}
 	if cfg.SHA256 != "" {
 		sum, err := hex.DecodeString(cfg.SHA256)
 		if err != nil {
@@ -107,6 +107,23 @@ func (p *pluginProc) handshake(ctx context.Context, hostSvc pluginv1.HostServer)
 	return nil
 }
 
+// Probe runs the start of the plugin of block cfg as the supervisor does
+// (launch, configure, describe; no Host service) and stops it again: the
+// check of a configuration without serving it. Its error is a start
+// failure, see [BlamedAttr].
+func Probe(ctx context.Context, cfg *config.Plugin, log hclog.Logger) error {
+	if log == nil {
+		log = hclog.NewNullLogger()
+	}
+	p, err := startProcess(ctx, cfg, nil, log)
+	if err != nil {
+		return err
+	}
+	p.stop(ctx)
+	log.Info("plugin ok", "plugin", cfg.Name, "endpoints", fmt.Sprint(describeSummary(p.desc)))
+	return nil
+}
+
 // stop runs the plugin's close hook (bounded by ctx) and ends the process.
 func (p *pluginProc) stop(ctx context.Context) {
 	if p.ep != nil && !p.client.Exited() {
@@ -119,12 +136,12 @@ func (p *pluginProc) stop(ctx context.Context) {
 	p.client.Kill()
 }
 
-// resolvedCommand is the file the plugin's command names, as an absolute
+// Command is the file the plugin's command names, as an absolute
 // path: a relative command is taken from the directory of the config file
 // that declares it. A command is always a file, never looked up on $PATH
 // (exec.Command searches $PATH for a name without a slash, and
 // filepath.Join(".", "./x") is "x").
-func resolvedCommand(cfg *config.Plugin) string {
+func Command(cfg *config.Plugin) string {
 	p := cfg.Command
 	if !filepath.IsAbs(p) {
 		p = filepath.Join(filepath.Dir(cfg.Range.Filename), p)
