@@ -104,13 +104,13 @@ func (f *forwarder) invokeError(ctx context.Context, pc *supervisor.Call, err er
 	if code == codes.Unavailable || code == codes.Canceled || code == codes.Internal {
 		// A broken connection: did the process die? go-plugin notices the
 		// exit a moment after the socket closes.
-		deadline := time.Now().Add(time.Second)
-		for !pc.Exited() && time.Now().Before(deadline) {
-			time.Sleep(10 * time.Millisecond)
-		}
-		if pc.Exited() {
+		t := time.NewTimer(time.Second)
+		defer t.Stop()
+		select {
+		case <-pc.Exited():
 			return oslo.NewFailure(server.ModuleHost, ClassPluginCrashed,
 				fmt.Sprintf("plugin %q (generation %d) crashed while handling %s", f.plugin.Name(), pc.Generation(), f.method))
+		case <-t.C:
 		}
 	}
 	return oslo.NewFailure(server.ModuleHost, ClassPluginUnavailable,

@@ -28,8 +28,9 @@ func (c *Call) Description() *pluginv1.DescribeResponse { return c.g.proc.desc }
 // Generation is the generation's number (1 for the plugin's first process).
 func (c *Call) Generation() int { return c.g.num }
 
-// Exited reports whether the generation's process has ended.
-func (c *Call) Exited() bool { return c.g.exited() }
+// Exited is closed once the generation's process has ended: after a
+// broken connection, whether the plugin crashed.
+func (c *Call) Exited() <-chan struct{} { return c.g.proc.done }
 
 // End ends the call.
 func (c *Call) End() { c.g.end(c.c) }

@@ -193,7 +193,7 @@ func (g *generation) cutAll(cause error) {
 }
 
 // exited reports whether the plugin process has ended.
-func (g *generation) exited() bool { return g.proc.client.Exited() }
+func (g *generation) exited() bool { return g.proc.exited() }
 
 // pid is the plugin process id (0 when unknown).
 func (g *generation) pid() int {

@@ -130,13 +130,16 @@ func (s *Plugin) launch(ctx context.Context, cfg *config.Plugin) (*generation, e
 	if err != nil {
 		return nil, err
 	}
+	t := time.NewTimer(startCheck)
+	defer t.Stop()
 	select {
-	case <-time.After(startCheck):
+	case <-t.C:
+	case <-p.done:
 	case <-ctx.Done():
 		p.client.Kill()
 		return nil, context.Cause(ctx)
 	}
-	if p.client.Exited() {
+	if p.exited() {
 		p.client.Kill()
 		return nil, fmt.Errorf("plugin %q exited right after it started", cfg.Name)
 	}
@@ -262,28 +265,39 @@ func missingMethods(have, want []string) []string {
 	return out
 }
 
-// supervise restarts the plugin when its serving process dies.
+// supervise waits on the serving process's exit, rolling back to the
+// previous generation when it died on probation and restarting the plugin
+// otherwise, and ends the probation when it is over. It looks again
+// whenever the serving generation changes.
 func (s *Plugin) supervise() {
 	defer s.wg.Done()
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
+	probation := time.NewTimer(time.Hour) // armed only while a fallback is kept
+	probation.Stop()
 	for {
+		s.mu.RLock()
+		g, changed, fallback, end := s.cur, s.changed, s.fallback, s.probationEnd
+		s.mu.RUnlock()
+		var exited <-chan struct{} // nil: no serving process to watch
+		if g != nil {
+			exited = g.proc.done
+		}
+		var probationOver <-chan time.Time
+		if fallback != nil {
+			probation.Reset(time.Until(end))
+			probationOver = probation.C
+		}
 		select {
 		case <-s.done:
 			return
-		case <-tick.C:
+		case <-changed:
+		case <-probationOver:
+			s.endProbation(false)
+		case <-exited:
+			if !s.rollBack(g) {
+				s.crashed(g)
+			}
 		}
-		s.endProbation(false)
-		s.mu.RLock()
-		g := s.cur
-		s.mu.RUnlock()
-		if g == nil || !g.exited() {
-			continue
-		}
-		if s.rollBack(g) {
-			continue
-		}
-		s.crashed(g)
+		probation.Stop() // a stale tick only makes endProbation look again
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/status"
 
 	"github.com/oslohost/oslohost/host/config"
@@ -30,6 +31,33 @@ type pluginProc struct {
 	path   string
 	sha256 string // of the binary as started
 	log    hclog.Logger
+	// done is closed once the process has exited (go-plugin's wait on it
+	// returned), whatever ended it; set by the handshake.
+	done <-chan struct{}
+}
+
+// exitWatch is pluginv1's go-plugin glue keeping the context go-plugin
+// hands to GRPCClient: go-plugin cancels it when the plugin process has
+// exited, after its wait on the process returned (and Exited is true). It
+// is the supervisor's only source of exits: nothing polls.
+type exitWatch struct {
+	*pluginv1.GRPCPlugin
+	done <-chan struct{}
+}
+
+func (w *exitWatch) GRPCClient(ctx context.Context, b *plugin.GRPCBroker, c *grpc.ClientConn) (any, error) {
+	w.done = ctx.Done()
+	return w.GRPCPlugin.GRPCClient(ctx, b, c)
+}
+
+// exited reports whether the process has exited.
+func (p *pluginProc) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
 }
 
 // startProcess launches the plugin's binary, configures it and asks it to
@@ -63,10 +91,20 @@ func startProcess(ctx context.Context, cfg *config.Plugin, hostSvc pluginv1.Host
 	}
 	stderr := &tailWriter{}
 	ccfg.Stderr = stderr // what the plugin said before it failed to start
+	gp, ok := ccfg.Plugins[pluginv1.PluginName].(*pluginv1.GRPCPlugin)
+	if !ok {
+		return nil, fmt.Errorf("plugin %q: pluginv1.ClientConfig has no %s plugin", cfg.Name, pluginv1.PluginName)
+	}
+	watch := &exitWatch{GRPCPlugin: gp}
+	ccfg.Plugins = plugin.PluginSet{pluginv1.PluginName: watch}
 	p := &pluginProc{name: cfg.Name, cfg: cfg, client: plugin.NewClient(ccfg), path: path, sha256: fileSHA256(path), log: plog}
 	if err := p.handshake(ctx, hostSvc); err != nil {
 		p.client.Kill()
 		return nil, explainStart(err, stderr)
+	}
+	if p.done = watch.done; p.done == nil { // go-plugin did not call GRPCClient: cannot happen after Dispense
+		p.client.Kill()
+		return nil, fmt.Errorf("plugin %q: no exit notice from go-plugin", cfg.Name)
 	}
 	return p, nil
 }
@@ -126,7 +164,7 @@ func Probe(ctx context.Context, cfg *config.Plugin, log hclog.Logger) error {
 
 // stop runs the plugin's close hook (bounded by ctx) and ends the process.
 func (p *pluginProc) stop(ctx context.Context) {
-	if p.ep != nil && !p.client.Exited() {
+	if p.ep != nil && !p.exited() {
 		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		if err := p.ep.Close(cctx); err != nil {
 			p.log.Debug("close hook", "error", err)
