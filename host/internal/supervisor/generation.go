@@ -36,9 +36,11 @@ type generation struct {
 	retiredAt time.Time
 	drained   bool
 	cut       int // calls cut by the drain
-	// ret is the current retirement (nil while serving); the slot's mu
+	// ret is the current retirement (nil while serving); the plugin's mu
 	// guards it.
 	ret *retirement
+	// onEnd, unless nil, is called after each call ended.
+	onEnd func()
 }
 
 // retirement is one time a generation stopped serving: restored is
@@ -91,6 +93,9 @@ func (g *generation) end(c *inflightCall) {
 		g.idle = nil
 	}
 	g.mu.Unlock()
+	if g.onEnd != nil {
+		g.onEnd()
+	}
 }
 
 // InFlight is the number of calls running on this generation.

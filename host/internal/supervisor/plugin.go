@@ -77,23 +77,27 @@ type Plugin struct {
 	queued *queuedSwap
 
 	// swapMu serializes swaps, restarts and rollbacks: never two at once.
+	// It is released with unlockSwap.
 	swapMu sync.Mutex
-	done   chan struct{}
-	hard   chan struct{} // closed when stop cuts the calls of old generations
-	wg     sync.WaitGroup
+	// wake gets a token (never blocking) when swapMu is released or a call
+	// ends: what a queued swap waits for.
+	wake chan struct{}
+	done chan struct{}
+	hard chan struct{} // closed when stop cuts the calls of old generations
+	wg   sync.WaitGroup
 }
 
 func newPlugin(sup *Supervisor, cfg *config.Plugin) *Plugin {
 	return &Plugin{
 		name: cfg.Name, sup: sup, cfg: cfg, log: sup.log.Named("plugin").Named(cfg.Name),
-		changed: make(chan struct{}), state: StateStarting, done: make(chan struct{}), hard: make(chan struct{}),
+		changed: make(chan struct{}), wake: make(chan struct{}, 1), state: StateStarting, done: make(chan struct{}), hard: make(chan struct{}),
 	}
 }
 
 // start launches the first generation and the supervisor.
 func (s *Plugin) start(ctx context.Context) error {
 	s.swapMu.Lock()
-	defer s.swapMu.Unlock()
+	defer s.unlockSwap()
 	g, err := s.launch(ctx, s.Config())
 	if err != nil {
 		s.setState(StateStopped, err)
@@ -147,7 +151,9 @@ func (s *Plugin) launch(ctx context.Context, cfg *config.Plugin) (*generation, e
 	s.nextNum++
 	num := s.nextNum
 	s.mu.Unlock()
-	return newGeneration(num, p), nil
+	g := newGeneration(num, p)
+	g.onEnd = s.wakeQueued
+	return g, nil
 }
 
 // install makes g the serving generation and returns the one it replaces.
@@ -305,7 +311,7 @@ func (s *Plugin) supervise() {
 // with exponential backoff, entering crash-loop after repeated crashes.
 func (s *Plugin) crashed(g *generation) {
 	s.swapMu.Lock()
-	defer s.swapMu.Unlock()
+	defer s.unlockSwap()
 	s.mu.Lock()
 	if s.cur != g { // already replaced
 		s.mu.Unlock()
@@ -424,7 +430,7 @@ func (s *Plugin) stop(ctx context.Context) {
 	// Wait for a swap or restart in progress, then for the old
 	// generations to drain and stop; at the end of ctx their calls are cut.
 	s.swapMu.Lock()
-	s.swapMu.Unlock() //nolint:staticcheck // a barrier
+	s.unlockSwap() // a barrier
 	s.sup.obs.PluginUp(s.name, false)
 	if g != nil {
 		hard := make(chan struct{})

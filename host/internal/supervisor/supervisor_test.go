@@ -264,7 +264,7 @@ func TestProbationRollsBack(t *testing.T) {
 // TestPrepare: a prepared generation serves only once committed; discarded,
 // it leaves the serving one as it was. Meanwhile a swap is queued.
 func TestPrepare(t *testing.T) {
-	sup, _ := newSupervisor(t, Settings{})
+	sup, rec := newSupervisor(t, Settings{})
 	p, err := sup.Add(context.Background(), block("prep", bin.v1))
 	if err != nil {
 		t.Fatal(err)
@@ -292,15 +292,68 @@ func TestPrepare(t *testing.T) {
 	if res, err := p.Swap(context.Background(), block("prep", bin.v1), false); err != nil || !res.Queued {
 		t.Fatalf("swap while prepared = %+v, %v; want queued", res, err)
 	}
-	p.mu.Lock()
-	p.queued = nil // the queued swap is not this test's
-	p.mu.Unlock()
 	res, err := pd.Commit(context.Background())
 	if err != nil || res.Generation != 3 || res.Replaced != 1 {
 		t.Fatalf("commit = %+v, %v", res, err)
 	}
-	if v, g := invoke(t, p, "version", nil); v != "v2" || g != 3 {
-		t.Fatalf("after commit: %q from %d", v, g)
+	rec.await(t, "swapped prep ok")
+	// The queued swap runs once the commit released the plugin.
+	rec.await(t, "swapped prep ok")
+	if v, g := invoke(t, p, "version", nil); v != "v1" || g != 4 {
+		t.Fatalf("after the queued swap: %q from %d", v, g)
+	}
+	if st := p.Status(); st.SwapQueued != nil || st.Swaps != 2 {
+		t.Fatalf("after the queued swap: %+v", st)
+	}
+}
+
+// TestQueuedSwapWaitsForDrain: beyond max_draining a swap is queued, and
+// runs when a call on an old generation ends, not later.
+func TestQueuedSwapWaitsForDrain(t *testing.T) {
+	sup, rec := newSupervisor(t, Settings{MaxDraining: 1, DrainTimeout: time.Minute, DrainCeiling: time.Minute})
+	p, err := sup.Add(context.Background(), block("queue", bin.v1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// sleepOn keeps a call of seconds running on the serving generation.
+	sleepOn := func(seconds float64) <-chan error {
+		c, err := p.Begin(context.Background(), false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() {
+			defer c.End()
+			_, err := call(c, "sleep", map[string]float64{"seconds": seconds})
+			done <- err
+		}()
+		return done
+	}
+	first := sleepOn(0.5)
+	if _, err := p.Swap(context.Background(), block("queue", bin.v2), false); err != nil {
+		t.Fatal(err)
+	}
+	rec.await(t, "swapped queue ok")
+	second := sleepOn(3)
+	res, err := p.Swap(context.Background(), block("queue", bin.v1), false)
+	if err != nil || !res.Queued || res.Reason != "2 old generations would be draining, max_draining is 1" {
+		t.Fatalf("swap = %+v, %v; want queued", res, err)
+	}
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	rec.await(t, "swapped queue ok")
+	st := p.Status()
+	if st.Generation != 3 || st.SwapQueued != nil || len(st.Draining) != 1 || st.Draining[0].Generation != 2 {
+		t.Fatalf("after the queued swap: %+v", st)
+	}
+	select {
+	case err := <-second:
+		t.Fatalf("the queued swap waited for the second call (%v)", err)
+	default:
+	}
+	if err := <-second; err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -68,7 +68,7 @@ func (s *Plugin) Swap(ctx context.Context, cfg *config.Plugin, strict bool) (Swa
 		return res, nil
 	}
 	s.mu.Unlock()
-	defer s.swapMu.Unlock()
+	defer s.unlockSwap()
 	return s.swapLocked(ctx, cfg, strict)
 }
 
@@ -108,41 +108,58 @@ func (s *Plugin) drainingAfterSwapLocked() int {
 	return n
 }
 
-// runQueued runs the queued swap once it can start.
+// runQueued runs the queued swap once it can start: it looks at once and
+// again at each wake (a swap, restart or rollback ended, or a call did,
+// which may bring the old generations under max_draining).
 func (s *Plugin) runQueued() {
 	defer s.wg.Done()
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	for {
+	for !s.tryQueued() {
 		select {
 		case <-s.done:
 			return
-		case <-tick.C:
+		case <-s.wake:
 		}
-		if !s.swapMu.TryLock() {
-			continue
-		}
-		max := s.sup.settings().MaxDraining
-		s.mu.Lock()
-		q := s.queued
-		if q == nil || s.stopped {
-			s.mu.Unlock()
-			s.swapMu.Unlock()
-			return
-		}
-		if n := s.drainingAfterSwapLocked(); max > 0 && n > max {
-			s.mu.Unlock()
-			s.swapMu.Unlock()
-			continue
-		}
-		s.queued = nil
+	}
+}
+
+// tryQueued runs the queued swap if it can start now; it reports whether
+// the queue is done with (the swap ran, or none is queued any more).
+func (s *Plugin) tryQueued() bool {
+	if !s.swapMu.TryLock() {
+		return false
+	}
+	defer s.unlockSwap()
+	max := s.sup.settings().MaxDraining
+	s.mu.Lock()
+	q := s.queued
+	if q == nil || s.stopped {
 		s.mu.Unlock()
-		s.log.Info("running the queued swap", "queued_for", time.Since(q.since).Round(time.Millisecond))
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		_, _ = s.swapLocked(ctx, q.cfg, q.strict) // logged and counted there
-		cancel()
-		s.swapMu.Unlock()
-		return
+		return true
+	}
+	if n := s.drainingAfterSwapLocked(); max > 0 && n > max {
+		s.mu.Unlock()
+		return false
+	}
+	s.queued = nil
+	s.mu.Unlock()
+	s.log.Info("running the queued swap", "queued_for", time.Since(q.since).Round(time.Millisecond))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	_, _ = s.swapLocked(ctx, q.cfg, q.strict) // logged and counted there
+	return true
+}
+
+// unlockSwap releases swapMu and wakes a queued swap.
+func (s *Plugin) unlockSwap() {
+	s.swapMu.Unlock()
+	s.wakeQueued()
+}
+
+// wakeQueued wakes the queued swap's runner, if one waits; it never blocks.
+func (s *Plugin) wakeQueued() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
 	}
 }
 
@@ -327,7 +344,7 @@ func (g *generation) numOr0() int {
 // died within its probation; it reports whether it did.
 func (s *Plugin) rollBack(g *generation) bool {
 	s.swapMu.Lock()
-	defer s.swapMu.Unlock()
+	defer s.unlockSwap()
 	s.mu.Lock()
 	fb := s.fallback
 	if s.cur != g || fb == nil || fb.exited() || !time.Now().Before(s.probationEnd) {
@@ -377,12 +394,12 @@ func (s *Plugin) Prepare(ctx context.Context, cfg *config.Plugin) (*Pending, err
 	stopped := s.stopped
 	s.mu.RUnlock()
 	if stopped {
-		s.swapMu.Unlock()
+		s.unlockSwap()
 		return nil, ErrStopped
 	}
 	g, err := s.launch(ctx, cfg)
 	if err != nil {
-		s.swapMu.Unlock()
+		s.unlockSwap()
 		return nil, err
 	}
 	return &Pending{p: s, cfg: cfg, g: g}, nil
@@ -393,7 +410,7 @@ func (s *Plugin) Prepare(ctx context.Context, cfg *config.Plugin) (*Pending, err
 // meanwhile; the new generation is stopped then.
 func (pd *Pending) Commit(ctx context.Context) (SwapResult, error) {
 	s := pd.p
-	defer s.swapMu.Unlock()
+	defer s.unlockSwap()
 	res, err := s.takeOver(ctx, pd.g, pd.cfg)
 	if err != nil {
 		s.log.Warn("reload: the new generation was not installed", "error", err)
@@ -407,5 +424,5 @@ func (pd *Pending) Commit(ctx context.Context) (SwapResult, error) {
 // the serving generation is untouched.
 func (pd *Pending) Discard(ctx context.Context) {
 	pd.g.proc.stop(ctx)
-	pd.p.swapMu.Unlock()
+	pd.p.unlockSwap()
 }
