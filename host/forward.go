@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/oslohost/oslohost/host/internal/supervisor"
 	"github.com/oslohost/oslohost/internal/tracing"
 	"github.com/oslohost/oslohost/oslo"
 	"github.com/oslohost/oslohost/plugin/pluginv1"
@@ -36,7 +37,7 @@ const (
 // call to the plugin with the caller's deadline and turns the outcome into a
 // result or a failure that keeps the exception's class and module.
 type forwarder struct {
-	slot      *pluginSlot
+	plugin    *supervisor.Plugin
 	namespace string // the endpoint's, as described
 	version   string
 	method    string
@@ -46,7 +47,7 @@ type forwarder struct {
 var _ server.Handler = (*forwarder)(nil)
 
 func (f *forwarder) ServeRPC(ctx context.Context, call *server.Call) (res json.RawMessage, err error) {
-	ctx, span := tracing.StartPluginCall(ctx, "invoke", f.slot.name, f.method) // nothing when tracing is off
+	ctx, span := tracing.StartPluginCall(ctx, "invoke", f.plugin.Name(), f.method) // nothing when tracing is off
 	defer func() { span.End(err) }()
 	if f.timeout > 0 { // the earlier of the caller's deadline and call_timeout
 		var cancel context.CancelFunc
@@ -69,16 +70,16 @@ func (f *forwarder) ServeRPC(ctx context.Context, call *server.Call) (res json.R
 	// A call whose caller watches it with a call monitor waits as long
 	// as heartbeats come, deadline or not.
 	monitored := !call.IsCast() && len(call.Context["client_timeout"]) > 0 && string(call.Context["client_timeout"]) != "null"
-	g, inv, err := f.slot.acquire(ctx, monitored)
+	pc, err := f.plugin.Begin(ctx, monitored)
 	if err != nil {
 		return nil, oslo.NewFailure(server.ModuleHost, ClassPluginUnavailable,
-			fmt.Sprintf("plugin %q is unavailable: %v", f.slot.name, err))
+			fmt.Sprintf("plugin %q is unavailable: %v", f.plugin.Name(), err))
 	}
-	defer g.end(inv)
-	ctx = inv.ctx
-	resp, err := g.proc.ep.Invoke(ctx, req)
+	defer pc.End()
+	ctx = pc.Context()
+	resp, err := pc.Endpoint().Invoke(ctx, req)
 	if err != nil {
-		return nil, f.invokeError(ctx, g, err)
+		return nil, f.invokeError(ctx, pc, err)
 	}
 	if fl := resp.GetFailure(); fl != nil {
 		return nil, failureFrom(fl)
@@ -90,34 +91,34 @@ func (f *forwarder) ServeRPC(ctx context.Context, call *server.Call) (res json.R
 	return res, nil
 }
 
-func (f *forwarder) invokeError(ctx context.Context, g *generation, err error) error {
+func (f *forwarder) invokeError(ctx context.Context, pc *supervisor.Call, err error) error {
 	code := status.Code(err)
 	switch cause := context.Cause(ctx); {
-	case errors.Is(cause, errDrainCut):
+	case errors.Is(cause, supervisor.ErrDrainCut):
 		return oslo.NewFailure(server.ModuleHost, ClassPluginTimeout,
-			fmt.Sprintf("plugin %q (generation %d, replaced by a swap) did not finish %s within the drain limit", f.slot.name, g.num, f.method))
-	case errors.Is(cause, errStopCut):
+			fmt.Sprintf("plugin %q (generation %d, replaced by a swap) did not finish %s within the drain limit", f.plugin.Name(), pc.Generation(), f.method))
+	case errors.Is(cause, supervisor.ErrStopCut):
 		return oslo.NewFailure(server.ModuleHost, ClassPluginTimeout,
-			fmt.Sprintf("plugin %q did not finish %s before it was stopped", f.slot.name, f.method))
+			fmt.Sprintf("plugin %q did not finish %s before it was stopped", f.plugin.Name(), f.method))
 	}
 	if code == codes.DeadlineExceeded || errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return oslo.NewFailure(server.ModuleHost, ClassPluginTimeout,
-			fmt.Sprintf("plugin %q did not answer %s in time", f.slot.name, f.method))
+			fmt.Sprintf("plugin %q did not answer %s in time", f.plugin.Name(), f.method))
 	}
 	if code == codes.Unavailable || code == codes.Canceled || code == codes.Internal {
 		// A broken connection: did the process die? go-plugin notices the
 		// exit a moment after the socket closes.
-		deadline := time.Now().Add(time.Second)
-		for !g.exited() && time.Now().Before(deadline) {
-			time.Sleep(10 * time.Millisecond)
-		}
-		if g.exited() {
+		t := time.NewTimer(time.Second)
+		defer t.Stop()
+		select {
+		case <-pc.Exited():
 			return oslo.NewFailure(server.ModuleHost, ClassPluginCrashed,
-				fmt.Sprintf("plugin %q (generation %d) crashed while handling %s", f.slot.name, g.num, f.method))
+				fmt.Sprintf("plugin %q (generation %d) crashed while handling %s", f.plugin.Name(), pc.Generation(), f.method))
+		case <-t.C:
 		}
 	}
 	return oslo.NewFailure(server.ModuleHost, ClassPluginUnavailable,
-		fmt.Sprintf("plugin %q is unavailable: %s", f.slot.name, status.Convert(err).Message()))
+		fmt.Sprintf("plugin %q is unavailable: %s", f.plugin.Name(), status.Convert(err).Message()))
 }
 
 // expectedFailure marks a failure the plugin declared expected.

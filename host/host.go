@@ -13,6 +13,7 @@ import (
 
 	"github.com/oslohost/oslohost/executors"
 	"github.com/oslohost/oslohost/host/config"
+	"github.com/oslohost/oslohost/host/internal/supervisor"
 	"github.com/oslohost/oslohost/internal/dedup"
 	"github.com/oslohost/oslohost/internal/rabbit"
 	"github.com/oslohost/oslohost/oslo"
@@ -38,13 +39,13 @@ type Host struct {
 	url     *rabbit.URL
 	loader  Loader
 	metrics *metrics
+	sup     *supervisor.Supervisor // the plugins
 
 	mu        sync.RWMutex
 	cfg       *config.Config
 	conn      *rabbit.Conn
 	hostSvc   *hostService  // the Host service of the plugins
 	connReady chan struct{} // closed once conn is set
-	slots     map[string]*pluginSlot
 	servers   map[string]*serverEntry
 	lsns      map[string]*listenerEntry
 	dups      map[string]*dedup.Window // by block, see duplicates
@@ -87,11 +88,19 @@ func New(cfg *config.Config, log hclog.Logger, opts ...Option) (*Host, error) {
 	}
 	h := &Host{
 		cfg: cfg, log: log, url: u, metrics: newMetrics(),
-		slots: map[string]*pluginSlot{}, servers: map[string]*serverEntry{}, lsns: map[string]*listenerEntry{},
+		servers: map[string]*serverEntry{}, lsns: map[string]*listenerEntry{},
 		dups: map[string]*dedup.Window{}, connReady: make(chan struct{}),
 	}
 	h.hostSvc = newHostService(h)
-	h.metrics.reg.MustRegister(swapCollector{h})
+	h.sup = supervisor.New(supervisor.Config{
+		HostService:      h.hostSvc,
+		Settings:         h.pluginSettings,
+		Observer:         pluginObserver{h.metrics},
+		EndpointsChanged: h.refreshEndpoints,
+		Telemetry:        pluginTelemetry,
+		Logger:           log,
+	})
+	h.metrics.reg.MustRegister(swapCollector{h.sup})
 	for _, o := range opts {
 		o(h)
 	}
@@ -121,7 +130,7 @@ func (h *Host) Start(ctx context.Context) (err error) {
 	if err := h.startAdmin(cfg.Admin); err != nil {
 		return err
 	}
-	if err := h.startSlots(ctx, usedPlugins(cfg)); err != nil {
+	if err := errors.Join(h.sup.StartAll(ctx, usedPlugins(cfg))...); err != nil {
 		return err
 	}
 	h.log.Info("connecting to broker", "url", h.url.Redacted())
@@ -155,7 +164,7 @@ func (h *Host) Start(ctx context.Context) (err error) {
 	if err := h.startWatcher(); err != nil {
 		return err
 	}
-	h.log.Info("host ready", "servers", len(cfg.Servers), "listeners", len(cfg.Listeners), "plugins", len(h.slots))
+	h.log.Info("host ready", "servers", len(cfg.Servers), "listeners", len(cfg.Listeners), "plugins", len(h.sup.Plugins()))
 	return nil
 }
 
@@ -186,25 +195,6 @@ func usedPlugins(cfg *config.Config) []*config.Plugin {
 		}
 	}
 	return out
-}
-
-// startSlots starts plugins in parallel; all must start.
-func (h *Host) startSlots(ctx context.Context, plugins []*config.Plugin) error {
-	var wg sync.WaitGroup
-	errs := make([]error, len(plugins))
-	for i, pc := range plugins {
-		s := newSlot(h, pc)
-		h.mu.Lock()
-		h.slots[pc.Name] = s
-		h.mu.Unlock()
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = s.start(ctx)
-		}()
-	}
-	wg.Wait()
-	return errors.Join(errs...)
 }
 
 func (h *Host) startServer(ctx context.Context, cfg *config.Config, sc *config.Server) error {
@@ -261,13 +251,28 @@ func (h *Host) newServer(ctx context.Context, cfg *config.Config, sc *config.Ser
 // endpointsOf builds a server's endpoints from its plugins, in the order
 // the plugins are listed and each plugin describes them.
 func (h *Host) endpointsOf(sc *config.Server) []server.Endpoint {
-	h.mu.RLock()
-	defer h.mu.RUnlock()
 	var eps []server.Endpoint
 	for _, name := range sc.Plugins {
-		if s := h.slots[name]; s != nil {
-			eps = append(eps, s.endpoints(sc.CallTimeout.Duration())...)
+		if p := h.sup.Plugin(name); p != nil {
+			eps = append(eps, pluginEndpoints(p, sc.CallTimeout.Duration())...)
 		}
+	}
+	return eps
+}
+
+// pluginEndpoints are the dispatcher endpoints of plugin p: one forwarder
+// per method its serving generation describes.
+func pluginEndpoints(p *supervisor.Plugin, timeout time.Duration) []server.Endpoint {
+	var eps []server.Endpoint
+	for _, e := range p.Describe().GetEndpoints() {
+		ep := server.Endpoint{
+			Namespace: e.GetNamespace(), LegacyNamespaces: e.GetLegacyNamespaces(), Version: e.GetVersion(),
+			Methods: make(map[string]server.Handler, len(e.GetMethods())),
+		}
+		for _, m := range e.GetMethods() {
+			ep.Methods[m] = &forwarder{plugin: p, namespace: e.GetNamespace(), version: e.GetVersion(), method: m, timeout: timeout}
+		}
+		eps = append(eps, ep)
 	}
 	return eps
 }
@@ -290,11 +295,16 @@ func (h *Host) refreshEndpoints(plugin string) {
 	}
 }
 
-// hostConfig is the host block in force.
-func (h *Host) hostConfig() config.Host {
+// pluginSettings are the supervisor's settings from the host block in
+// force.
+func (h *Host) pluginSettings() supervisor.Settings {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	return h.cfg.Host
+	hc := h.cfg.Host
+	return supervisor.Settings{
+		DrainTimeout: hc.DrainTimeout.Duration(), DrainCeiling: hc.DrainCeiling.Duration(),
+		MaxDraining: hc.MaxDraining, Probation: hc.Probation.Duration(),
+	}
 }
 
 func (h *Host) drainTimeout() time.Duration {
@@ -339,7 +349,6 @@ func (h *Host) Shutdown(ctx context.Context) error {
 	h.shutdown = true
 	servers := h.servers
 	lsns := h.lsns
-	slots := h.slots
 	conn, admin, w := h.conn, h.admin, h.watch
 	h.mu.Unlock()
 
@@ -372,14 +381,7 @@ func (h *Host) Shutdown(ctx context.Context) error {
 		}()
 	}
 	wg.Wait()
-	for _, s := range slots {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			s.stop(ctx)
-		}()
-	}
-	wg.Wait()
+	_ = h.sup.Shutdown(ctx)
 	if conn != nil {
 		_ = conn.Close()
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/oslohost/oslohost/host/internal/supervisor"
 	"github.com/oslohost/oslohost/server"
 )
 
@@ -91,6 +92,19 @@ func (m *metrics) forgetPlugin(name string) {
 // forgetListener deletes the series of a listener no longer configured.
 func (m *metrics) forgetListener(name string) {
 	m.notes.DeletePartialMatch(prometheus.Labels{"listener": name})
+}
+
+// pluginObserver counts the supervisor's events.
+type pluginObserver struct{ m *metrics }
+
+var _ supervisor.Observer = pluginObserver{}
+
+func (o pluginObserver) PluginUp(name string, up bool) {
+	o.m.pluginUp.WithLabelValues(name).Set(b2f(up))
+}
+func (o pluginObserver) PluginRestarted(name string) { o.m.restarts.WithLabelValues(name).Inc() }
+func (o pluginObserver) PluginSwapped(name, result string) {
+	o.m.swaps.WithLabelValues(name, result).Inc()
 }
 
 // listenerObserver counts one listener's notifications by outcome.

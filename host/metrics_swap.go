@@ -1,11 +1,16 @@
 package host
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/oslohost/oslohost/host/internal/supervisor"
+)
 
 // swapCollector reports the plugins' swap state at scrape time: old
 // generations draining and their calls, probation, queued swaps and
-// rollbacks. Read from the slots, so a removed plugin's series go with it.
-type swapCollector struct{ h *Host }
+// rollbacks. Read from the supervisor's plugins, so a removed plugin's
+// series go with it.
+type swapCollector struct{ sup *supervisor.Supervisor }
 
 var _ prometheus.Collector = swapCollector{}
 
@@ -31,28 +36,22 @@ func (swapCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c swapCollector) Collect(ch chan<- prometheus.Metric) {
-	c.h.mu.RLock()
-	slots := make([]*pluginSlot, 0, len(c.h.slots))
-	for _, s := range c.h.slots {
-		slots = append(slots, s)
-	}
-	c.h.mu.RUnlock()
-	for _, s := range slots {
-		st := s.status()
+	for _, p := range c.sup.Plugins() {
+		st := p.Status()
 		calls, cut := 0, 0
 		for _, g := range st.Draining {
 			calls += g.InFlight
 			cut += g.Cut
 		}
 		gauge := func(d *prometheus.Desc, v float64) {
-			ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, s.name)
+			ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, st.Name)
 		}
 		gauge(descDraining, float64(len(st.Draining)))
 		gauge(descDrainingCalls, float64(calls))
 		gauge(descDrainCut, float64(cut))
 		gauge(descProbation, b2f(st.Probation != nil))
 		gauge(descQueued, b2f(st.SwapQueued != nil))
-		ch <- prometheus.MustNewConstMetric(descRollbacks, prometheus.CounterValue, float64(st.Rollbacks), s.name)
+		ch <- prometheus.MustNewConstMetric(descRollbacks, prometheus.CounterValue, float64(st.Rollbacks), st.Name)
 	}
 }
 

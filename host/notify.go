@@ -8,8 +8,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
+
 	"github.com/oslohost/oslohost/executors"
 	"github.com/oslohost/oslohost/host/config"
+	"github.com/oslohost/oslohost/host/internal/supervisor"
 	"github.com/oslohost/oslohost/internal/rabbit"
 	"github.com/oslohost/oslohost/internal/tracing"
 	"github.com/oslohost/oslohost/listener"
@@ -58,7 +61,7 @@ func (h *Host) newListener(ctx context.Context, cfg *config.Config, lc *config.L
 	for _, t := range lc.Topics {
 		targets = append(targets, listener.Target{Topic: t, Exchange: lc.Exchange})
 	}
-	fw := &notifyForwarder{h: h, plugins: lc.Plugins, name: lc.Name}
+	fw := &notifyForwarder{sup: h.sup, log: h.log, plugins: lc.Plugins, name: lc.Name}
 	lcfg := listener.Config{
 		Conn: h.connection(), Options: h.url.Options, Exchange: cfg.Transport.ControlExchange,
 		Targets: targets, Priorities: lc.Priorities, Pool: lc.Pool, Filter: filter,
@@ -106,7 +109,8 @@ func (h *Host) connection() *rabbit.Conn {
 // its priority handled it; any requeue, error or plugin failure requeues it
 // (the listener then redelivers it, bounded by max_requeues).
 type notifyForwarder struct {
-	h       *Host
+	sup     *supervisor.Supervisor
+	log     hclog.Logger
 	name    string
 	plugins []string
 }
@@ -123,37 +127,35 @@ func (f *notifyForwarder) handle(ctx context.Context, batch []*listener.Message)
 	results := make([]listener.Result, len(batch))
 	delivered := false
 	for _, name := range f.plugins {
-		f.h.mu.RLock()
-		s := f.h.slots[name]
-		f.h.mu.RUnlock()
-		if s == nil {
+		p := f.sup.Plugin(name)
+		if p == nil {
 			continue
 		}
-		ok, err := f.toPlugin(ctx, s, batch, results)
+		ok, err := f.toPlugin(ctx, p, batch, results)
 		if err != nil {
 			return nil, fmt.Errorf("plugin %q: %w", name, err)
 		}
 		delivered = delivered || ok
 	}
 	if !delivered {
-		f.h.log.Debug("no notification handler takes these notifications; acking", "listener", f.name, "priority", batch[0].Priority)
+		f.log.Debug("no notification handler takes these notifications; acking", "listener", f.name, "priority", batch[0].Priority)
 	}
 	return results, nil
 }
 
 // toPlugin delivers the messages each handler of one plugin takes, and
 // marks in results those it asked to requeue.
-func (f *notifyForwarder) toPlugin(ctx context.Context, s *pluginSlot, batch []*listener.Message, results []listener.Result) (bool, error) {
+func (f *notifyForwarder) toPlugin(ctx context.Context, p *supervisor.Plugin, batch []*listener.Message, results []listener.Result) (bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, notifyTimeout)
 	defer cancel()
-	g, inv, err := s.acquire(ctx, false)
+	call, err := p.Begin(ctx, false)
 	if err != nil {
 		return false, err
 	}
-	defer g.end(inv)
-	ctx = inv.ctx
+	defer call.End()
+	ctx = call.Context()
 	delivered := false
-	for _, hi := range g.proc.desc.GetNotificationHandlers() {
+	for _, hi := range call.Description().GetNotificationHandlers() {
 		var idx []int
 		var spans []tracing.Span // one per notification when tracing is on
 		req := &pluginv1.NotifyRequest{Handler: hi.GetName()}
@@ -170,7 +172,7 @@ func (f *notifyForwarder) toPlugin(ctx context.Context, s *pluginSlot, batch []*
 			}
 			if tracing.On() {
 				nctx, sp := tracing.StartNotification(ctx, m.Context, m.EventType, m.PublisherID)
-				sp.SetAttributes(tracing.PluginAttr(s.name))
+				sp.SetAttributes(tracing.PluginAttr(p.Name()))
 				pn.Traceparent = tracing.Traceparent(nctx)
 				spans = append(spans, sp)
 			}
@@ -181,7 +183,7 @@ func (f *notifyForwarder) toPlugin(ctx context.Context, s *pluginSlot, batch []*
 			continue
 		}
 		delivered = true
-		resp, err := g.proc.ep.Notify(ctx, req)
+		resp, err := call.Endpoint().Notify(ctx, req)
 		for _, sp := range spans {
 			sp.End(err)
 		}
@@ -192,7 +194,7 @@ func (f *notifyForwarder) toPlugin(ctx context.Context, s *pluginSlot, batch []*
 			if r.GetOutcome() == pluginv1.NotifyResult_REQUEUE {
 				results[idx[j]] = listener.Requeue
 				if e := r.GetError(); e != "" {
-					f.h.log.Warn("notification handler failed; requeueing", "listener", f.name, "plugin", s.name,
+					f.log.Warn("notification handler failed; requeueing", "listener", f.name, "plugin", p.Name(),
 						"handler", hi.GetName(), "event_type", batch[idx[j]].EventType, "error", e)
 				}
 			}

@@ -8,13 +8,28 @@ import (
 	"reflect"
 	"slices"
 	"strings"
-	"sync"
+	"time"
 
 	"github.com/oslohost/oslohost/host/config"
+	"github.com/oslohost/oslohost/host/internal/supervisor"
 )
 
 // ErrNoLoader: the host was built without a way to re-read its config.
 var ErrNoLoader = errors.New("reload needs the configuration files: the host was started without a loader")
+
+// SwapResult says what a swap did.
+type SwapResult struct {
+	Plugin     string `json:"plugin"`
+	Generation int    `json:"generation,omitempty"`
+	Replaced   int    `json:"replaced,omitempty"`
+	// ProbationUntil is when the new generation's probation ends: if it
+	// dies before, the host rolls back to the replaced one.
+	ProbationUntil *time.Time `json:"probation_until,omitempty"`
+	// Queued: the swap waits for a swap or restart in progress, or for an
+	// old generation to finish draining (max_draining); Reason says which.
+	Queued bool   `json:"queued,omitempty"`
+	Reason string `json:"reason,omitempty"`
+}
 
 // ReloadResult says what a reload changed.
 type ReloadResult struct {
@@ -114,13 +129,12 @@ func (r ReloadResult) logFields() []any {
 // path and configuration (a new build in place). The new generation must
 // serve everything the old one did.
 func (h *Host) ReloadPlugin(ctx context.Context, name string) (SwapResult, error) {
-	h.mu.RLock()
-	s := h.slots[name]
-	h.mu.RUnlock()
-	if s == nil {
+	p := h.sup.Plugin(name)
+	if p == nil {
 		return SwapResult{}, fmt.Errorf("%w: %q", ErrUnknownPlugin, name)
 	}
-	return s.swap(ctx, s.config(), true)
+	res, err := p.Swap(ctx, p.Config(), true)
+	return SwapResult(res), err
 }
 
 // ErrUnknownPlugin: no running plugin has that name.
@@ -166,22 +180,16 @@ type reloadTx struct {
 	ctx  context.Context
 	next *config.Config
 
-	fresh    []*pluginSlot  // new plugins, started
-	swaps    []pendingSwap  // changed plugins: a new generation each, started
-	keep     []keptPlugin   // unchanged plugins
-	servers  []*serverEntry // new and changed servers, consuming
+	fresh    []*supervisor.Plugin  // new plugins, started
+	swaps    []*supervisor.Pending // changed plugins: a new generation each, started
+	keep     []keptPlugin          // unchanged plugins
+	servers  []*serverEntry        // new and changed servers, consuming
 	lsns     []*listenerEntry
 	retiring []runningBlock // servers and listeners removed or replaced
 }
 
-type pendingSwap struct {
-	s   *pluginSlot // its swapMu is held until commit or rollback
-	cfg *config.Plugin
-	g   *generation
-}
-
 type keptPlugin struct {
-	s   *pluginSlot
+	p   *supervisor.Plugin
 	cfg *config.Plugin
 }
 
@@ -193,43 +201,28 @@ func (tx *reloadTx) prepare() []string {
 	var diags []string
 	var freshCfgs []*config.Plugin
 	for _, pc := range usedPlugins(tx.next) {
-		h.mu.RLock()
-		s := h.slots[pc.Name]
-		h.mu.RUnlock()
+		p := h.sup.Plugin(pc.Name)
 		switch {
-		case s == nil:
+		case p == nil:
 			freshCfgs = append(freshCfgs, pc)
-		case !sameBlock(*s.config(), *pc):
-			s.swapMu.Lock() // no swap or restart of s until commit or rollback
-			g, err := tx.launch(s, pc)
+		case !sameBlock(*p.Config(), *pc):
+			pd, err := p.Prepare(tx.ctx, pc) // no swap or restart of p until commit or rollback
 			if err != nil {
-				s.swapMu.Unlock()
-				diags = append(diags, at(pc.Source, blamedAttr(err), err))
+				diags = append(diags, at(pc.Source, supervisor.BlamedAttr(err), err))
 				continue
 			}
-			tx.swaps = append(tx.swaps, pendingSwap{s: s, cfg: pc, g: g})
+			tx.swaps = append(tx.swaps, pd)
 		default:
-			tx.keep = append(tx.keep, keptPlugin{s: s, cfg: pc})
+			tx.keep = append(tx.keep, keptPlugin{p: p, cfg: pc})
 		}
 	}
-	var wg sync.WaitGroup
-	errs := make([]error, len(freshCfgs))
-	for i, pc := range freshCfgs {
-		s := newSlot(h, pc)
-		h.mu.Lock()
-		h.slots[pc.Name] = s // no running server or listener uses it yet
-		h.mu.Unlock()
-		tx.fresh = append(tx.fresh, s)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = s.start(tx.ctx)
-		}()
-	}
-	wg.Wait()
-	for i, err := range errs {
+	// No running server or listener uses the new plugins yet.
+	for i, err := range h.sup.StartAll(tx.ctx, freshCfgs) {
+		if p := h.sup.Plugin(freshCfgs[i].Name); p != nil {
+			tx.fresh = append(tx.fresh, p)
+		}
 		if err != nil {
-			diags = append(diags, at(freshCfgs[i].Source, blamedAttr(err), err))
+			diags = append(diags, at(freshCfgs[i].Source, supervisor.BlamedAttr(err), err))
 		}
 	}
 	if len(diags) > 0 {
@@ -275,17 +268,6 @@ func (tx *reloadTx) prepare() []string {
 	return diags
 }
 
-// launch starts a new generation of s with cfg (s.swapMu held).
-func (tx *reloadTx) launch(s *pluginSlot, cfg *config.Plugin) (*generation, error) {
-	s.mu.RLock()
-	stopped := s.stopped
-	s.mu.RUnlock()
-	if stopped {
-		return nil, errors.New("plugin is stopped")
-	}
-	return s.launch(tx.ctx, cfg)
-}
-
 // rollback stops everything prepare started; the running host is as it was.
 func (tx *reloadTx) rollback() {
 	h := tx.h
@@ -306,18 +288,12 @@ func (tx *reloadTx) rollback() {
 			h.metrics.forgetListener(e.cfg.Name)
 		}
 	}
-	for _, p := range tx.swaps {
-		p.g.proc.stop(ctx)
-		p.s.swapMu.Unlock()
+	for _, pd := range tx.swaps {
+		pd.Discard(ctx)
 	}
-	for _, s := range tx.fresh {
-		s.stop(ctx)
-		h.metrics.forgetPlugin(s.name)
-		h.mu.Lock()
-		if h.slots[s.name] == s {
-			delete(h.slots, s.name)
-		}
-		h.mu.Unlock()
+	for _, p := range tx.fresh {
+		h.sup.Remove(ctx, p)
+		h.metrics.forgetPlugin(p.Name())
 	}
 }
 
@@ -325,16 +301,15 @@ func (tx *reloadTx) rollback() {
 // configuration no longer has. cur is the running configuration.
 func (tx *reloadTx) commit(cur *config.Config, res *ReloadResult) {
 	h := tx.h
-	for _, p := range tx.swaps {
-		res.PluginsSwapped = append(res.PluginsSwapped, tx.commitSwap(p))
+	for _, pd := range tx.swaps {
+		sr, _ := pd.Commit(tx.ctx) // fails only when stopped meanwhile; logged there
+		res.PluginsSwapped = append(res.PluginsSwapped, SwapResult(sr))
 	}
 	for _, k := range tx.keep {
-		k.s.mu.Lock()
-		k.s.cfg = k.cfg // the same settings; keep the new source position
-		k.s.mu.Unlock()
+		k.p.SetConfig(k.cfg) // the same settings; keep the new source position
 	}
-	for _, s := range tx.fresh {
-		res.PluginsStarted = append(res.PluginsStarted, s.name)
+	for _, p := range tx.fresh {
+		res.PluginsStarted = append(res.PluginsStarted, p.Name())
 	}
 	used := map[string]bool{}
 	for _, pc := range usedPlugins(tx.next) {
@@ -376,13 +351,6 @@ func (tx *reloadTx) commit(cur *config.Config, res *ReloadResult) {
 			e.cfg = sc
 		}
 	}
-	var gone []*pluginSlot
-	for name, s := range h.slots {
-		if !used[name] {
-			gone = append(gone, s)
-			delete(h.slots, name)
-		}
-	}
 	kept := *tx.next
 	kept.Transport, kept.Admin, kept.Log, kept.Host = cur.Transport, cur.Admin, cur.Log, cur.Host
 	h.cfg = &kept
@@ -406,12 +374,15 @@ func (tx *reloadTx) commit(cur *config.Config, res *ReloadResult) {
 	for _, name := range res.ListenersStopped {
 		h.metrics.forgetListener(name)
 	}
-	for _, s := range gone {
+	for _, p := range h.sup.Plugins() {
+		if used[p.Name()] {
+			continue
+		}
 		dctx, cancel := context.WithTimeout(context.Background(), h.drainTimeout())
-		s.stop(dctx)
+		h.sup.Remove(dctx, p)
 		cancel()
-		h.metrics.forgetPlugin(s.name)
-		res.PluginsStopped = append(res.PluginsStopped, s.name)
+		h.metrics.forgetPlugin(p.Name())
+		res.PluginsStopped = append(res.PluginsStopped, p.Name())
 	}
 	for _, l := range [][]string{res.PluginsStarted, res.PluginsStopped, res.ServersStarted, res.ServersReplaced,
 		res.ServersStopped, res.ListenersStarted, res.ListenersReplaced, res.ListenersStopped} {
@@ -420,20 +391,6 @@ func (tx *reloadTx) commit(cur *config.Config, res *ReloadResult) {
 	if err := h.startWatcher(); err != nil {
 		h.log.Warn("watching plugin binaries", "error", err)
 	}
-}
-
-// commitSwap makes p's new generation serve, as a swap does (takeOver),
-// and releases the slot for the next swap.
-func (tx *reloadTx) commitSwap(p pendingSwap) SwapResult {
-	s := p.s
-	defer s.swapMu.Unlock()
-	res, err := s.takeOver(tx.ctx, p.g, p.cfg)
-	if err != nil { // stopped meanwhile: takeOver stopped the new generation
-		s.log.Warn("reload: the new generation was not installed", "error", err)
-		return res
-	}
-	s.h.metrics.swaps.WithLabelValues(s.name, "ok").Inc()
-	return res
 }
 
 // at is a problem with its place in the configuration: the attribute attr

@@ -1,12 +1,19 @@
 package host
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"io"
-	"os"
 	"sort"
 	"time"
+
+	"github.com/oslohost/oslohost/host/internal/supervisor"
+)
+
+// Plugin states shown in status.
+const (
+	StateStarting   = supervisor.StateStarting
+	StateServing    = supervisor.StateServing
+	StateRestarting = supervisor.StateRestarting // crashed; a new process is being started
+	StateCrashLoop  = supervisor.StateCrashLoop  // crashed repeatedly; restarting with backoff
+	StateStopped    = supervisor.StateStopped
 )
 
 // Status is the host's state as /v1/status reports it. It holds no
@@ -136,8 +143,8 @@ func (h *Host) Status() Status {
 		st.Listeners = append(st.Listeners, ListenerStatus{Name: e.cfg.Name, Topics: e.cfg.Topics, Pool: e.cfg.Pool, Queues: e.l.Queues(), Plugins: e.cfg.Plugins})
 	}
 	sort.Slice(st.Listeners, func(i, j int) bool { return st.Listeners[i].Name < st.Listeners[j].Name })
-	for _, s := range h.slots {
-		st.Plugins = append(st.Plugins, s.status())
+	for _, p := range h.sup.Plugins() {
+		st.Plugins = append(st.Plugins, pluginStatus(p.Status()))
 	}
 	sort.Slice(st.Plugins, func(i, j int) bool { return st.Plugins[i].Name < st.Plugins[j].Name })
 	return st
@@ -157,58 +164,33 @@ func (h *Host) Ready() (bool, string) {
 	return true, "ready"
 }
 
-func (s *pluginSlot) status() PluginStatus {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
+// pluginStatus is the supervisor's status of a plugin as /v1/status
+// shows it.
+func pluginStatus(s supervisor.Status) PluginStatus {
 	ps := PluginStatus{
-		Name: s.name, State: s.state, Restarts: s.restarts, Swaps: s.swaps, LastError: s.lastError,
-		Path: resolvedCommand(s.cfg), Rollbacks: s.rollbacks,
+		Name: s.Name, State: s.State, Generation: s.Generation, PID: s.PID, Version: s.Version, Path: s.Path,
+		SHA256: s.SHA256, InFlight: s.InFlight, Restarts: s.Restarts, Swaps: s.Swaps, LastError: s.LastError,
+		NextRestart: timeOrNil(s.NextRestart), Since: timeOrNil(s.Since), Rollbacks: s.Rollbacks,
 	}
-	if !s.nextTry.IsZero() {
-		t := s.nextTry
-		ps.NextRestart = &t
+	for _, e := range s.Endpoints {
+		ps.Endpoints = append(ps.Endpoints, EndpointStatus(e))
 	}
-	if g := s.cur; g != nil {
-		ps.Generation, ps.PID, ps.InFlight = g.num, g.pid(), g.InFlight()
-		ps.Version, ps.SHA256, ps.Path = g.proc.desc.GetPluginVersion(), g.proc.sha256, g.proc.path
-		t := g.started
-		ps.Since = &t
-		for _, e := range g.proc.desc.GetEndpoints() {
-			ps.Endpoints = append(ps.Endpoints, EndpointStatus{Namespace: e.GetNamespace(), Version: orDefault(e.GetVersion()), Methods: e.GetMethods()})
-		}
+	for _, g := range s.Draining {
+		ps.Draining = append(ps.Draining, GenerationStatus{Generation: g.Generation, PID: g.PID, InFlight: g.InFlight, Since: timeOrNil(g.Since), Cut: g.Cut})
 	}
-	for _, g := range s.draining {
-		g.mu.Lock()
-		gs := GenerationStatus{Generation: g.num, PID: g.pid(), InFlight: len(g.calls), Cut: g.cut}
-		if !g.retiredAt.IsZero() {
-			t := g.retiredAt
-			gs.Since = &t
-		}
-		drained := g.drained
-		g.mu.Unlock()
-		if !drained {
-			ps.Draining = append(ps.Draining, gs)
-		}
+	if p := s.Probation; p != nil {
+		ps.Probation = &ProbationStatus{Until: p.Until, Fallback: p.Fallback, FallbackPID: p.FallbackPID}
 	}
-	if fb := s.fallback; fb != nil {
-		ps.Probation = &ProbationStatus{Until: s.probationEnd, Fallback: fb.num, FallbackPID: fb.pid()}
-	}
-	if q := s.queued; q != nil {
-		ps.SwapQueued = &QueuedSwapStatus{Since: q.since, Reason: q.reason}
+	if q := s.SwapQueued; q != nil {
+		ps.SwapQueued = &QueuedSwapStatus{Since: q.Since, Reason: q.Reason}
 	}
 	return ps
 }
 
-// fileSHA256 is the hex sha256 of a file ("" when it cannot be read).
-func fileSHA256(path string) string {
-	f, err := os.Open(path)
-	if err != nil {
-		return ""
+// timeOrNil is &t, nil for the zero time.
+func timeOrNil(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
 	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return ""
-	}
-	return hex.EncodeToString(h.Sum(nil))
+	return &t
 }

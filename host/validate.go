@@ -2,13 +2,13 @@ package host
 
 import (
 	"context"
-	"fmt"
 	"sync"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/oslohost/oslohost/host/config"
+	"github.com/oslohost/oslohost/host/internal/supervisor"
 )
 
 // Validate runs the real load path without serving: the transport settings
@@ -27,36 +27,18 @@ func Validate(ctx context.Context, cfg *config.Config, log hclog.Logger) hcl.Dia
 		_, clashes := PlanTopology(cfg) // two blocks on one queue (topology.go)
 		diags = append(diags, clashes...)
 	}
-	used := map[string]bool{}
-	for _, s := range cfg.Servers {
-		for _, p := range s.Plugins {
-			used[p] = true
-		}
-	}
-	for _, l := range cfg.Listeners {
-		for _, p := range l.Plugins {
-			used[p] = true
-		}
-	}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	for _, pc := range cfg.Plugins {
-		if !used[pc.Name] {
-			continue
-		}
+	for _, pc := range usedPlugins(cfg) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			p, err := startPlugin(ctx, pc, pc.MaxMessageSize, nil, log)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				r := pc.AttrRange(blamedAttr(err))
+			if err := supervisor.Probe(ctx, pc, log); err != nil {
+				r := pc.AttrRange(supervisor.BlamedAttr(err))
+				mu.Lock()
 				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Plugin failed to start", Detail: err.Error(), Subject: &r})
-				return
+				mu.Unlock()
 			}
-			p.stop(ctx)
-			log.Info("plugin ok", "plugin", pc.Name, "endpoints", fmt.Sprint(describeSummary(p.desc)))
 		}()
 	}
 	wg.Wait()

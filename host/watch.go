@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
+
+	"github.com/oslohost/oslohost/host/internal/supervisor"
 )
 
 // settle is how long a watched binary must stay unchanged (size and
@@ -28,18 +30,17 @@ type watcher struct {
 
 // startWatcher (re)starts file watching for the plugins that ask for it.
 func (h *Host) startWatcher() error {
-	h.mu.Lock()
-	old := h.watch
-	h.watch = nil
 	paths := map[string]string{}
-	for name, s := range h.slots {
-		if cfg := s.config(); cfg.Watch {
-			p, err := filepath.Abs(resolvedCommand(cfg))
-			if err == nil {
-				paths[p] = name
+	for _, p := range h.sup.Plugins() {
+		if cfg := p.Config(); cfg.Watch {
+			if abs, err := filepath.Abs(supervisor.Command(cfg)); err == nil {
+				paths[abs] = p.Name()
 			}
 		}
 	}
+	h.mu.Lock()
+	old := h.watch
+	h.watch = nil
 	h.mu.Unlock()
 	if old != nil {
 		old.close()

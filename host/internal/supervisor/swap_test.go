@@ -1,4 +1,4 @@
-package host
+package supervisor
 
 import (
 	"context"
@@ -35,20 +35,15 @@ func TestSwapQueues(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg := &config.Config{Transport: config.Transport{URL: "rabbit://guest:guest@127.0.0.1:5672/"},
-				Host: config.Host{MaxDraining: tt.max}}
-			h, err := New(cfg, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			sup := New(Config{Settings: func() Settings { return Settings{MaxDraining: tt.max} }})
 			pc := &config.Plugin{Name: "p", Command: "/nonexistent/p"}
-			s := newSlot(h, pc)
+			s := newPlugin(sup, pc)
 			s.cur, s.draining = tt.cur, tt.draining
 			if tt.swapRunning {
 				s.swapMu.Lock()
 				defer s.swapMu.Unlock()
 			}
-			res, err := s.swap(context.Background(), pc, true)
+			res, err := s.Swap(context.Background(), pc, true)
 			if tt.reason == "" {
 				if err == nil || res.Queued { // it started: the command does not exist
 					t.Fatalf("swap did not start: %+v %v", res, err)
@@ -59,10 +54,10 @@ func TestSwapQueues(t *testing.T) {
 				t.Fatalf("swap = %+v %v, want queued for %q", res, err, tt.reason)
 			}
 			changed := &config.Plugin{Name: "p", Command: "/nonexistent/q"}
-			if res, _ := s.swap(context.Background(), changed, false); !res.Queued || res.Reason != "another swap is queued" {
+			if res, _ := s.Swap(context.Background(), changed, false); !res.Queued || res.Reason != "another swap is queued" {
 				t.Fatalf("second swap = %+v", res)
 			}
-			if res, _ := s.swap(context.Background(), pc, true); !res.Queued {
+			if res, _ := s.Swap(context.Background(), pc, true); !res.Queued {
 				t.Fatalf("third swap = %+v", res)
 			}
 			s.mu.Lock()
@@ -79,7 +74,7 @@ func TestSwapQueues(t *testing.T) {
 
 func TestPluginOverridesHost(t *testing.T) {
 	d := func(v time.Duration) *config.Duration { c := config.Duration(v); return &c }
-	hc := config.Host{Probation: config.Duration(30 * time.Second), DrainCeiling: config.Duration(30 * time.Minute)}
+	hc := Settings{Probation: 30 * time.Second, DrainCeiling: 30 * time.Minute}
 	tests := []struct {
 		name               string
 		p                  config.Plugin

@@ -1,26 +1,26 @@
-package host
+package supervisor
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/oslohost/oslohost/host/config"
 )
 
-// SwapResult says what a swap did.
+// SwapResult says what a swap did: the new generation and the one it
+// replaced (0 for none).
 type SwapResult struct {
-	Plugin     string `json:"plugin"`
-	Generation int    `json:"generation,omitempty"`
-	Replaced   int    `json:"replaced,omitempty"`
+	Plugin     string
+	Generation int
+	Replaced   int
 	// ProbationUntil is when the new generation's probation ends: if it
-	// dies before, the host rolls back to the replaced one.
-	ProbationUntil *time.Time `json:"probation_until,omitempty"`
+	// dies before, the previous one serves again.
+	ProbationUntil *time.Time
 	// Queued: the swap waits for a swap or restart in progress, or for an
 	// old generation to finish draining (max_draining); Reason says which.
-	Queued bool   `json:"queued,omitempty"`
-	Reason string `json:"reason,omitempty"`
+	Queued bool
+	Reason string
 }
 
 // queuedSwap is a swap asked for while another could not start; later
@@ -32,7 +32,7 @@ type queuedSwap struct {
 	reason string
 }
 
-// swap starts a new generation with cfg beside the serving one, checks it,
+// Swap starts a new generation with cfg beside the serving one, checks it,
 // switches routing to it atomically and drains the old one in the
 // background; the old one is kept, serving no new calls, until the new
 // one's probation ends, and the host rolls back to it if the new one dies
@@ -43,13 +43,15 @@ type queuedSwap struct {
 // A swap never waits for a drain: when a swap or restart is in progress,
 // or max_draining old generations are still finishing calls, it is queued
 // (Queued in the result) and runs as soon as it can.
-func (s *pluginSlot) swap(ctx context.Context, cfg *config.Plugin, strict bool) (SwapResult, error) {
+//
+// Swap is safe for concurrent use.
+func (s *Plugin) Swap(ctx context.Context, cfg *config.Plugin, strict bool) (SwapResult, error) {
 	res := SwapResult{Plugin: s.name}
-	max := s.h.hostConfig().MaxDraining // before s.mu: the host's mu comes first
+	max := s.sup.settings().MaxDraining // before s.mu: the owner's locks come first
 	s.mu.Lock()
 	if s.stopped {
 		s.mu.Unlock()
-		return res, errors.New("plugin is stopped")
+		return res, ErrStopped
 	}
 	reason := ""
 	if s.queued != nil {
@@ -66,13 +68,13 @@ func (s *pluginSlot) swap(ctx context.Context, cfg *config.Plugin, strict bool) 
 		return res, nil
 	}
 	s.mu.Unlock()
-	defer s.swapMu.Unlock()
+	defer s.unlockSwap()
 	return s.swapLocked(ctx, cfg, strict)
 }
 
 // enqueueLocked queues a swap (s.mu held), starting the runner for the
 // first one.
-func (s *pluginSlot) enqueueLocked(cfg *config.Plugin, strict bool, reason string) {
+func (s *Plugin) enqueueLocked(cfg *config.Plugin, strict bool, reason string) {
 	if q := s.queued; q != nil {
 		// A configuration change replaces the queued one's; a binary swap
 		// (strict, of the configuration in force) keeps it: the queued
@@ -93,7 +95,7 @@ func (s *pluginSlot) enqueueLocked(cfg *config.Plugin, strict bool, reason strin
 // drainingAfterSwapLocked is how many old generations would be finishing
 // calls right after a swap now: those with calls in flight, and the
 // serving one if it has some.
-func (s *pluginSlot) drainingAfterSwapLocked() int {
+func (s *Plugin) drainingAfterSwapLocked() int {
 	n := 0
 	for _, g := range s.draining {
 		if g.InFlight() > 0 {
@@ -106,66 +108,83 @@ func (s *pluginSlot) drainingAfterSwapLocked() int {
 	return n
 }
 
-// runQueued runs the queued swap once it can start.
-func (s *pluginSlot) runQueued() {
+// runQueued runs the queued swap once it can start: it looks at once and
+// again at each wake (a swap, restart or rollback ended, or a call did,
+// which may bring the old generations under max_draining).
+func (s *Plugin) runQueued() {
 	defer s.wg.Done()
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	for {
+	for !s.tryQueued() {
 		select {
 		case <-s.done:
 			return
-		case <-tick.C:
+		case <-s.wake:
 		}
-		if !s.swapMu.TryLock() {
-			continue
-		}
-		max := s.h.hostConfig().MaxDraining
-		s.mu.Lock()
-		q := s.queued
-		if q == nil || s.stopped {
-			s.mu.Unlock()
-			s.swapMu.Unlock()
-			return
-		}
-		if n := s.drainingAfterSwapLocked(); max > 0 && n > max {
-			s.mu.Unlock()
-			s.swapMu.Unlock()
-			continue
-		}
-		s.queued = nil
+	}
+}
+
+// tryQueued runs the queued swap if it can start now; it reports whether
+// the queue is done with (the swap ran, or none is queued any more).
+func (s *Plugin) tryQueued() bool {
+	if !s.swapMu.TryLock() {
+		return false
+	}
+	defer s.unlockSwap()
+	max := s.sup.settings().MaxDraining
+	s.mu.Lock()
+	q := s.queued
+	if q == nil || s.stopped {
 		s.mu.Unlock()
-		s.log.Info("running the queued swap", "queued_for", time.Since(q.since).Round(time.Millisecond))
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		_, _ = s.swapLocked(ctx, q.cfg, q.strict) // logged and counted there
-		cancel()
-		s.swapMu.Unlock()
-		return
+		return true
+	}
+	if n := s.drainingAfterSwapLocked(); max > 0 && n > max {
+		s.mu.Unlock()
+		return false
+	}
+	s.queued = nil
+	s.mu.Unlock()
+	s.log.Info("running the queued swap", "queued_for", time.Since(q.since).Round(time.Millisecond))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	_, _ = s.swapLocked(ctx, q.cfg, q.strict) // logged and counted there
+	return true
+}
+
+// unlockSwap releases swapMu and wakes a queued swap.
+func (s *Plugin) unlockSwap() {
+	s.swapMu.Unlock()
+	s.wakeQueued()
+}
+
+// wakeQueued wakes the queued swap's runner, if one waits; it never blocks.
+func (s *Plugin) wakeQueued() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
 	}
 }
 
 // swapLocked is swap with swapMu held.
-func (s *pluginSlot) swapLocked(ctx context.Context, cfg *config.Plugin, strict bool) (SwapResult, error) {
+func (s *Plugin) swapLocked(ctx context.Context, cfg *config.Plugin, strict bool) (SwapResult, error) {
 	res, err := s.switchTo(ctx, cfg, strict)
 	if err != nil {
-		s.h.metrics.swaps.WithLabelValues(s.name, "failed").Inc()
+		s.sup.obs.PluginSwapped(s.name, SwapFailed)
 		s.log.Error("swap failed; the serving generation stays", "error", err)
 		s.mu.Lock()
 		s.lastError = "swap: " + err.Error()
 		s.mu.Unlock()
 		return res, err
 	}
-	s.h.metrics.swaps.WithLabelValues(s.name, "ok").Inc()
+	s.sup.obs.PluginSwapped(s.name, SwapOK)
 	return res, nil
 }
 
-func (s *pluginSlot) switchTo(ctx context.Context, cfg *config.Plugin, strict bool) (SwapResult, error) {
+func (s *Plugin) switchTo(ctx context.Context, cfg *config.Plugin, strict bool) (SwapResult, error) {
 	res := SwapResult{Plugin: s.name}
 	g, err := s.launch(ctx, cfg)
 	if err != nil {
 		return res, err
 	}
-	if prev := s.describe(); strict && prev != nil {
+	if prev := s.Describe(); strict && prev != nil {
 		if err := covers(g.proc.desc, prev); err != nil {
 			g.proc.stop(ctx)
 			return res, fmt.Errorf("new generation does not serve what the old one did: %w", err)
@@ -176,17 +195,17 @@ func (s *pluginSlot) switchTo(ctx context.Context, cfg *config.Plugin, strict bo
 
 // takeOver makes g, a new generation started with cfg, serve (swapMu
 // held): routing switches to it atomically, the old generation drains in
-// the background and, with a probation, is kept as the fallback. A reload
-// calls it for the generations it started beforehand.
-func (s *pluginSlot) takeOver(ctx context.Context, g *generation, cfg *config.Plugin) (SwapResult, error) {
+// the background and, with a probation, is kept as the fallback. A
+// [Pending] swap commits through it.
+func (s *Plugin) takeOver(ctx context.Context, g *generation, cfg *config.Plugin) (SwapResult, error) {
 	res := SwapResult{Plugin: s.name}
-	hc := s.h.hostConfig()
+	hs := s.sup.settings()
 	now := time.Now()
 	s.mu.Lock()
 	if s.stopped {
 		s.mu.Unlock()
 		g.proc.stop(ctx)
-		return res, errors.New("plugin is stopped")
+		return res, ErrStopped
 	}
 	oldCfg := s.cfg
 	s.cfg = cfg
@@ -204,7 +223,7 @@ func (s *pluginSlot) takeOver(ctx context.Context, g *generation, cfg *config.Pl
 		ret := newRetirement()
 		old.ret = ret
 		s.draining = append(s.draining, old)
-		if p := probationOf(hc, cfg); p > 0 {
+		if p := probationOf(hs, cfg); p > 0 {
 			s.fallback, s.fallbackCfg, s.probationEnd = old, oldCfg, now.Add(p)
 			until := s.probationEnd
 			res.ProbationUntil = &until
@@ -213,14 +232,14 @@ func (s *pluginSlot) takeOver(ctx context.Context, g *generation, cfg *config.Pl
 		}
 		s.wg.Add(1)
 		go s.retire(old, ret, drainLimits{
-			undated: now.Add(hc.DrainTimeout.Duration()),
-			ceiling: now.Add(drainCeilingOf(hc, oldCfg)),
+			undated: now.Add(hs.DrainTimeout),
+			ceiling: now.Add(drainCeilingOf(hs, oldCfg)),
 			hard:    s.hard,
 		})
 	}
 	s.mu.Unlock()
-	s.h.metrics.pluginUp.WithLabelValues(s.name).Set(1)
-	s.h.refreshEndpoints(s.name)
+	s.sup.obs.PluginUp(s.name, true)
+	s.sup.endpointsChanged(s.name)
 	res.Generation = g.num
 	if old != nil {
 		res.Replaced = old.num
@@ -230,26 +249,26 @@ func (s *pluginSlot) takeOver(ctx context.Context, g *generation, cfg *config.Pl
 }
 
 // probationOf is the probation of a new generation of plugin p.
-func probationOf(hc config.Host, p *config.Plugin) time.Duration {
+func probationOf(hs Settings, p *config.Plugin) time.Duration {
 	if p.Probation != nil {
 		return p.Probation.Duration()
 	}
-	return hc.Probation.Duration()
+	return hs.Probation
 }
 
 // drainCeilingOf is the drain ceiling of an old generation of plugin p.
-func drainCeilingOf(hc config.Host, p *config.Plugin) time.Duration {
+func drainCeilingOf(hs Settings, p *config.Plugin) time.Duration {
 	if p.DrainCeiling != nil {
 		return p.DrainCeiling.Duration()
 	}
-	return hc.DrainCeiling.Duration()
+	return hs.DrainCeiling
 }
 
 // retire drains an old generation (each call until its caller's deadline,
 // bounded by drain_timeout for calls without one and by drain_ceiling for
 // all), waits while it is kept as fallback, and stops it, unless a
 // rollback restored it.
-func (s *pluginSlot) retire(old *generation, ret *retirement, l drainLimits) {
+func (s *Plugin) retire(old *generation, ret *retirement, l drainLimits) {
 	defer s.wg.Done()
 	idle := old.drain(l, ret.restored)
 	select {
@@ -284,7 +303,7 @@ func (s *pluginSlot) retire(old *generation, ret *retirement, l drainLimits) {
 }
 
 // forgetOldLocked removes g from the old generations.
-func (s *pluginSlot) forgetOldLocked(g *generation) {
+func (s *Plugin) forgetOldLocked(g *generation) {
 	for i, d := range s.draining {
 		if d == g {
 			s.draining = append(s.draining[:i], s.draining[i+1:]...)
@@ -295,7 +314,7 @@ func (s *pluginSlot) forgetOldLocked(g *generation) {
 
 // dismissFallbackLocked lets the fallback go (its retire stops it once it
 // has drained).
-func (s *pluginSlot) dismissFallbackLocked() {
+func (s *Plugin) dismissFallbackLocked() {
 	if fb := s.fallback; fb != nil {
 		close(fb.ret.dismissed)
 		s.fallback, s.fallbackCfg, s.probationEnd = nil, nil, time.Time{}
@@ -304,7 +323,7 @@ func (s *pluginSlot) dismissFallbackLocked() {
 
 // endProbation ends the serving generation's probation once it is over
 // (or at once with now), letting the fallback go.
-func (s *pluginSlot) endProbation(now bool) {
+func (s *Plugin) endProbation(now bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.fallback == nil || (!now && time.Now().Before(s.probationEnd)) {
@@ -323,9 +342,9 @@ func (g *generation) numOr0() int {
 
 // rollBack makes the fallback serve again when the serving generation g
 // died within its probation; it reports whether it did.
-func (s *pluginSlot) rollBack(g *generation) bool {
+func (s *Plugin) rollBack(g *generation) bool {
 	s.swapMu.Lock()
-	defer s.swapMu.Unlock()
+	defer s.unlockSwap()
 	s.mu.Lock()
 	fb := s.fallback
 	if s.cur != g || fb == nil || fb.exited() || !time.Now().Before(s.probationEnd) {
@@ -349,8 +368,61 @@ func (s *pluginSlot) rollBack(g *generation) bool {
 	s.changed = make(chan struct{})
 	s.mu.Unlock()
 	g.proc.client.Kill()
-	s.h.metrics.swaps.WithLabelValues(s.name, "rolled_back").Inc()
+	s.sup.obs.PluginSwapped(s.name, SwapRolledBack)
 	s.log.Error("new generation died on probation; rolled back to the previous one", "generation", g.num, "lived", lived, "serving", fb.num, "pid", fb.pid())
-	s.h.refreshEndpoints(s.name)
+	s.sup.endpointsChanged(s.name)
 	return true
+}
+
+// Pending is a new generation started by [Plugin.Prepare] beside the
+// serving one, not serving yet. Until Commit or Discard no other swap or
+// restart of the plugin runs. Commit and Discard are not safe for
+// concurrent use; exactly one of them must be called, once.
+type Pending struct {
+	p   *Plugin
+	cfg *config.Plugin
+	g   *generation
+}
+
+// Prepare starts a new generation of the plugin with cfg, for a change of
+// configuration that must apply all at once with others (a reload): it
+// waits for a swap or restart in progress, then holds the plugin's swaps
+// until the Pending is committed or discarded. On error nothing changed.
+func (s *Plugin) Prepare(ctx context.Context, cfg *config.Plugin) (*Pending, error) {
+	s.swapMu.Lock()
+	s.mu.RLock()
+	stopped := s.stopped
+	s.mu.RUnlock()
+	if stopped {
+		s.unlockSwap()
+		return nil, ErrStopped
+	}
+	g, err := s.launch(ctx, cfg)
+	if err != nil {
+		s.unlockSwap()
+		return nil, err
+	}
+	return &Pending{p: s, cfg: cfg, g: g}, nil
+}
+
+// Commit makes the new generation serve, as a swap does, and releases the
+// plugin for the next swap. It fails only when the plugin was stopped
+// meanwhile; the new generation is stopped then.
+func (pd *Pending) Commit(ctx context.Context) (SwapResult, error) {
+	s := pd.p
+	defer s.unlockSwap()
+	res, err := s.takeOver(ctx, pd.g, pd.cfg)
+	if err != nil {
+		s.log.Warn("reload: the new generation was not installed", "error", err)
+		return res, err
+	}
+	s.sup.obs.PluginSwapped(s.name, SwapOK)
+	return res, nil
+}
+
+// Discard stops the new generation (within ctx) and releases the plugin;
+// the serving generation is untouched.
+func (pd *Pending) Discard(ctx context.Context) {
+	pd.g.proc.stop(ctx)
+	pd.p.unlockSwap()
 }

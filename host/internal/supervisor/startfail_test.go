@@ -1,4 +1,4 @@
-package host
+package supervisor
 
 import (
 	"errors"
@@ -64,10 +64,10 @@ func TestTailWriter(t *testing.T) {
 }
 
 func TestBlamedAttr(t *testing.T) {
-	if a := blamedAttr(fmt.Errorf("x: %w", &startError{attr: "config", err: errors.New("no")})); a != "config" {
+	if a := BlamedAttr(fmt.Errorf("x: %w", &startError{attr: "config", err: errors.New("no")})); a != "config" {
 		t.Errorf("wrapped startError: %q", a)
 	}
-	if a := blamedAttr(errors.New("no")); a != "command" {
+	if a := BlamedAttr(errors.New("no")); a != "command" {
 		t.Errorf("other error: %q", a)
 	}
 }

@@ -1,4 +1,4 @@
-package host
+package supervisor
 
 import (
 	"context"
@@ -13,16 +13,6 @@ import (
 	"github.com/oslohost/oslohost/host/config"
 	"github.com/oslohost/oslohost/oslo"
 	"github.com/oslohost/oslohost/plugin/pluginv1"
-	"github.com/oslohost/oslohost/server"
-)
-
-// Plugin states shown in status.
-const (
-	StateStarting   = "starting"
-	StateServing    = "serving"
-	StateRestarting = "restarting" // crashed; a new process is being started
-	StateCrashLoop  = "crash-loop" // crashed repeatedly; restarting with backoff
-	StateStopped    = "stopped"
 )
 
 // Supervision settings.
@@ -44,14 +34,21 @@ const (
 	startCheck = 300 * time.Millisecond
 )
 
-// errNoGeneration: the plugin has no serving process now.
-var errNoGeneration = errors.New("plugin has no running process")
+// Errors of a plugin's calls and swaps.
+var (
+	// ErrUnavailable: the plugin has no serving process now (and got none
+	// within restartWait).
+	ErrUnavailable = errors.New("plugin has no running process")
+	// ErrStopped: the plugin was stopped (removed or shut down).
+	ErrStopped = errors.New("plugin is stopped")
+)
 
-// pluginSlot is one configured plugin: the generation serving it now,
-// swaps to a new generation, and restarts after crashes.
-type pluginSlot struct {
+// Plugin is one configured plugin: the generation serving it now, swaps
+// to a new generation, and restarts after crashes. Its methods are safe for
+// concurrent use.
+type Plugin struct {
 	name string
-	h    *Host
+	sup  *Supervisor
 	log  hclog.Logger
 
 	mu        sync.RWMutex
@@ -80,24 +77,28 @@ type pluginSlot struct {
 	queued *queuedSwap
 
 	// swapMu serializes swaps, restarts and rollbacks: never two at once.
+	// It is released with unlockSwap.
 	swapMu sync.Mutex
-	done   chan struct{}
-	hard   chan struct{} // closed when stop cuts the calls of old generations
-	wg     sync.WaitGroup
+	// wake gets a token (never blocking) when swapMu is released or a call
+	// ends: what a queued swap waits for.
+	wake chan struct{}
+	done chan struct{}
+	hard chan struct{} // closed when stop cuts the calls of old generations
+	wg   sync.WaitGroup
 }
 
-func newSlot(h *Host, cfg *config.Plugin) *pluginSlot {
-	return &pluginSlot{
-		name: cfg.Name, h: h, cfg: cfg, log: h.log.Named("plugin").Named(cfg.Name),
-		changed: make(chan struct{}), state: StateStarting, done: make(chan struct{}), hard: make(chan struct{}),
+func newPlugin(sup *Supervisor, cfg *config.Plugin) *Plugin {
+	return &Plugin{
+		name: cfg.Name, sup: sup, cfg: cfg, log: sup.log.Named("plugin").Named(cfg.Name),
+		changed: make(chan struct{}), wake: make(chan struct{}, 1), state: StateStarting, done: make(chan struct{}), hard: make(chan struct{}),
 	}
 }
 
 // start launches the first generation and the supervisor.
-func (s *pluginSlot) start(ctx context.Context) error {
+func (s *Plugin) start(ctx context.Context) error {
 	s.swapMu.Lock()
-	defer s.swapMu.Unlock()
-	g, err := s.launch(ctx, s.config())
+	defer s.unlockSwap()
+	g, err := s.launch(ctx, s.Config())
 	if err != nil {
 		s.setState(StateStopped, err)
 		return err
@@ -108,25 +109,45 @@ func (s *pluginSlot) start(ctx context.Context) error {
 	return nil
 }
 
-func (s *pluginSlot) config() *config.Plugin {
+// Name is the plugin's name.
+func (s *Plugin) Name() string { return s.name }
+
+// Config is the plugin block in force (the serving generation's).
+func (s *Plugin) Config() *config.Plugin {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.cfg
 }
 
+// SetConfig replaces the plugin block in force by cfg, a block with the
+// same settings written elsewhere (a reload moved it); a changed block
+// needs a new generation: Swap or Prepare.
+func (s *Plugin) SetConfig(cfg *config.Plugin) {
+	s.mu.Lock()
+	s.cfg = cfg
+	s.mu.Unlock()
+}
+
 // launch starts a new generation and checks that it stays up briefly.
-func (s *pluginSlot) launch(ctx context.Context, cfg *config.Plugin) (*generation, error) {
-	p, err := startPlugin(ctx, cfg, cfg.MaxMessageSize, s.h.hostSvc, s.h.log)
+func (s *Plugin) launch(ctx context.Context, cfg *config.Plugin) (*generation, error) {
+	var tel *pluginv1.Telemetry
+	if f := s.sup.cfg.Telemetry; f != nil {
+		tel = f(cfg.Name)
+	}
+	p, err := startProcess(ctx, cfg, s.sup.cfg.HostService, tel, s.sup.log)
 	if err != nil {
 		return nil, err
 	}
+	t := time.NewTimer(startCheck)
+	defer t.Stop()
 	select {
-	case <-time.After(startCheck):
+	case <-t.C:
+	case <-p.done:
 	case <-ctx.Done():
 		p.client.Kill()
 		return nil, context.Cause(ctx)
 	}
-	if p.client.Exited() {
+	if p.exited() {
 		p.client.Kill()
 		return nil, fmt.Errorf("plugin %q exited right after it started", cfg.Name)
 	}
@@ -134,11 +155,13 @@ func (s *pluginSlot) launch(ctx context.Context, cfg *config.Plugin) (*generatio
 	s.nextNum++
 	num := s.nextNum
 	s.mu.Unlock()
-	return newGeneration(num, p), nil
+	g := newGeneration(num, p)
+	g.onEnd = s.wakeQueued
+	return g, nil
 }
 
 // install makes g the serving generation and returns the one it replaces.
-func (s *pluginSlot) install(g *generation) *generation {
+func (s *Plugin) install(g *generation) *generation {
 	s.mu.Lock()
 	old := s.cur
 	s.cur = g
@@ -146,12 +169,12 @@ func (s *pluginSlot) install(g *generation) *generation {
 	close(s.changed)
 	s.changed = make(chan struct{})
 	s.mu.Unlock()
-	s.h.metrics.pluginUp.WithLabelValues(s.name).Set(1)
+	s.sup.obs.PluginUp(s.name, true)
 	s.log.Info("serving", "generation", g.num, "pid", g.pid())
 	return old
 }
 
-func (s *pluginSlot) setState(state string, err error) {
+func (s *Plugin) setState(state string, err error) {
 	s.mu.Lock()
 	s.state = state
 	if err != nil {
@@ -160,11 +183,12 @@ func (s *pluginSlot) setState(state string, err error) {
 	s.mu.Unlock()
 }
 
-// acquire returns the serving generation with a call begun on it (the
-// call must use call.ctx and end on g), waiting up to restartWait while
-// the plugin restarts or rolls back. A longLived call is kept by a drain
-// until the ceiling even without a deadline.
-func (s *pluginSlot) acquire(ctx context.Context, longLived bool) (g *generation, call *inflightCall, err error) {
+// Begin begins a call on the serving generation, waiting up to
+// restartWait while the plugin restarts or rolls back (then ErrUnavailable).
+// The call must use the returned Call's Context and End it. A longLived
+// call (its caller watches it with a call monitor) is kept by a drain until
+// the ceiling even without a deadline.
+func (s *Plugin) Begin(ctx context.Context, longLived bool) (*Call, error) {
 	timer := time.NewTimer(restartWait)
 	defer timer.Stop()
 	for {
@@ -173,28 +197,29 @@ func (s *pluginSlot) acquire(ctx context.Context, longLived bool) (g *generation
 		if g != nil && g.exited() {
 			g = nil // dead, not yet replaced by the supervisor: wait for it
 		}
+		var c *inflightCall
 		if g != nil {
-			call = g.begin(ctx, longLived)
+			c = g.begin(ctx, longLived)
 		}
 		s.mu.RUnlock()
 		if g != nil {
-			return g, call, nil
+			return &Call{g: g, c: c}, nil
 		}
 		if stopped {
-			return nil, nil, errNoGeneration
+			return nil, ErrUnavailable
 		}
 		select {
 		case <-changed:
 		case <-timer.C:
-			return nil, nil, errNoGeneration
+			return nil, ErrUnavailable
 		case <-ctx.Done():
-			return nil, nil, errNoGeneration
+			return nil, ErrUnavailable
 		}
 	}
 }
 
-// describe is the serving generation's description (nil if none).
-func (s *pluginSlot) describe() *pluginv1.DescribeResponse {
+// Describe is the serving generation's description (nil if none).
+func (s *Plugin) Describe() *pluginv1.DescribeResponse {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.cur == nil {
@@ -250,36 +275,47 @@ func missingMethods(have, want []string) []string {
 	return out
 }
 
-// supervise restarts the plugin when its serving process dies.
-func (s *pluginSlot) supervise() {
+// supervise waits on the serving process's exit, rolling back to the
+// previous generation when it died on probation and restarting the plugin
+// otherwise, and ends the probation when it is over. It looks again
+// whenever the serving generation changes.
+func (s *Plugin) supervise() {
 	defer s.wg.Done()
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
+	probation := time.NewTimer(time.Hour) // armed only while a fallback is kept
+	probation.Stop()
 	for {
+		s.mu.RLock()
+		g, changed, fallback, end := s.cur, s.changed, s.fallback, s.probationEnd
+		s.mu.RUnlock()
+		var exited <-chan struct{} // nil: no serving process to watch
+		if g != nil {
+			exited = g.proc.done
+		}
+		var probationOver <-chan time.Time
+		if fallback != nil {
+			probation.Reset(time.Until(end))
+			probationOver = probation.C
+		}
 		select {
 		case <-s.done:
 			return
-		case <-tick.C:
+		case <-changed:
+		case <-probationOver:
+			s.endProbation(false)
+		case <-exited:
+			if !s.rollBack(g) {
+				s.crashed(g)
+			}
 		}
-		s.endProbation(false)
-		s.mu.RLock()
-		g := s.cur
-		s.mu.RUnlock()
-		if g == nil || !g.exited() {
-			continue
-		}
-		if s.rollBack(g) {
-			continue
-		}
-		s.crashed(g)
+		probation.Stop() // a stale tick only makes endProbation look again
 	}
 }
 
 // crashed takes a dead generation out of service and restarts the plugin
 // with exponential backoff, entering crash-loop after repeated crashes.
-func (s *pluginSlot) crashed(g *generation) {
+func (s *Plugin) crashed(g *generation) {
 	s.swapMu.Lock()
-	defer s.swapMu.Unlock()
+	defer s.unlockSwap()
 	s.mu.Lock()
 	if s.cur != g { // already replaced
 		s.mu.Unlock()
@@ -292,7 +328,7 @@ func (s *pluginSlot) crashed(g *generation) {
 	s.dismissFallbackLocked() // past its probation (else rollBack had taken it)
 	s.lastError = fmt.Sprintf("generation %d (pid %d) exited unexpectedly", g.num, g.pid())
 	s.mu.Unlock()
-	s.h.metrics.pluginUp.WithLabelValues(s.name).Set(0)
+	s.sup.obs.PluginUp(s.name, false)
 	s.log.Error("plugin crashed; restarting", "generation", g.num, "lived", time.Since(g.started).Round(time.Millisecond))
 	g.proc.client.Kill()
 
@@ -316,7 +352,7 @@ func (s *pluginSlot) crashed(g *generation) {
 			return
 		case <-time.After(wait):
 		}
-		s.h.metrics.restarts.WithLabelValues(s.name).Inc()
+		s.sup.obs.PluginRestarted(s.name)
 		s.mu.Lock()
 		s.restarts++
 		if q := s.queued; q != nil { // a swap asked for meanwhile: restart with it
@@ -326,10 +362,10 @@ func (s *pluginSlot) crashed(g *generation) {
 			s.log.Info("restarting with the queued swap", "queued_for", time.Since(q.since).Round(time.Millisecond))
 		}
 		s.mu.Unlock()
-		ng, err := s.launch(context.Background(), s.config())
+		ng, err := s.launch(context.Background(), s.Config())
 		if err == nil {
 			s.install(ng)
-			s.h.refreshEndpoints(s.name)
+			s.sup.endpointsChanged(s.name)
 			s.mu.Lock()
 			s.nextTry = time.Time{}
 			s.mu.Unlock()
@@ -343,7 +379,7 @@ func (s *pluginSlot) crashed(g *generation) {
 	}
 }
 
-func (s *pluginSlot) recordCrash() {
+func (s *Plugin) recordCrash() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := time.Now()
@@ -356,7 +392,7 @@ func (s *pluginSlot) recordCrash() {
 	s.crashes = append(keep, now)
 }
 
-func (s *pluginSlot) recentCrashes() int {
+func (s *Plugin) recentCrashes() int {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	n := 0
@@ -379,7 +415,7 @@ func backoff(attempt int) time.Duration {
 
 // stop ends supervision, drains the serving generation within ctx and
 // stops every process of the plugin.
-func (s *pluginSlot) stop(ctx context.Context) {
+func (s *Plugin) stop(ctx context.Context) {
 	s.mu.Lock()
 	if s.stopped {
 		s.mu.Unlock()
@@ -398,8 +434,8 @@ func (s *pluginSlot) stop(ctx context.Context) {
 	// Wait for a swap or restart in progress, then for the old
 	// generations to drain and stop; at the end of ctx their calls are cut.
 	s.swapMu.Lock()
-	s.swapMu.Unlock() //nolint:staticcheck // a barrier
-	s.h.metrics.pluginUp.WithLabelValues(s.name).Set(0)
+	s.unlockSwap() // a barrier
+	s.sup.obs.PluginUp(s.name, false)
 	if g != nil {
 		hard := make(chan struct{})
 		stopHard := context.AfterFunc(ctx, func() { close(hard) })
@@ -414,20 +450,3 @@ func (s *pluginSlot) stop(ctx context.Context) {
 
 // farFuture is a time no drain reaches.
 var farFuture = time.Now().AddDate(100, 0, 0)
-
-// forwarders builds the dispatcher endpoints for this plugin.
-func (s *pluginSlot) endpoints(timeout time.Duration) []server.Endpoint {
-	desc := s.describe()
-	var eps []server.Endpoint
-	for _, e := range desc.GetEndpoints() {
-		ep := server.Endpoint{
-			Namespace: e.GetNamespace(), LegacyNamespaces: e.GetLegacyNamespaces(), Version: e.GetVersion(),
-			Methods: make(map[string]server.Handler, len(e.GetMethods())),
-		}
-		for _, m := range e.GetMethods() {
-			ep.Methods[m] = &forwarder{slot: s, namespace: e.GetNamespace(), version: e.GetVersion(), method: m, timeout: timeout}
-		}
-		eps = append(eps, ep)
-	}
-	return eps
-}

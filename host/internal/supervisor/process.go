@@ -1,4 +1,4 @@
-package host
+package supervisor
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/status"
 
 	"github.com/oslohost/oslohost/host/config"
@@ -30,14 +31,41 @@ type pluginProc struct {
 	path   string
 	sha256 string // of the binary as started
 	log    hclog.Logger
+	// done is closed once the process has exited (go-plugin's wait on it
+	// returned), whatever ended it; set by the handshake.
+	done <-chan struct{}
 }
 
-// startPlugin launches the plugin's binary, configures it and asks it to
+// exitWatch is pluginv1's go-plugin glue keeping the context go-plugin
+// hands to GRPCClient: go-plugin cancels it when the plugin process has
+// exited, after its wait on the process returned (and Exited is true). It
+// is the supervisor's only source of exits: nothing polls.
+type exitWatch struct {
+	*pluginv1.GRPCPlugin
+	done <-chan struct{}
+}
+
+func (w *exitWatch) GRPCClient(ctx context.Context, b *plugin.GRPCBroker, c *grpc.ClientConn) (any, error) {
+	w.done = ctx.Done()
+	return w.GRPCPlugin.GRPCClient(ctx, b, c)
+}
+
+// exited reports whether the process has exited.
+func (p *pluginProc) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// startProcess launches the plugin's binary, configures it and asks it to
 // describe its endpoints. hostSvc, unless nil, is served to the plugin over
-// go-plugin's broker as the Host service. On any failure the process is
-// stopped again.
-func startPlugin(ctx context.Context, cfg *config.Plugin, maxMsg int, hostSvc pluginv1.HostServer, log hclog.Logger) (*pluginProc, error) {
-	path := resolvedCommand(cfg)
+// go-plugin's broker as the Host service; tel, unless nil, is the tracing
+// the plugin exports with. On any failure the process is stopped again.
+func startProcess(ctx context.Context, cfg *config.Plugin, hostSvc pluginv1.HostServer, tel *pluginv1.Telemetry, log hclog.Logger) (*pluginProc, error) {
+	path := Command(cfg)
 	if st, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("plugin %q: command %s: %w", cfg.Name, path, err)
 	} else if st.IsDir() || st.Mode()&0o111 == 0 {
@@ -46,7 +74,7 @@ func startPlugin(ctx context.Context, cfg *config.Plugin, maxMsg int, hostSvc pl
 	cmd := exec.Command(path, cfg.Args...)
 	cmd.Env = pluginEnv(cfg.Env)
 	setPdeathsig(cmd)
-	opts := []pluginv1.ClientOption{pluginv1.WithMaxMessageSize(maxMsg)}
+	opts := []pluginv1.ClientOption{pluginv1.WithMaxMessageSize(cfg.MaxMessageSize)}
 	if cfg.SHA256 != "" {
 		sum, err := hex.DecodeString(cfg.SHA256)
 		if err != nil {
@@ -63,15 +91,25 @@ func startPlugin(ctx context.Context, cfg *config.Plugin, maxMsg int, hostSvc pl
 	}
 	stderr := &tailWriter{}
 	ccfg.Stderr = stderr // what the plugin said before it failed to start
+	gp, ok := ccfg.Plugins[pluginv1.PluginName].(*pluginv1.GRPCPlugin)
+	if !ok {
+		return nil, fmt.Errorf("plugin %q: pluginv1.ClientConfig has no %s plugin", cfg.Name, pluginv1.PluginName)
+	}
+	watch := &exitWatch{GRPCPlugin: gp}
+	ccfg.Plugins = plugin.PluginSet{pluginv1.PluginName: watch}
 	p := &pluginProc{name: cfg.Name, cfg: cfg, client: plugin.NewClient(ccfg), path: path, sha256: fileSHA256(path), log: plog}
-	if err := p.handshake(ctx, hostSvc); err != nil {
+	if err := p.handshake(ctx, hostSvc, tel); err != nil {
 		p.client.Kill()
 		return nil, explainStart(err, stderr)
+	}
+	if p.done = watch.done; p.done == nil { // go-plugin did not call GRPCClient: cannot happen after Dispense
+		p.client.Kill()
+		return nil, fmt.Errorf("plugin %q: no exit notice from go-plugin", cfg.Name)
 	}
 	return p, nil
 }
 
-func (p *pluginProc) handshake(ctx context.Context, hostSvc pluginv1.HostServer) error {
+func (p *pluginProc) handshake(ctx context.Context, hostSvc pluginv1.HostServer, tel *pluginv1.Telemetry) error {
 	rpc, err := p.client.Client()
 	if err != nil {
 		if errors.Is(err, plugin.ErrChecksumsDoNotMatch) {
@@ -91,7 +129,7 @@ func (p *pluginProc) handshake(ctx context.Context, hostSvc pluginv1.HostServer)
 		}
 		copts = append(copts, pluginv1.WithHostService(id))
 	}
-	copts = append(copts, pluginv1.WithTelemetry(pluginTelemetry(p.name)))
+	copts = append(copts, pluginv1.WithTelemetry(tel))
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if err := p.ep.Configure(ctx, p.name, p.cfg.Config, copts...); err != nil {
@@ -108,9 +146,26 @@ func (p *pluginProc) handshake(ctx context.Context, hostSvc pluginv1.HostServer)
 	return nil
 }
 
+// Probe runs the start of the plugin of block cfg as the supervisor does
+// (launch, configure, describe; no Host service) and stops it again: the
+// check of a configuration without serving it. Its error is a start
+// failure, see [BlamedAttr].
+func Probe(ctx context.Context, cfg *config.Plugin, log hclog.Logger) error {
+	if log == nil {
+		log = hclog.NewNullLogger()
+	}
+	p, err := startProcess(ctx, cfg, nil, nil, log)
+	if err != nil {
+		return err
+	}
+	p.stop(ctx)
+	log.Info("plugin ok", "plugin", cfg.Name, "endpoints", fmt.Sprint(describeSummary(p.desc)))
+	return nil
+}
+
 // stop runs the plugin's close hook (bounded by ctx) and ends the process.
 func (p *pluginProc) stop(ctx context.Context) {
-	if p.ep != nil && !p.client.Exited() {
+	if p.ep != nil && !p.exited() {
 		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		if err := p.ep.Close(cctx); err != nil {
 			p.log.Debug("close hook", "error", err)
@@ -120,12 +175,12 @@ func (p *pluginProc) stop(ctx context.Context) {
 	p.client.Kill()
 }
 
-// resolvedCommand is the file the plugin's command names, as an absolute
+// Command is the file the plugin's command names, as an absolute
 // path: a relative command is taken from the directory of the config file
 // that declares it. A command is always a file, never looked up on $PATH
 // (exec.Command searches $PATH for a name without a slash, and
 // filepath.Join(".", "./x") is "x").
-func resolvedCommand(cfg *config.Plugin) string {
+func Command(cfg *config.Plugin) string {
 	p := cfg.Command
 	if !filepath.IsAbs(p) {
 		p = filepath.Join(filepath.Dir(cfg.Range.Filename), p)

@@ -1,4 +1,4 @@
-package host
+package supervisor
 
 import (
 	"context"
@@ -46,7 +46,7 @@ func TestDrainCutsEachCallAtItsLimit(t *testing.T) {
 	}()
 	select {
 	case <-undated.ctx.Done():
-		if !errors.Is(context.Cause(undated.ctx), errDrainCut) {
+		if !errors.Is(context.Cause(undated.ctx), ErrDrainCut) {
 			t.Fatalf("cut with %v", context.Cause(undated.ctx))
 		}
 	case <-time.After(5 * time.Second):

@@ -1,4 +1,4 @@
-package host
+package supervisor
 
 import (
 	"context"
@@ -11,11 +11,12 @@ import (
 // gives up on them.
 const drainGrace = 5 * time.Second
 
-// Causes of a cut call: errDrainCut, it outlived its drain limit after a
-// swap; errStopCut, the plugin was stopping and the time was up.
+// Causes of a cut call (context.Cause of [Call.Context]): ErrDrainCut, it
+// outlived its drain limit after a swap; ErrStopCut, the plugin was
+// stopping and the time was up.
 var (
-	errDrainCut = errors.New("cut by the drain after a swap")
-	errStopCut  = errors.New("cut: the plugin is stopping")
+	ErrDrainCut = errors.New("cut by the drain after a swap")
+	ErrStopCut  = errors.New("cut: the plugin is stopping")
 )
 
 // generation is one running process of a plugin, with the calls it has in
@@ -35,9 +36,11 @@ type generation struct {
 	retiredAt time.Time
 	drained   bool
 	cut       int // calls cut by the drain
-	// ret is the current retirement (nil while serving); the slot's mu
+	// ret is the current retirement (nil while serving); the plugin's mu
 	// guards it.
 	ret *retirement
+	// onEnd, unless nil, is called after each call ended.
+	onEnd func()
 }
 
 // retirement is one time a generation stopped serving: restored is
@@ -90,6 +93,9 @@ func (g *generation) end(c *inflightCall) {
 		g.idle = nil
 	}
 	g.mu.Unlock()
+	if g.onEnd != nil {
+		g.onEnd()
+	}
 }
 
 // InFlight is the number of calls running on this generation.
@@ -145,7 +151,7 @@ func (g *generation) drain(l drainLimits, restored <-chan struct{}) bool {
 			if !now.Before(lim) {
 				c.cut = true
 				g.cut++
-				c.cancel(errDrainCut)
+				c.cancel(ErrDrainCut)
 				continue
 			}
 			waiting = true
@@ -169,7 +175,7 @@ func (g *generation) drain(l drainLimits, restored <-chan struct{}) bool {
 		case <-t.C:
 		case <-hard:
 			hard = nil
-			g.cutAll(errStopCut)
+			g.cutAll(ErrStopCut)
 		case <-restored:
 			t.Stop()
 			return false
@@ -192,7 +198,7 @@ func (g *generation) cutAll(cause error) {
 }
 
 // exited reports whether the plugin process has ended.
-func (g *generation) exited() bool { return g.proc.client.Exited() }
+func (g *generation) exited() bool { return g.proc.exited() }
 
 // pid is the plugin process id (0 when unknown).
 func (g *generation) pid() int {

@@ -1,4 +1,4 @@
-package host
+package supervisor
 
 import (
 	"bytes"
@@ -23,9 +23,9 @@ type startError struct {
 func (e *startError) Error() string { return e.err.Error() }
 func (e *startError) Unwrap() error { return e.err }
 
-// blamedAttr is the attribute of the plugin block that err, a start
-// failure, concerns.
-func blamedAttr(err error) string {
+// BlamedAttr is the attribute of the plugin block that err, a start
+// failure, concerns: "sha256", "config" or (for any other) "command".
+func BlamedAttr(err error) string {
 	var se *startError
 	if errors.As(err, &se) {
 		return se.attr
