@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -143,6 +144,13 @@ func (f *benchFlags) run(cmd *cobra.Command) error {
 		return err
 	}
 	stderr := cmd.ErrOrStderr()
+	if path := os.Getenv("OSLOHOST_CPUPROFILE"); path != "" {
+		stopProfile, err := startCPUProfile(path)
+		if err != nil {
+			return err
+		}
+		defer stopProfile()
+	}
 	ctx, stop := interruptContext(cmd.Context())
 	defer stop()
 
@@ -194,10 +202,9 @@ func (f *benchFlags) run(cmd *cobra.Command) error {
 	return nil
 }
 
-// call makes one bench call, bounded by --timeout also while publishing.
+// call makes one bench call; the client's timeout (--timeout) bounds all
+// of it, publishing too.
 func (f *benchFlags) call(ctx context.Context, c *client.Client, args json.RawMessage) error {
-	ctx, cancel := context.WithTimeout(ctx, f.timeout)
-	defer cancel()
 	return c.Call(ctx, nil, f.method, args, nil)
 }
 
