@@ -15,7 +15,7 @@ import statistics
 import sys
 from collections import defaultdict
 
-SYSTEMS = ["ceiling", "ceiling-oslo", "base-pool", "oslohost-pool", "oslohost-pool-1p", "oslohost-blocking", "python"]
+SYSTEMS = ["ceiling", "ceiling-oslo", "base-pool", "oslohost-pool", "oslohost-pool-2p", "oslohost-blocking", "python"]
 MIB = 1024.0
 
 
@@ -184,7 +184,7 @@ def main():
         return cells.get((s, c, p))
     oc64, py64, oc1 = cell("ceiling-oslo", 64, 100), cell("python", 64, 100), cell("ceiling-oslo", 1, 100)
     lines = []
-    for s, label in (("oslohost-pool", "oslohost (pool, defaults)"), ("oslohost-pool-1p", "oslohost (pool, GOMAXPROCS=1 set by hand)")):
+    for s, label in (("oslohost-pool", "oslohost (pool, defaults)"), ("oslohost-pool-2p", "oslohost (pool, GOMAXPROCS=2 set by hand)")):
         pool64, pool1 = cell(s, 64, 100), cell(s, 1, 100)
         if pool64 and oc64:
             r = pool64["cps"] / oc64["cps"]

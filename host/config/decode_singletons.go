@@ -89,6 +89,7 @@ func (d *decoder) host(blk *hcl.Block) {
 	b.duration("shutdown_timeout", &h.ShutdownTimeout)
 	b.duration("drain_timeout", &h.DrainTimeout)
 	b.integer("max_message_size", &h.MaxMessageSize, 1)
+	b.integer("gomaxprocs", &h.GOMAXPROCS, 1)
 }
 
 func (d *decoder) admin(blk *hcl.Block) {

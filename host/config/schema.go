@@ -21,7 +21,7 @@ var (
 		Blocks:     []hcl.BlockHeaderSchema{{Type: "tls"}},
 	}
 	tlsSchema      = &hcl.BodySchema{Attributes: attrs("ca_file", "cert_file", "key_file", "insecure_skip_verify")}
-	hostSchema     = &hcl.BodySchema{Attributes: attrs("shutdown_timeout", "drain_timeout", "max_message_size")}
+	hostSchema     = &hcl.BodySchema{Attributes: attrs("shutdown_timeout", "drain_timeout", "max_message_size", "gomaxprocs")}
 	executorSchema = &hcl.BodySchema{Attributes: attrs("kind", "workers")}
 	pluginSchema   = &hcl.BodySchema{Attributes: attrs("command", "args", "env", "sha256", "config",
 		"watch", "start_timeout", "max_message_size")}
