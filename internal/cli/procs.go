@@ -47,9 +47,11 @@ func decideProcs(env string, setting, available int) procs {
 	return procs{why: fmt.Sprintf("%d CPUs available: Go's default", available)}
 }
 
-// currentProcs decides for this process and applies the host's share.
-func currentProcs(cfg *config.Config) procs {
-	p := decideProcs(os.Getenv("GOMAXPROCS"), cfg.Host.GOMAXPROCS, runtime.GOMAXPROCS(0))
+// currentProcs decides for this process (setting: host.gomaxprocs, 0 for
+// none) and applies the host's share. `oslohost bench` decides as the host
+// does: a load generator on a small machine shares it with the broker too.
+func currentProcs(setting int) procs {
+	p := decideProcs(os.Getenv("GOMAXPROCS"), setting, runtime.GOMAXPROCS(0))
 	if p.host > 0 {
 		runtime.GOMAXPROCS(p.host)
 	}

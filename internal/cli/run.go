@@ -63,7 +63,7 @@ func runHost(cmd *cobra.Command, paths []string) error {
 		defer stop()
 		log.Info("writing a CPU profile until exit", "path", path)
 	}
-	procs := currentProcs(cfg)
+	procs := currentProcs(cfg.Host.GOMAXPROCS)
 	procs.apply(cfg)
 	log.Info("Go processors", "host", runtime.GOMAXPROCS(0), "plugins", orDefault(procs.plugin), "from", procs.why)
 	h, err := host.New(cfg, log, host.WithLoader(func() (*config.Config, error) {
