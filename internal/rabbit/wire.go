@@ -2,6 +2,7 @@ package rabbit
 
 import (
 	"net"
+	"runtime"
 	"sync"
 )
 
@@ -18,7 +19,8 @@ import (
 // latency), and those made together, e.g. by goroutines queued behind one
 // another for the publishing channel, go out as one write. Nothing waits
 // for a timer: a write is delayed only while another goroutine is between
-// hold and release, which is never longer than its own publish.
+// hold and release, which is never longer than its own publish, and by one
+// yield of the processor.
 //
 // A write that does not fit in the buffer (wireBatchMax) flushes it and
 // goes out at once, so the buffer stays small and large bodies are not
@@ -68,13 +70,25 @@ func (w *wire) hold() {
 	w.mu.Unlock()
 }
 
-// release ends a hold; the last one writes what was held back.
+// release ends a hold; the last one writes what was held back, after
+// yielding the processor once: goroutines made runnable together (the
+// workers woken by one burst of plugin replies, the callers woken by one
+// burst of replies) then add their publishes and acks to the same write,
+// as batchAcker does for acks. With nobody else runnable the yield returns
+// at once.
 func (w *wire) release() {
 	if w == nil {
 		return
 	}
 	w.mu.Lock()
 	w.holders--
+	if w.holders > 0 || len(w.buf) == 0 {
+		w.mu.Unlock()
+		return
+	}
+	w.mu.Unlock()
+	runtime.Gosched()
+	w.mu.Lock()
 	if w.holders == 0 {
 		_ = w.flushLocked()
 	}
