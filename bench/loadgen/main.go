@@ -48,6 +48,7 @@ func main() {
 	count := flag.Int("count", 0, "measured calls to make, instead of -duration")
 	warmup := flag.Duration("warmup", time.Second, "time spent calling before measuring")
 	timeout := flag.Duration("timeout", 10*time.Second, "how long each call waits for its reply")
+	noFirst := flag.Bool("nofirst", false, "do not check with one call first that the server answers (to queue a backlog)")
 	flag.Parse()
 	if *topic == "" || *concurrency < 1 || *channels < 1 {
 		fmt.Fprintln(os.Stderr, "loadgen: -topic is required; -concurrency and -channels must be positive")
@@ -66,9 +67,11 @@ func main() {
 	g.msgIDAt = bytes.Index(g.template, []byte(msgIDMarker))
 	g.uniqAt = bytes.Index(g.template, []byte(uniqMarker))
 	// One call first: the server must answer before measuring.
-	if err := g.call(ctx, 0); err != nil {
-		fmt.Fprintf(os.Stderr, "loadgen: first call: %v\n", err)
-		os.Exit(1)
+	if !*noFirst {
+		if err := g.call(ctx, 0); err != nil {
+			fmt.Fprintf(os.Stderr, "loadgen: first call: %v\n", err)
+			os.Exit(1)
+		}
 	}
 	// A caller number (a reply slot) per call in flight: taken for the
 	// call, put back after it; closed loop has at most -concurrency.
