@@ -49,11 +49,15 @@ type Message struct {
 	Retries int
 }
 
+// noHeaders is the empty header table of messages without headers, shared
+// (the client library only reads it): not a new map per publish.
+var noHeaders = amqp.Table{}
+
 // publishing is the AMQP message of m.
 func (m *Message) publishing() amqp.Publishing {
 	headers := m.Headers
 	if headers == nil {
-		headers = amqp.Table{}
+		headers = noHeaders
 	}
 	return amqp.Publishing{
 		ContentType:     "application/json",
