@@ -92,14 +92,13 @@ func (c *Client) Call(ctx context.Context, reqCtx any, method string, args any, 
 	if err != nil {
 		return err
 	}
-	return c.wait(ctx, p, req.MsgID, timeout, result)
+	return c.wait(ctx, p, req.MsgID, result)
 }
 
-// wait waits for the final reply: the overall timeout is not extended by
-// heartbeats, each of which restarts only the call-monitor timer.
-func (c *Client) wait(ctx context.Context, p *pending, msgID string, timeout time.Duration, result any) error {
-	overall := time.NewTimer(timeout)
-	defer overall.Stop()
+// wait waits for the final reply: the overall timeout (ctx's deadline,
+// whose cause is a *TimeoutError) is not extended by heartbeats, each of
+// which restarts only the call-monitor timer.
+func (c *Client) wait(ctx context.Context, p *pending, msgID string, result any) error {
 	var monitor <-chan time.Time
 	var cmTimer *time.Timer
 	if cm := c.opts.callMonitorTimeout; cm > 0 {
@@ -125,8 +124,6 @@ func (c *Client) wait(ctx context.Context, p *pending, msgID string, timeout tim
 				r = final
 			}
 			return decodeResult(r, result)
-		case <-overall.C:
-			return &TimeoutError{MsgID: msgID}
 		case <-monitor:
 			return &TimeoutError{MsgID: msgID, CallMonitor: true}
 		case <-ctx.Done():

@@ -36,6 +36,9 @@ func startReplyWaiter(conn *rabbit.Conn, topo rabbit.Topology, unique func() str
 		Name:    "reply",
 		Declare: rabbit.Declarations{Queues: []rabbit.QueueDecl{q}},
 		Queues:  []string{q.Name},
+		// Replies are acked as they arrive, as oslo does; those of a
+		// burst with one basic.ack.
+		AckOnReceipt: true,
 	}, w.handle)
 	return w
 }
@@ -69,8 +72,7 @@ func (w *replyWaiter) register(msgID string) (*pending, func()) {
 }
 
 func (w *replyWaiter) handle(_ context.Context, d amqp.Delivery) {
-	_ = d.Ack(false) // replies are acked as they arrive, as oslo does
-	body := d.Body
+	body := d.Body // acked on receipt by the consumer (AckOnReceipt)
 	if c, ok := d.Headers["compression"].(string); ok && c != "" {
 		var err error
 		if body, err = oslo.Decompress(c, body, 0); err != nil {

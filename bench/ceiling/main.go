@@ -11,8 +11,16 @@
 //	{"oslo.version": "2.0", "oslo.message": "{\"result\": <args.value>, \"failure\": null, \"ending\": true, \"_msg_id\": \"…\"}"}
 //
 // to the default exchange with the reply queue as routing key, without
-// publisher confirms, acking requests in batches. Any method name is
-// answered alike, so `oslohost bench` works against it unchanged:
+// publisher confirms, acking requests in batches; the acks and replies of
+// a burst of requests go out in one write. Any method name is
+// answered alike, so `oslohost bench` works against it unchanged.
+//
+// With -oslo it keeps what an oslo.messaging server does on the wire, and
+// only that: every request is acked on its own as it is received (no
+// multiple), and every reply is published mandatory on a channel in
+// confirm mode (the confirms and returns are read, not waited for). That
+// is the ceiling for a server with oslo's guarantees; the bare one is the
+// broker's:
 //
 //	go run ./bench/ceiling -topic b-ceiling &
 //	oslohost bench --topic b-ceiling --concurrency 64
@@ -26,11 +34,13 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"os/signal"
 	"runtime"
 	"sync"
 	"syscall"
+	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 )
@@ -46,6 +56,7 @@ func main() {
 	server := flag.String("server", "ceiling", "server name: also consumes topic.server")
 	channels := flag.Int("channels", runtime.NumCPU(), "consumer channels, each with its own goroutine")
 	prefetch := flag.Int("prefetch", 128, "prefetch count of each channel")
+	osloMode := flag.Bool("oslo", false, "ack each request on receipt, publish replies mandatory with confirms")
 	flag.Parse()
 	if *topic == "" || *channels < 1 || *prefetch < 1 {
 		fmt.Fprintln(os.Stderr, "ceiling: -topic is required; -channels and -prefetch must be positive")
@@ -53,14 +64,25 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, *url, *exchange, *topic, *server, *channels, *prefetch); err != nil {
+	if err := run(ctx, *url, *exchange, *topic, *server, *channels, *prefetch, *osloMode); err != nil {
 		fmt.Fprintf(os.Stderr, "ceiling: %v\n", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, url, exchange, topic, server string, channels, prefetch int) error {
-	conn, err := amqp.DialConfig(url, amqp.Config{Properties: amqp.Table{"connection_name": "oslohost-bench-ceiling"}})
+func run(ctx context.Context, url, exchange, topic, server string, channels, prefetch int, osloMode bool) error {
+	var cc *corkConn
+	conn, err := amqp.DialConfig(url, amqp.Config{
+		Properties: amqp.Table{"connection_name": "oslohost-bench-ceiling"},
+		Dial: func(network, addr string) (net.Conn, error) {
+			c, err := net.DialTimeout(network, addr, 10*time.Second)
+			if err != nil {
+				return nil, err
+			}
+			cc = &corkConn{Conn: c}
+			return cc, nil
+		},
+	})
 	if err != nil {
 		return fmt.Errorf("dial: %w", err)
 	}
@@ -79,6 +101,11 @@ func run(ctx context.Context, url, exchange, topic, server string, channels, pre
 		if err := ch.Qos(prefetch, 0, false); err != nil {
 			return fmt.Errorf("qos: %w", err)
 		}
+		if osloMode {
+			if err := confirmMode(ch); err != nil {
+				return err
+			}
+		}
 		// Both queues feed one Go channel: a consumer each, merged.
 		merged := make(chan amqp.Delivery, prefetch)
 		var feeders sync.WaitGroup
@@ -94,7 +121,7 @@ func run(ctx context.Context, url, exchange, topic, server string, channels, pre
 			})
 		}
 		go func() { feeders.Wait(); close(merged) }()
-		wg.Go(func() { errs <- serve(ch, merged) })
+		wg.Go(func() { errs <- serve(ch, cc, merged, osloMode) })
 	}
 	fmt.Println("READY")
 	fmt.Fprintf(os.Stderr, "ceiling: serving topic %s (and %s.%s) on %d channels, prefetch %d\n", topic, topic, server, channels, prefetch)
@@ -133,53 +160,122 @@ func declare(conn *amqp.Connection, exchange string, queues []string) error {
 	return nil
 }
 
-// serve answers the requests of one channel, acking them in batches.
-func serve(ch *amqp.Channel, deliveries <-chan amqp.Delivery) error {
-	var last uint64
-	pending := 0
-	flush := func() error {
-		if pending == 0 {
-			return nil
-		}
-		pending = 0
-		return ch.Ack(last, true)
+// confirmMode puts ch in confirm mode and drains its confirms and
+// returns, as an oslo server's publisher receives them.
+func confirmMode(ch *amqp.Channel) error {
+	if err := ch.Confirm(false); err != nil {
+		return fmt.Errorf("confirm mode: %w", err)
 	}
-	var buf []byte
-	for {
-		var d amqp.Delivery
-		var ok bool
-		select {
-		case d, ok = <-deliveries:
-		default:
-			if err := flush(); err != nil {
-				return fmt.Errorf("ack: %w", err)
-			}
-			d, ok = <-deliveries
+	confirms := ch.NotifyPublish(make(chan amqp.Confirmation, 1024))
+	returns := ch.NotifyReturn(make(chan amqp.Return, 128))
+	go func() {
+		for range confirms {
 		}
+	}()
+	go func() {
+		for range returns {
+		}
+	}()
+	return nil
+}
+
+// serve answers the requests of one channel in bursts: it takes what has
+// arrived (up to ackBatch), acks it with one basic.ack (multiple), before
+// the replies with osloMode (ack on receipt) or after them, and publishes
+// the replies (mandatory with osloMode), all in one write to the socket.
+func serve(ch *amqp.Channel, w *corkConn, deliveries <-chan amqp.Delivery, osloMode bool) error {
+	var buf []byte
+	batch := make([]amqp.Delivery, 0, ackBatch)
+	for {
+		d, ok := <-deliveries
 		if !ok {
 			return nil
+		}
+		batch = append(batch[:0], d)
+	drain:
+		for len(batch) < ackBatch {
+			select {
+			case d, ok := <-deliveries:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, d)
+			default:
+				break drain
+			}
 		}
 		// Acking with multiple=true may ack a request of the other queue
 		// still waiting in the merged buffer: harmless here, it is answered
 		// all the same (unless the process dies first).
-		if d.DeliveryTag > last {
-			last = d.DeliveryTag
+		var last uint64
+		for _, d := range batch {
+			last = max(last, d.DeliveryTag)
 		}
-		pending++
-		var replyQ string
-		buf, replyQ = reply(buf[:0], d.Body)
-		if replyQ != "" {
-			err := ch.Publish("", replyQ, false, false, amqp.Publishing{
+		w.cork()
+		if osloMode {
+			if err := ch.Ack(last, true); err != nil {
+				w.uncork()
+				return fmt.Errorf("ack: %w", err)
+			}
+		}
+		for _, d := range batch {
+			var replyQ string
+			buf, replyQ = reply(buf[:0], d.Body)
+			if replyQ == "" {
+				continue
+			}
+			err := ch.Publish("", replyQ, osloMode, false, amqp.Publishing{
 				ContentType: "application/json", ContentEncoding: "utf-8", Body: buf,
 			})
 			if err != nil {
+				w.uncork()
 				return fmt.Errorf("publish reply: %w", err)
 			}
 		}
-		if pending >= ackBatch {
-			if err := flush(); err != nil {
+		if !osloMode {
+			if err := ch.Ack(last, true); err != nil {
+				w.uncork()
 				return fmt.Errorf("ack: %w", err)
 			}
+		}
+		w.uncork()
+	}
+}
+
+// corkConn is the connection's socket; between cork and the last uncork
+// what the client library writes is kept and then written at once, so a
+// burst of acks and replies costs one system call.
+type corkConn struct {
+	net.Conn
+	mu    sync.Mutex
+	corks int
+	buf   []byte
+}
+
+func (c *corkConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.corks > 0 {
+		c.buf = append(c.buf, p...)
+		return len(p), nil
+	}
+	return c.Conn.Write(p)
+}
+
+func (c *corkConn) cork() {
+	c.mu.Lock()
+	c.corks++
+	c.mu.Unlock()
+}
+
+func (c *corkConn) uncork() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.corks--; c.corks == 0 && len(c.buf) > 0 {
+		_, err := c.Conn.Write(c.buf)
+		c.buf = c.buf[:0]
+		if err != nil {
+			_ = c.Conn.Close() // the library's reader sees the connection die
 		}
 	}
 }

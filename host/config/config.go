@@ -102,6 +102,10 @@ type Host struct {
 	DedupMaxIDs int      `json:"dedup_max_ids"`
 	// MaxMessageSize is the default cap, in bytes, on messages exchanged with plugins.
 	MaxMessageSize int `json:"max_message_size"`
+	// GOMAXPROCS is the Go processors of the host and of the plugins it
+	// starts (unless a plugin's env sets GOMAXPROCS); 0 lets the host
+	// decide from the CPUs it may use (see `oslohost run --help`).
+	GOMAXPROCS int `json:"gomaxprocs,omitempty"`
 }
 
 // ExecutorKind names an executor implementation.

@@ -101,6 +101,7 @@ func (d *decoder) host(blk *hcl.Block) {
 	}
 	b.integer("dedup_max_ids", &h.DedupMaxIDs, 1)
 	b.integer("max_message_size", &h.MaxMessageSize, 1)
+	b.integer("gomaxprocs", &h.GOMAXPROCS, 1)
 }
 
 func (d *decoder) admin(blk *hcl.Block) {

@@ -24,7 +24,7 @@ var (
 	}
 	tlsSchema  = &hcl.BodySchema{Attributes: attrs("ca_file", "cert_file", "key_file", "insecure_skip_verify")}
 	hostSchema = &hcl.BodySchema{Attributes: attrs("shutdown_timeout", "drain_timeout", "drain_ceiling",
-		"max_draining", "probation", "dedup_window", "dedup_max_ids", "max_message_size")}
+		"max_draining", "probation", "dedup_window", "dedup_max_ids", "max_message_size", "gomaxprocs")}
 	executorSchema = &hcl.BodySchema{Attributes: attrs("kind", "workers")}
 	pluginSchema   = &hcl.BodySchema{Attributes: attrs("command", "args", "env", "sha256", "config",
 		"watch", "start_timeout", "max_message_size", "drain_ceiling", "probation")}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -49,8 +50,10 @@ still unsent when the run ends are reported as unsent.
 A run lasts --warmup (calls not measured) and then --duration, or until
 --count measured calls are made. All callers share one broker connection and
 reply queue, as a Go client is meant to be used; --transports spreads the
-calls over several. Before measuring, one call per transport checks that the
-target answers.
+calls over several. On a machine of at most 2 CPUs bench runs on one Go
+processor, as the host does (GOMAXPROCS in the environment decides
+instead). Before measuring, one call per transport checks that the target
+answers.
 
 A progress line goes to stderr about every second (--quiet: none); the result
 goes to stdout, as text or, with --json, as one JSON object:
@@ -143,6 +146,14 @@ func (f *benchFlags) run(cmd *cobra.Command) error {
 		return err
 	}
 	stderr := cmd.ErrOrStderr()
+	currentProcs(0)
+	if path := os.Getenv("OSLOHOST_CPUPROFILE"); path != "" {
+		stopProfile, err := startCPUProfile(path)
+		if err != nil {
+			return err
+		}
+		defer stopProfile()
+	}
 	ctx, stop := interruptContext(cmd.Context())
 	defer stop()
 
@@ -194,10 +205,9 @@ func (f *benchFlags) run(cmd *cobra.Command) error {
 	return nil
 }
 
-// call makes one bench call, bounded by --timeout also while publishing.
+// call makes one bench call; the client's timeout (--timeout) bounds all
+// of it, publishing too.
 func (f *benchFlags) call(ctx context.Context, c *client.Client, args json.RawMessage) error {
-	ctx, cancel := context.WithTimeout(ctx, f.timeout)
-	defer cancel()
 	return c.Call(ctx, nil, f.method, args, nil)
 }
 

@@ -7,7 +7,8 @@ import (
 )
 
 // startCPUProfile writes a CPU profile of the whole run to path (set
-// OSLOHOST_CPUPROFILE for `oslohost run`); the returned func ends it.
+// OSLOHOST_CPUPROFILE for `oslohost run` or `oslohost bench`); the returned
+// func ends it.
 func startCPUProfile(path string) (func(), error) {
 	f, err := os.Create(path)
 	if err != nil {

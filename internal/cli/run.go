@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -29,6 +30,14 @@ finish (up to host.shutdown_timeout), stops the plugins and exits with status
 0. A second SIGINT or SIGTERM during that drain exits at once with status 1.
 
 Logs go to stderr as the log block says (level, text or json).
+
+Go processors: on a machine with at most 2 CPUs for the process (CPU
+affinity and cgroup quota count), the host runs on one Go processor
+(GOMAXPROCS=1) and starts its plugins with GOMAXPROCS=1, which is what such
+a machine, shared with the broker, runs fastest with; with more CPUs Go's
+default stays. An explicit GOMAXPROCS in the host's environment, or
+host { gomaxprocs = N }, decides instead (for the host and the plugins), and
+a plugin's own env = { GOMAXPROCS = ... } wins for that plugin.
 SIGHUP re-reads the configuration and applies the difference (see
 'oslohost reload'); a configuration that does not load is refused and the
 running one stays.`,
@@ -54,8 +63,15 @@ func runHost(cmd *cobra.Command, paths []string) error {
 		defer stop()
 		log.Info("writing a CPU profile until exit", "path", path)
 	}
+	procs := currentProcs(cfg.Host.GOMAXPROCS)
+	procs.apply(cfg)
+	log.Info("Go processors", "host", runtime.GOMAXPROCS(0), "plugins", orDefault(procs.plugin), "from", procs.why)
 	h, err := host.New(cfg, log, host.WithLoader(func() (*config.Config, error) {
-		return reloadConfig(paths)
+		cfg, err := reloadConfig(paths)
+		if err == nil {
+			procs.apply(cfg) // decided once, at start: a reload does not change it
+		}
+		return cfg, err
 	}))
 	if err != nil {
 		return err
@@ -102,6 +118,13 @@ func runHost(cmd *cobra.Command, paths []string) error {
 			}
 		}
 	}
+}
+
+func orDefault(s string) string {
+	if s == "" {
+		return "their own choice"
+	}
+	return s
 }
 
 // interruptContext is ctx cancelled on the first SIGINT or SIGTERM, for the

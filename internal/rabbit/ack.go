@@ -22,15 +22,16 @@ import (
 // even with multiple set, so a multiple ack always names a tag that is:
 // the highest marked-not-yet-acked one of the run.
 type batchAcker struct {
-	ch amqp.Acknowledger
+	ch   amqp.Acknowledger
+	wire *wire // held while acking, so acks and publishes made together are written together
 
 	mu    sync.Mutex
 	acked uint64          // every tag up to this one is settled
 	marks map[uint64]bool // tags above acked: true asked for, false settled alone
 }
 
-func newBatchAcker(ch amqp.Acknowledger) *batchAcker {
-	return &batchAcker{ch: ch, marks: map[uint64]bool{}}
+func newBatchAcker(ch amqp.Acknowledger, w *wire) *batchAcker {
+	return &batchAcker{ch: ch, wire: w, marks: map[uint64]bool{}}
 }
 
 func (a *batchAcker) Ack(tag uint64, multiple bool) error {
@@ -46,6 +47,8 @@ func (a *batchAcker) Ack(tag uint64, multiple bool) error {
 		}
 		return err
 	}
+	a.wire.hold()
+	defer a.wire.release()
 	a.mu.Lock()
 	if tag <= a.acked {
 		a.mu.Unlock()

@@ -70,7 +70,7 @@ func TestBatchAckerSequences(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			b := newBrokerAcks(tt.n)
-			a := newBatchAcker(b)
+			a := newBatchAcker(b, nil)
 			for _, o := range tt.ops {
 				var err error
 				switch o.how {
@@ -106,7 +106,7 @@ func TestBatchAckerSequences(t *testing.T) {
 func TestBatchAckerConcurrent(t *testing.T) {
 	const n = 2000
 	b := newBrokerAcks(n)
-	a := newBatchAcker(b)
+	a := newBatchAcker(b, nil)
 	perm := rand.Perm(n)
 	var wg sync.WaitGroup
 	errs := make(chan error, n)

@@ -92,6 +92,8 @@ type Conn struct {
 	wg        sync.WaitGroup
 
 	pub *publisherPool
+	// wire is the socket of the connection dialed last (see wire.go).
+	wire *wire
 }
 
 // Dial starts a Conn and waits until it is connected or ctx ends. Once
@@ -339,7 +341,7 @@ func (c *Conn) dialOnce(i int) (*amqp.Connection, string, error) {
 		// Bound the AMQP handshake; amqp091-go clears the deadline after it.
 		_ = nc.SetDeadline(time.Now().Add(15 * time.Second))
 		if c.tls == nil || !u.Options.SSL {
-			return nc, nil
+			return c.newWire(nc), nil
 		}
 		// TLS is done here rather than by amqp091-go so that an alert the
 		// broker sends after the handshake (TLS 1.3 checks the client
@@ -355,7 +357,7 @@ func (c *Conn) dialOnce(i int) (*amqp.Connection, string, error) {
 			return nil, err
 		}
 		tlsConn = &readErrConn{Conn: tc}
-		return tlsConn, nil
+		return c.newWire(tlsConn), nil
 	}
 	if c.tls != nil && u.Options.SSL {
 		uri = "amqp" + strings.TrimPrefix(uri, "amqps") // TLS is done in cfg.Dial
@@ -367,6 +369,23 @@ func (c *Conn) dialOnce(i int) (*amqp.Connection, string, error) {
 		}
 	}
 	return conn, addr, err
+}
+
+// newWire wraps the socket of a new connection so that writes made
+// together go out together (wire.go) and makes it the current one.
+func (c *Conn) newWire(nc net.Conn) net.Conn {
+	w := newWire(nc)
+	c.mu.Lock()
+	c.wire = w
+	c.mu.Unlock()
+	return w
+}
+
+// currentWire is the socket of the connection dialed last (nil before).
+func (c *Conn) currentWire() *wire {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.wire
 }
 
 // readErrConn remembers the first error reading from its connection.

@@ -231,3 +231,132 @@ func TestPipelinedDirectPublishes(t *testing.T) {
 		t.Fatal("publish after close did not arrive")
 	}
 }
+
+// TestPublishToDeclaredExchangeShared: publishes to an exchange go through
+// the shared confirm channel once it is declared, concurrently; returns
+// still reach the publish they belong to; and after the exchange is
+// deleted under the publisher, a publish declares it again and arrives.
+func TestPublishToDeclaredExchangeShared(t *testing.T) {
+	c := dialTest(t, testURL)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	topo := Topology{TransientTTL: time.Minute}
+	x := topo.ControlExchange(uniq("x"))
+	x.AutoDelete = false
+	q := topo.SharedQueue(uniq("q"))
+	const n = 200
+	got := make(chan string, 2*n)
+	cs := c.Consume(ConsumeSpec{
+		Name:    "test",
+		Declare: Declarations{Exchanges: []ExchangeDecl{x}, Queues: []QueueDecl{q}, Bindings: []Binding{{Queue: q.Name, Exchange: x.Name, Key: "k"}}},
+		Queues:  []string{q.Name}, DeleteOnStop: []string{q.Name}, AckOnReceipt: true,
+	}, func(_ context.Context, d amqp.Delivery) { got <- string(d.Body) })
+	defer cs.Stop(ctx)
+	<-cs.Ready()
+	if err := c.Publish(ctx, Message{Exchange: x.Name, Key: "k", Body: []byte(`"first"`), Declare: x}); err != nil {
+		t.Fatal(err)
+	}
+	if !c.pub.pipe.hasDeclared(x.Name) {
+		t.Fatal("exchange not known as declared after a confirmed publish")
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() {
+			key := "k"
+			if i%10 == 0 {
+				key = "nobody"
+			}
+			errs[i] = c.Publish(ctx, Message{Exchange: x.Name, Key: key, Body: fmt.Appendf(nil, `%d`, i), Mandatory: true, Declare: x})
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		var ret *ReturnedError
+		if i%10 == 0 {
+			if !errors.As(err, &ret) {
+				t.Fatalf("publish %d to nowhere: %v, want *ReturnedError", i, err)
+			}
+		} else if err != nil {
+			t.Fatalf("publish %d: %v", i, err)
+		}
+	}
+	want := 1 + n - n/10
+	for range want {
+		select {
+		case <-got:
+		case <-ctx.Done():
+			t.Fatal("not all publishes arrived")
+		}
+	}
+	ch, _, err := c.Channel(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ch.ExchangeDelete(x.Name, false, false); err != nil {
+		t.Fatal(err)
+	}
+	_ = ch.Close()
+	// The shared channel dies of the 404; the publish is retried, declares
+	// the exchange again on a pooled channel and arrives (with no binding
+	// now: mandatory, it comes back).
+	err = c.Publish(ctx, Message{Exchange: x.Name, Key: "k", Body: []byte(`"again"`), Mandatory: true, Declare: x, Retries: 3})
+	var ret *ReturnedError
+	if !errors.As(err, &ret) {
+		t.Fatalf("publish after the exchange was deleted: %v, want *ReturnedError (declared again, unbound)", err)
+	}
+	ch, _, _ = c.Channel(ctx)
+	if ch != nil {
+		_ = ch.ExchangeDelete(x.Name, false, false)
+		_ = ch.Close()
+	}
+}
+
+// TestAckOnReceipt: a consumer with AckOnReceipt acks every delivery
+// itself (the handler's own ack is a no-op): after it stops, nothing
+// comes back to the queue.
+func TestAckOnReceipt(t *testing.T) {
+	c := dialTest(t, testURL)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	q := QueueDecl{Name: uniq("aor")}
+	const n = 300
+	got := make(chan struct{}, n)
+	cs := c.Consume(ConsumeSpec{
+		Name: "test", Declare: Declarations{Queues: []QueueDecl{q}}, Queues: []string{q.Name}, AckOnReceipt: true,
+	}, func(_ context.Context, d amqp.Delivery) {
+		if err := d.Ack(false); err != nil {
+			t.Errorf("handler's ack: %v", err)
+		}
+		got <- struct{}{}
+	})
+	<-cs.Ready()
+	for i := range n {
+		if err := c.Publish(ctx, Message{Key: q.Name, Body: fmt.Appendf(nil, `%d`, i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range n {
+		select {
+		case <-got:
+		case <-ctx.Done():
+			t.Fatal("not all delivered")
+		}
+	}
+	if err := cs.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ch, _, err := c.Channel(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ch.Close()
+	defer ch.QueueDelete(q.Name, false, false, false)
+	st, err := ch.QueueDeclarePassive(q.Name, false, false, false, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Messages != 0 {
+		t.Fatalf("%d messages back in the queue: not acked", st.Messages)
+	}
+}

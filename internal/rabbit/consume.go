@@ -23,6 +23,12 @@ type ConsumeSpec struct {
 	// the same time go out as one basic.ack with multiple set (see
 	// batchAcker). For handlers that ack from many goroutines at once.
 	BatchAcks bool
+	// AckOnReceipt makes the consumer ack every delivery itself, as it
+	// receives it, for handlers that would ack first thing and return at
+	// once (a reply queue); the handler must not settle the delivery. The
+	// acks of a burst go out as one basic.ack with multiple set, sent when
+	// no further delivery is waiting (or after ackOnReceiptMax of them).
+	AckOnReceipt bool
 	// Args are consumer arguments (x-cancel-on-ha-failover).
 	Args amqp.Table
 	// DeleteOnStop are queues deleted by Stop (a server's fanout queue).
@@ -227,13 +233,22 @@ func (cs *Consumer) session() (stopped, consumed bool, err error) {
 
 	var wg sync.WaitGroup
 	ended := make(chan struct{}, n)
+	wire := cs.c.currentWire()
 	for i, s := range streams {
 		var acker amqp.Acknowledger
 		if cs.spec.BatchAcks {
-			acker = newBatchAcker(chans[i])
+			acker = newBatchAcker(chans[i], wire)
 		}
 		queue, stream := cs.spec.Queues[i], cancelled[i] != nil
 		wg.Add(1)
+		if cs.spec.AckOnReceipt {
+			go func() {
+				defer wg.Done()
+				cs.ackOnReceipt(ctx, chans[i], s)
+				ended <- struct{}{}
+			}()
+			continue
+		}
 		go func() {
 			defer wg.Done()
 			for d := range s {
@@ -326,6 +341,51 @@ func (cs *Consumer) resetOffsetsIfCancelled(cancelled []chan string) {
 		}
 	}
 }
+
+// ackOnReceiptMax bounds the deliveries one coalesced ack covers.
+const ackOnReceiptMax = 64
+
+// ackOnReceipt hands the deliveries of s to the handler, acking them as
+// they arrive (AckOnReceipt): when no further delivery is waiting, one
+// basic.ack with multiple covers all those received since the last.
+func (cs *Consumer) ackOnReceipt(ctx context.Context, ch *amqp.Channel, s <-chan amqp.Delivery) {
+	var last uint64
+	n := 0
+	flush := func() {
+		if n > 0 {
+			_ = ch.Ack(last, true)
+			n = 0
+		}
+	}
+	defer flush()
+	for {
+		var d amqp.Delivery
+		var ok bool
+		select {
+		case d, ok = <-s:
+		default:
+			flush()
+			d, ok = <-s
+		}
+		if !ok {
+			return
+		}
+		last = d.DeliveryTag
+		d.Acknowledger = settledDelivery{}
+		if n++; n >= ackOnReceiptMax {
+			flush()
+		}
+		cs.h(ctx, d)
+	}
+}
+
+// settledDelivery is the Acknowledger of a delivery acked by the consumer:
+// settling it again is a no-op.
+type settledDelivery struct{}
+
+func (settledDelivery) Ack(uint64, bool) error        { return nil }
+func (settledDelivery) Nack(uint64, bool, bool) error { return nil }
+func (settledDelivery) Reject(uint64, bool) error     { return nil }
 
 func (cs *Consumer) isStopping() bool {
 	select {

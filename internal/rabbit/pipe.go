@@ -28,6 +28,13 @@ import (
 type pipe struct {
 	ch      *amqp.Channel
 	returns chan amqp.Return // read only with mu held
+	wire    *wire            // the channel's socket: publishes queued together are written together
+
+	// declared are the exchanges known to exist while this channel lives
+	// (declared by a pooled channel); publishes to them take the pipe. A
+	// publish to an exchange deleted since closes the channel (404), and
+	// the next pipe declares again.
+	declared sync.Map // exchange name → struct{}
 
 	pubMu sync.Mutex // orders publishes as their sequence numbers
 	seq   uint64
@@ -47,15 +54,27 @@ type pipeWaiter struct {
 // them: the client library drops a return it cannot hand over in 5 s.
 const pipeReturnBuffer = 1024
 
-func newPipe(ch *amqp.Channel) *pipe {
+func newPipe(ch *amqp.Channel, w *wire) *pipe {
 	return &pipe{
 		ch:       ch,
+		wire:     w,
 		returns:  ch.NotifyReturn(make(chan amqp.Return, pipeReturnBuffer)),
 		inFlight: map[*pipeWaiter]struct{}{},
 	}
 }
 
 func (p *pipe) publish(ctx context.Context, m Message) error {
+	// Held from before queueing for pubMu until after the publish: the
+	// last of the publishers queued together writes them all at once.
+	p.wire.hold()
+	released := false
+	release := func() {
+		if !released {
+			released = true
+			p.wire.release()
+		}
+	}
+	defer release()
 	p.pubMu.Lock()
 	p.seq++
 	w := &pipeWaiter{seq: p.seq, exchange: m.Exchange, key: m.Key, body: m.Body}
@@ -69,6 +88,7 @@ func (p *pipe) publish(ctx context.Context, m Message) error {
 	}()
 	dc, err := p.ch.PublishWithDeferredConfirmWithContext(ctx, m.Exchange, m.Key, m.Mandatory, false, m.publishing())
 	p.pubMu.Unlock()
+	release()
 	if err != nil {
 		return fmt.Errorf("publish: %w", err)
 	}
@@ -148,7 +168,7 @@ func (pl *pipeline) get(ctx context.Context) (*pipe, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := newPipe(ch)
+	p := newPipe(ch, pl.c.currentWire())
 	pl.cur.Store(p)
 	return p, nil
 }
@@ -159,4 +179,21 @@ func (pl *pipeline) publish(ctx context.Context, m Message) error {
 		return err
 	}
 	return p.publish(ctx, m)
+}
+
+// hasDeclared reports whether the current pipe knows exchange x to exist.
+func (pl *pipeline) hasDeclared(x string) bool {
+	p := pl.cur.Load()
+	if p == nil || p.ch.IsClosed() {
+		return false
+	}
+	_, ok := p.declared.Load(x)
+	return ok
+}
+
+// markDeclared notes that exchange x exists, for the current pipe.
+func (pl *pipeline) markDeclared(ctx context.Context, x string) {
+	if p, err := pl.get(ctx); err == nil {
+		p.declared.Store(x, struct{}{})
+	}
 }

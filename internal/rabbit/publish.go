@@ -49,11 +49,15 @@ type Message struct {
 	Retries int
 }
 
+// noHeaders is the empty header table of messages without headers, shared
+// (the client library only reads it): not a new map per publish.
+var noHeaders = amqp.Table{}
+
 // publishing is the AMQP message of m.
 func (m *Message) publishing() amqp.Publishing {
 	headers := m.Headers
 	if headers == nil {
-		headers = amqp.Table{}
+		headers = noHeaders
 	}
 	return amqp.Publishing{
 		ContentType:     "application/json",
@@ -196,10 +200,23 @@ func (p *publisherPool) put(pc *pubChannel, healthy bool) {
 	}()
 }
 
+// publish sends m on the shared pipe when its exchange needs no
+// declaration or was declared already (by a pooled channel, the first
+// time: a refused declaration closes the channel it is made on, and the
+// pipe's must not be that one).
 func (p *publisherPool) publish(ctx context.Context, m Message) error {
-	if m.Exchange == "" && m.Declare.Name == "" {
+	if (m.Exchange == "" && m.Declare.Name == "") || (m.Declare.Name != "" && p.pipe.hasDeclared(m.Declare.Name)) {
 		return p.pipe.publish(ctx, m)
 	}
+	err := p.publishPooled(ctx, m)
+	var ret *ReturnedError
+	if m.Declare.Name != "" && (err == nil || errors.As(err, &ret)) {
+		p.pipe.markDeclared(ctx, m.Declare.Name)
+	}
+	return err
+}
+
+func (p *publisherPool) publishPooled(ctx context.Context, m Message) error {
 	pc, err := p.get(ctx)
 	if err != nil {
 		return err
