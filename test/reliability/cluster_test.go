@@ -307,6 +307,23 @@ server "s" {
 			}
 		}
 	}
+	// A host that did not serve again: its goroutines (SIGQUIT makes the Go
+	// runtime print them and exit), kept in a file for the diagnosis.
+	for j, hs := range hosts {
+		stuck := false
+		for _, k := range kills {
+			stuck = stuck || k.served[j] < 0 || k.served[j] > clusterServeBound
+		}
+		if !stuck {
+			continue
+		}
+		_ = hs.h.Process().Signal(syscall.SIGQUIT)
+		_ = hs.h.WaitExit(t, 30*time.Second)
+		p := filepath.Join(os.TempDir(), fmt.Sprintf("oslohost-cluster-%s-%s.log", topic, hs.name))
+		if err := os.WriteFile(p, []byte(hs.h.Log()), 0o644); err == nil {
+			t.Logf("%s did not serve again: its log and goroutines are in %s", hs.name, p)
+		}
+	}
 	if all.runTwice > 0 {
 		t.Errorf("%d calls executed twice", all.runTwice)
 	}
