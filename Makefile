@@ -5,7 +5,7 @@ PKGS    ?= ./...
 # Extra flags for go test, e.g. TESTFLAGS='-run Interop -v'.
 TESTFLAGS ?=
 
-.PHONY: help build test test-python test-short run deps bench bench-scale bench-go fuzz soak vet fmt clean
+.PHONY: help build test test-python test-short test-cluster run deps bench bench-scale bench-go fuzz soak vet fmt clean
 
 # make proto: regenerate plugin/pluginv1 from endpoint.proto (pinned generators).
 include plugin/pluginv1/proto.mk
@@ -73,6 +73,9 @@ SOAK_DURATION ?= 10m
 soak: deps ## reliability soak: SOAK_DURATION (default 10m) of load, swaps and reconnects, plus the long fault runs; not in CI
 	OSLOHOST_SOAK=1 SOAK_DURATION=$(SOAK_DURATION) $(GO) test -tags soak -count=1 -timeout 90m -v \
 	  -run 'TestSoak|TestUnknownMethodFlood|TestPluginCrashStorm' ./test/reliability/
+
+test-cluster: deps ## a three-node private RabbitMQ cluster, kill -9 under load (TestClusterFailover, -tags cluster; root); not in CI
+	$(GO) test -tags cluster -count=1 -timeout 15m -v -run TestClusterFailover ./test/reliability/
 
 vet: ## go vet and gofmt check
 	$(GO) vet $(PKGS)

@@ -23,6 +23,7 @@ import (
 type privateNode struct {
 	name, dir string
 	port      int
+	cookie    string // the Erlang cookie when not the system's
 	env       []string
 	cmd       *exec.Cmd
 	exited    chan struct{}
@@ -35,6 +36,19 @@ type privateNode struct {
 // It skips t when the machine cannot run one (not root, no rabbitmq user).
 func startPrivateNode(t testing.TB) *privateNode {
 	t.Helper()
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	n := newPrivateNode(t, "oslohost-test-"+hex.EncodeToString(b[:])+"@localhost", "")
+	n.start(t)
+	return n
+}
+
+// newPrivateNode prepares a node named name (directory, ports, config,
+// environment, cleanup) without starting it. A non-empty cookie is the
+// node's Erlang cookie, passed to the server and to rabbitmqctl, so that
+// private nodes can cluster without the system broker's cookie.
+func newPrivateNode(t testing.TB, name, cookie string) *privateNode {
+	t.Helper()
 	if _, err := exec.LookPath("rabbitmq-server"); err != nil {
 		t.Skip("rabbitmq-server not installed")
 	}
@@ -46,9 +60,7 @@ func startPrivateNode(t testing.TB) *privateNode {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var b [4]byte
-	_, _ = rand.Read(b[:])
-	n := &privateNode{name: "oslohost-test-" + hex.EncodeToString(b[:]) + "@localhost", dir: dir, port: freePort(t)}
+	n := &privateNode{name: name, dir: dir, port: freePort(t), cookie: cookie}
 	for name, content := range map[string]string{
 		"rabbitmq.conf": "loopback_users = none\n", "env.conf": "", "enabled_plugins": "[].\n",
 	} {
@@ -71,16 +83,19 @@ func startPrivateNode(t testing.TB) *privateNode {
 		"RABBITMQ_ENABLED_PLUGINS_FILE="+filepath.Join(dir, "enabled_plugins"),
 		"RABBITMQ_PID_FILE="+filepath.Join(dir, "pid"),
 	)
+	if cookie != "" {
+		// One scheduler: three nodes share two loaded cores.
+		n.env = append(n.env, "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS=-setcookie "+cookie+" +S 1:1")
+	}
 	t.Cleanup(func() {
 		n.stop(t)
 		if t.Failed() {
 			if b, err := os.ReadFile(filepath.Join(dir, "out.log")); err == nil {
-				t.Logf("private node output:\n%s", tail(string(b), 40))
+				t.Logf("private node %s output:\n%s", n.name, tail(string(b), 40))
 			}
 		}
 		_ = os.RemoveAll(dir)
 	})
-	n.start(t)
 	return n
 }
 
@@ -136,11 +151,21 @@ func (n *privateNode) start(t testing.TB) time.Duration {
 func (n *privateNode) ctl(d time.Duration, args ...string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
-	b, err := exec.CommandContext(ctx, "rabbitmqctl", append([]string{"-n", n.name, "-q"}, args...)...).CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("rabbitmqctl %s: %w: %s", strings.Join(args, " "), err, b)
+	_, err := n.ctlOutput(ctx, args...)
+	return err
+}
+
+// ctlOutput runs rabbitmqctl -n NODE args and returns its output.
+func (n *privateNode) ctlOutput(ctx context.Context, args ...string) (string, error) {
+	pre := []string{"-n", n.name, "-q"}
+	if n.cookie != "" {
+		pre = append(pre, "--erlang-cookie", n.cookie)
 	}
-	return nil
+	b, err := exec.CommandContext(ctx, "rabbitmqctl", append(pre, args...)...).CombinedOutput()
+	if err != nil {
+		return string(b), fmt.Errorf("rabbitmqctl %s: %w: %s", strings.Join(args, " "), err, b)
+	}
+	return string(b), nil
 }
 
 // stop halts the node (rabbitmqctl stop) and waits for rabbitmq-server

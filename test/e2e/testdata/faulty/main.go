@@ -17,6 +17,9 @@
 // Relay and Announce reach the broker through the host (sdk.Host): an
 // outgoing call to another server, and a notification.
 //
+// Record appends its argument id to the file named by $JOURNAL, one line
+// per execution, so that a test can count how often each call ran.
+//
 // Its notification handler "journal" appends each notification's
 // message_id to the file named by $JOURNAL; a payload {"crash": true} kills
 // the process the first time it is seen (a marker file remembers).
@@ -236,6 +239,21 @@ func (faulty) Announce(ctx context.Context, a struct {
 		PublisherID: "faulty." + version, Topics: []string{a.Topic}, Priority: a.Priority,
 		EventType: a.EventType, Payload: a.Payload,
 	})
+}
+
+// Record appends a.ID to $JOURNAL and answers it.
+func (faulty) Record(_ context.Context, a struct {
+	ID string `json:"id"`
+}) (string, error) {
+	f, err := os.OpenFile(os.Getenv("JOURNAL"), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	if _, err := fmt.Fprintln(f, a.ID); err != nil {
+		return "", err
+	}
+	return a.ID, nil
 }
 
 type journal struct{}
