@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/oslohost/oslohost/oslo"
+	"github.com/oslohost/oslohost/transport"
 )
 
 // Sentinel errors; match them with errors.Is.
@@ -24,7 +25,7 @@ var (
 	// budget (oslo_messaging.MessageDeliveryFailure).
 	ErrDeliveryFailure = errors.New("message delivery failure")
 	// ErrClosed: the transport was closed.
-	ErrClosed = errors.New("transport closed")
+	ErrClosed = transport.ErrClosed
 )
 
 // RemoteError is an exception raised by the remote endpoint, as carried in

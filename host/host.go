@@ -231,12 +231,7 @@ func (h *Host) newServer(ctx context.Context, cfg *config.Config, sc *config.Ser
 	}
 	e := &serverEntry{cfg: sc, exec: ec, disp: server.NewDispatcher(), obs: h.metrics.observer(sc.Name)}
 	e.setEndpoints(h.endpointsOf(sc))
-	h.mu.RLock()
-	conn := h.conn
-	h.mu.RUnlock()
-	srv, err := server.New(server.Config{
-		Conn:        conn,
-		Options:     h.url.Options,
+	srv, err := server.New(h.transport(cfg), server.Config{
 		Exchange:    sc.Exchange,
 		Target:      oslo.Target{Topic: sc.Topic, Server: sc.Server},
 		NoFanout:    !sc.Fanout,

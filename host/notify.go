@@ -60,8 +60,8 @@ func (h *Host) newListener(ctx context.Context, cfg *config.Config, lc *config.L
 	}
 	fw := &notifyForwarder{h: h, plugins: lc.Plugins, name: lc.Name}
 	lcfg := listener.Config{
-		Conn: h.connection(), Options: h.url.Options, Exchange: cfg.Transport.ControlExchange,
-		Targets: targets, Priorities: lc.Priorities, Pool: lc.Pool, Filter: filter,
+		Exchange: cfg.Transport.ControlExchange,
+		Targets:  targets, Priorities: lc.Priorities, Pool: lc.Pool, Filter: filter,
 		Executor: exec, Prefetch: cfg.Transport.Prefetch, AllowRequeue: lc.AllowRequeue,
 		MaxRequeues: lc.MaxRequeues, MaxBodySize: cfg.Host.MaxMessageSize,
 		Observe:    h.metrics.listenerObserver(lc.Name),
@@ -73,7 +73,7 @@ func (h *Host) newListener(ctx context.Context, cfg *config.Config, lc *config.L
 		lcfg.Batch = &listener.BatchConfig{Size: lc.Batch.Size, Timeout: lc.Batch.Timeout.Duration()}
 		lcfg.BatchHandler, lcfg.Handler = listener.BatchHandlerFunc(fw.handle), nil
 	}
-	l, err := listener.New(lcfg)
+	l, err := listener.New(h.transport(cfg), lcfg)
 	if err != nil {
 		return nil, fmt.Errorf("listener %q: %w", lc.Name, err)
 	}
