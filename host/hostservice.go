@@ -151,12 +151,7 @@ func rawObject(b []byte) any {
 	return json.RawMessage(b)
 }
 
-func failureOf(re *client.RemoteError) *pluginv1.Failure {
-	return &pluginv1.Failure{
-		ClassName: re.Class, Module: re.Module, Message: re.Message,
-		Traceback: re.Traceback, ArgsJson: re.Args, KwargsJson: re.Kwargs,
-	}
-}
+func failureOf(re *client.RemoteError) *pluginv1.Failure { return pluginv1.FailureOf(re.Failure()) }
 
 // statusOf maps a client error to the gRPC status the Host service
 // promises: timeouts DeadlineExceeded, undeliverable NotFound, bad input

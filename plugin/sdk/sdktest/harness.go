@@ -390,18 +390,7 @@ func dispatchError(f *oslo.Failure) *sdk.RemoteError {
 
 // remoteError rebuilds the *sdk.RemoteError of a failure.
 func remoteError(f *pluginv1.Failure) error {
-	re := &sdk.RemoteError{
-		Module:    f.GetModule(),
-		Class:     f.GetClassName(),
-		Message:   f.GetMessage(),
-		Traceback: f.GetTraceback(),
-	}
-	if b := f.GetArgsJson(); len(b) > 0 {
-		_ = json.Unmarshal(b, &re.Args)
-	}
-	if b := f.GetKwargsJson(); len(b) > 0 {
-		_ = json.Unmarshal(b, &re.Kwargs)
-	}
+	re := sdk.RemoteErrorOf(f.Oslo())
 	if f.GetExpected() {
 		return sdk.Expected(re)
 	}
