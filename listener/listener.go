@@ -267,28 +267,17 @@ func (l *Listener) Start(ctx context.Context) error {
 	l.mu.Lock()
 	l.consumer = consumer
 	l.mu.Unlock()
-	select {
-	case <-consumer.Ready():
-		l.log.Info("listening for notifications", "queues", l.topo.queues, "prefetch", l.prefetch)
-		return nil
-	case <-consumer.Failed():
-		return fmt.Errorf("listener: start: %w", consumer.Err())
-	case <-ctx.Done():
-		_ = consumer.Stop(context.Background())
-		return fmt.Errorf("listener: start: %w", context.Cause(ctx))
+	if err := consumer.WaitReady(ctx); err != nil {
+		return fmt.Errorf("listener: start: %w", err)
 	}
+	l.log.Info("listening for notifications", "queues", l.topo.queues, "prefetch", l.prefetch)
+	return nil
 }
 
 // Run starts the listener, consumes until ctx ends, then shuts down,
 // giving the notifications being handled up to drain to finish.
 func (l *Listener) Run(ctx context.Context, drain time.Duration) error {
-	if err := l.Start(ctx); err != nil {
-		return err
-	}
-	<-ctx.Done()
-	sctx, cancel := context.WithTimeout(context.Background(), drain)
-	defer cancel()
-	return l.Shutdown(sctx)
+	return rabbit.Serve(ctx, drain, l.Start, l.Shutdown)
 }
 
 // Shutdown stops taking notifications (those not yet handed to the
@@ -448,15 +437,9 @@ func (l *Listener) decode(d *amqp.Delivery) (*oslo.Notification, error) {
 	if len(d.Body) > l.cfg.MaxBodySize {
 		return nil, fmt.Errorf("body of %d bytes exceeds the limit of %d", len(d.Body), l.cfg.MaxBodySize)
 	}
-	body := d.Body
-	if c, ok := d.Headers["compression"].(string); ok && c != "" {
-		var err error
-		if body, err = oslo.Decompress(c, body, int64(l.cfg.MaxBodySize)); err != nil {
-			return nil, err
-		}
-	}
-	if d.ContentType != "application/json" {
-		return nil, fmt.Errorf("%w: content type %q, want application/json", oslo.ErrMalformed, d.ContentType)
+	body, err := rabbit.JSONBody(d, l.cfg.MaxBodySize)
+	if err != nil {
+		return nil, err
 	}
 	return oslo.DecodeNotification(body)
 }

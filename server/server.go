@@ -191,28 +191,17 @@ func (s *Server) Start(ctx context.Context) error {
 		Args:         args,
 		DeleteOnStop: deleteOnStop,
 	}, s.handleDelivery)
-	select {
-	case <-s.consumer.Ready():
-		s.log.Info("serving", "exchange", exchange, "queues", queues, "prefetch", prefetch)
-		return nil
-	case <-s.consumer.Failed():
-		return fmt.Errorf("server %s: start: %w", t.Topic, s.consumer.Err())
-	case <-ctx.Done():
-		_ = s.consumer.Stop(context.Background())
-		return fmt.Errorf("server %s: start: %w", t.Topic, context.Cause(ctx))
+	if err := s.consumer.WaitReady(ctx); err != nil {
+		return fmt.Errorf("server %s: start: %w", t.Topic, err)
 	}
+	s.log.Info("serving", "exchange", exchange, "queues", queues, "prefetch", prefetch)
+	return nil
 }
 
 // Run starts the server, serves until ctx ends, then shuts down, giving
 // in-flight calls up to drain to finish.
 func (s *Server) Run(ctx context.Context, drain time.Duration) error {
-	if err := s.Start(ctx); err != nil {
-		return err
-	}
-	<-ctx.Done()
-	sctx, cancel := context.WithTimeout(context.Background(), drain)
-	defer cancel()
-	return s.Shutdown(sctx)
+	return rabbit.Serve(ctx, drain, s.Start, s.Shutdown)
 }
 
 // Shutdown stops taking requests (messages not yet dispatched go back to
@@ -322,15 +311,12 @@ func (s *Server) decode(d *amqp.Delivery) (*oslo.Request, error) {
 		req := salvage(d.Body)
 		return req, fmt.Errorf("%w: body of %d bytes exceeds the limit of %d", errTooLarge, len(d.Body), s.cfg.MaxBodySize)
 	}
-	body := d.Body
-	if c, ok := d.Headers["compression"].(string); ok && c != "" {
-		var err error
-		if body, err = oslo.Decompress(c, body, int64(s.cfg.MaxBodySize)); err != nil {
+	body, err := rabbit.JSONBody(d, s.cfg.MaxBodySize)
+	if err != nil {
+		if body == nil {
 			return nil, err
 		}
-	}
-	if d.ContentType != "application/json" {
-		return salvage(body), fmt.Errorf("%w: content type %q, want application/json", oslo.ErrMalformed, d.ContentType)
+		return salvage(body), err
 	}
 	req, err := oslo.DecodeRequest(body)
 	if err != nil {

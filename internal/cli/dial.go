@@ -12,6 +12,7 @@ import (
 
 	"github.com/oslohost/oslohost/client"
 	"github.com/oslohost/oslohost/internal/rabbit"
+	"github.com/oslohost/oslohost/oslo"
 )
 
 const (
@@ -32,7 +33,7 @@ type brokerFlags struct {
 
 func (f *brokerFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.url, "url", "", "oslo transport URL of the broker (default $"+URLEnv+", else "+DefaultURL+")")
-	fs.StringVar(&f.controlExchange, "control-exchange", "openstack", "default exchange of the target")
+	fs.StringVar(&f.controlExchange, "control-exchange", oslo.DefaultControlExchange, "default exchange of the target")
 	fs.StringVar(&f.logLevel, "log-level", "warn", "log level on stderr: trace, debug, info, warn, error, off")
 	fs.DurationVar(&f.connectTimeout, "connect-timeout", 10*time.Second, "how long to try to reach the broker")
 }
