@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/oslohost/oslohost/executors"
 	"github.com/oslohost/oslohost/host/config"
 	"github.com/oslohost/oslohost/internal/rabbit"
 	"github.com/oslohost/oslohost/internal/tracing"
@@ -42,13 +41,9 @@ func (h *Host) startListener(ctx context.Context, cfg *config.Config, lc *config
 // newListener starts a listener block consuming, without adding it to the
 // host's listeners.
 func (h *Host) newListener(ctx context.Context, cfg *config.Config, lc *config.Listener) (*listenerEntry, error) {
-	ec := cfg.Executor(lc.Executor)
-	if ec == nil {
-		return nil, fmt.Errorf("listener %q: no executor %q", lc.Name, lc.Executor)
-	}
-	exec, err := executors.New(string(ec.Kind), ec.Workers)
+	ec, exec, err := blockExecutor(cfg, "listener", lc.Name, lc.Executor)
 	if err != nil {
-		return nil, fmt.Errorf("listener %q: executor %q: %w", lc.Name, ec.Name, err)
+		return nil, err
 	}
 	filter, err := listener.FilterSpec{EventType: anyOf(lc.EventTypes), PublisherID: anyOf(lc.PublisherIDs)}.Compile()
 	if err != nil {

@@ -27,23 +27,9 @@ func Validate(ctx context.Context, cfg *config.Config, log hclog.Logger) hcl.Dia
 		_, clashes := PlanTopology(cfg) // two blocks on one queue (topology.go)
 		diags = append(diags, clashes...)
 	}
-	used := map[string]bool{}
-	for _, s := range cfg.Servers {
-		for _, p := range s.Plugins {
-			used[p] = true
-		}
-	}
-	for _, l := range cfg.Listeners {
-		for _, p := range l.Plugins {
-			used[p] = true
-		}
-	}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	for _, pc := range cfg.Plugins {
-		if !used[pc.Name] {
-			continue
-		}
+	for _, pc := range usedPlugins(cfg) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

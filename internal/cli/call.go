@@ -100,13 +100,11 @@ func (f *callFlags) run(cmd *cobra.Command, args []string) error {
 	if f.callMonitorTimeout < 0 {
 		return usageErrorf("--call-monitor-timeout must not be negative")
 	}
-	ctx, stop := interruptContext(cmd.Context())
-	defer stop()
-	t, err := f.dial(ctx, cmd.ErrOrStderr())
+	ctx, t, done, err := f.connect(cmd)
 	if err != nil {
 		return err
 	}
-	defer t.Close()
+	defer done()
 	c := client.New(t, target,
 		client.Timeout(f.timeout),
 		client.CallMonitorTimeout(f.callMonitorTimeout),
@@ -164,13 +162,11 @@ func (f *castFlags) run(cmd *cobra.Command, args []string) error {
 		return err
 	}
 	target.Fanout = f.fanout
-	ctx, stop := interruptContext(cmd.Context())
-	defer stop()
-	t, err := f.dial(ctx, cmd.ErrOrStderr())
+	ctx, t, done, err := f.connect(cmd)
 	if err != nil {
 		return err
 	}
-	defer t.Close()
+	defer done()
 	c := client.New(t, target, client.AtLeastOnce(f.atLeastOnce))
 	ctx, cancel := context.WithTimeout(ctx, f.connectTimeout)
 	defer cancel()

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/oslohost/oslohost/client"
@@ -60,6 +61,18 @@ func (f *brokerFlags) check() error {
 		return usageErrorf("--connect-timeout must be positive")
 	}
 	return nil
+}
+
+// connect is what a client command does first: a context that ends on
+// interrupt, and a transport dialled under it. done closes both.
+func (f *brokerFlags) connect(cmd *cobra.Command) (ctx context.Context, t *client.Transport, done func(), err error) {
+	ctx, stop := interruptContext(cmd.Context())
+	t, err = f.dial(ctx, cmd.ErrOrStderr())
+	if err != nil {
+		stop()
+		return nil, nil, nil, err
+	}
+	return ctx, t, func() { _ = t.Close(); stop() }, nil
 }
 
 // dial connects to the broker, giving up after --connect-timeout.

@@ -99,13 +99,11 @@ func (f *notifyFlags) run(cmd *cobra.Command) error {
 	if err := f.check(); err != nil {
 		return err
 	}
-	ctx, stop := interruptContext(cmd.Context())
-	defer stop()
-	t, err := f.dial(ctx, cmd.ErrOrStderr())
+	ctx, t, done, err := f.connect(cmd)
 	if err != nil {
 		return err
 	}
-	defer t.Close()
+	defer done()
 	n, err := client.NewNotifier(t, publisher,
 		client.Topics(f.topics...), client.Driver(f.driver), client.NotifierRetry(f.retry))
 	if err != nil {

@@ -57,13 +57,11 @@ func (f *pingFlags) run(cmd *cobra.Command) error {
 	if f.count < 1 {
 		return usageErrorf("--count must be at least 1")
 	}
-	ctx, stop := interruptContext(cmd.Context())
-	defer stop()
-	t, err := f.dial(ctx, cmd.ErrOrStderr())
+	ctx, t, done, err := f.connect(cmd)
 	if err != nil {
 		return err
 	}
-	defer t.Close()
+	defer done()
 	target := oslo.Target{Topic: f.topic, Server: f.server, Exchange: f.exchange}
 	c := client.New(t, target, client.Timeout(f.timeout), client.AtLeastOnce(true))
 	for i := range f.count {
