@@ -39,6 +39,19 @@ func (f *brokerFlags) register(fs *pflag.FlagSet) {
 	fs.DurationVar(&f.connectTimeout, "connect-timeout", 10*time.Second, "how long to try to reach the broker")
 }
 
+// finish adds the broker flags after cmd's own, marks the required flags
+// and keeps the flags in the order they were added: the end of every
+// client command's constructor.
+func (f *brokerFlags) finish(cmd *cobra.Command, required ...string) *cobra.Command {
+	fs := cmd.Flags()
+	f.register(fs)
+	for _, name := range required {
+		_ = cmd.MarkFlagRequired(name)
+	}
+	fs.SortFlags = false
+	return cmd
+}
+
 // check validates the flag values; errors are usage errors.
 func (f *brokerFlags) check() error {
 	if f.url == "" {

@@ -60,10 +60,7 @@ auth_token) are not sent.`,
 	}
 	fs := cmd.Flags()
 	f.register(fs)
-	f.brokerFlags.register(fs)
-	_ = cmd.MarkFlagRequired("event-type")
-	fs.SortFlags = false
-	return cmd
+	return f.brokerFlags.finish(cmd, "event-type")
 }
 
 func (f *notifyFlags) run(cmd *cobra.Command) error {

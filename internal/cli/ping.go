@@ -43,11 +43,7 @@ includes setting up the reply queue.`,
 	fs.DurationVar(&f.timeout, "timeout", 10*time.Second, "how long to wait for each pong")
 	fs.IntVarP(&f.count, "count", "c", 1, "number of pings")
 	fs.DurationVar(&f.interval, "interval", time.Second, "time between pings")
-	f.brokerFlags.register(fs)
-	_ = cmd.MarkFlagRequired("topic")
-	_ = cmd.MarkFlagRequired("server")
-	fs.SortFlags = false
-	return cmd
+	return f.brokerFlags.finish(cmd, "topic", "server")
 }
 
 func (f *pingFlags) run(cmd *cobra.Command) error {
