@@ -248,16 +248,22 @@ func (h *Harness) ensureConfigured() ([]EndpointInfo, error) {
 // Describe returns the endpoints the plugin serves, configuring it without
 // config first if needed.
 func (h *Harness) Describe() ([]EndpointInfo, error) {
+	resp, err := h.describe()
+	if err != nil {
+		return nil, err
+	}
+	return endpointInfos(resp), nil
+}
+
+// describe asks the plugin what it serves, configuring it without config
+// first if needed.
+func (h *Harness) describe() (*pluginv1.DescribeResponse, error) {
 	if _, err := h.ensureConfigured(); err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), hookTimeout)
 	defer cancel()
-	resp, err := h.client.Describe(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return endpointInfos(resp), nil
+	return h.client.Describe(ctx)
 }
 
 // Close runs the plugin's close hook (also run at cleanup; idempotent).
