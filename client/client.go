@@ -3,13 +3,13 @@ package client
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"time"
 
 	"github.com/oslohost/oslohost/internal/rabbit"
 	"github.com/oslohost/oslohost/internal/tracing"
+	"github.com/oslohost/oslohost/internal/transportx"
 	"github.com/oslohost/oslohost/oslo"
 )
 
@@ -17,14 +17,14 @@ import (
 // oslo_messaging.RPCClient. It is immutable, safe for concurrent use, and
 // cheap: Prepare returns a modified copy.
 type Client struct {
-	t      *Transport
+	t      *transportx.Shared
 	target oslo.Target
 	opts   callOptions
 }
 
 // New returns a Client for target over t.
 func New(t *Transport, target oslo.Target, opts ...Option) *Client {
-	c := &Client{t: t, target: target, opts: callOptions{timeout: DefaultTimeout, retry: -1}}
+	c := &Client{t: shared(t), target: target, opts: callOptions{timeout: DefaultTimeout, retry: -1}}
 	for _, o := range opts {
 		o(c)
 	}
@@ -77,7 +77,7 @@ func (c *Client) Call(ctx context.Context, reqCtx any, method string, args any, 
 	msgID := oslo.NewID()
 	ctx, cancel := context.WithTimeoutCause(ctx, timeout, &TimeoutError{MsgID: msgID})
 	defer cancel()
-	w, err := c.t.replies(ctx)
+	w, err := replies(ctx, c.t)
 	if err != nil {
 		return err
 	}
@@ -191,7 +191,7 @@ func (c *Client) request(ctx context.Context, reqCtx any, method string, args an
 }
 
 func (c *Client) publish(ctx context.Context, req *oslo.Request, expiration string, mandatory bool) error {
-	topo := c.t.topology()
+	topo := c.t.Topology()
 	m := rabbit.Message{
 		Body:       req.Encode(),
 		Expiration: expiration,
@@ -203,23 +203,10 @@ func (c *Client) publish(ctx context.Context, req *oslo.Request, expiration stri
 		m.Declare = topo.FanoutExchange(c.target.Topic)
 		m.Exchange = m.Declare.Name
 	} else {
-		m.Declare = topo.ControlExchange(c.target.ExchangeOr(c.t.exchange))
+		m.Declare = topo.ControlExchange(c.target.ExchangeOr(c.t.Exchange))
 		m.Exchange, m.Key = m.Declare.Name, c.target.RoutingKey()
 	}
-	err := c.t.conn.Publish(ctx, m)
-	var ret *rabbit.ReturnedError
-	switch {
-	case err == nil:
-		return nil
-	case errors.As(err, &ret):
-		return fmt.Errorf("%w: %s", ErrUndeliverable, ret.Text)
-	case errors.Is(err, rabbit.ErrClosed):
-		return ErrClosed
-	case ctx.Err() != nil:
-		return err
-	default:
-		return fmt.Errorf("%w: %w", ErrDeliveryFailure, err)
-	}
+	return publishError(ctx, c.t.Conn.Publish(ctx, m))
 }
 
 func marshalObject(v any) (json.RawMessage, error) {

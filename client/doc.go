@@ -1,9 +1,11 @@
 // Package client calls and casts to any oslo.messaging RPC server (Python
 // or oslohost) over RabbitMQ, the way oslo_messaging.RPCClient does.
 //
-// A Transport is a broker connection with one reply queue, shared by every
-// call made through it; a Client is a Target plus call options, and
-// Prepare derives a Client with some of them changed:
+// A Transport (package transport's, which this package's Transport, Config
+// and Dial name again) is a broker connection, shared by every client,
+// notifier, server and listener made on it; the clients on it share one
+// reply queue. A Client is a Target plus call options, and Prepare derives
+// a Client with some of them changed:
 //
 //	t, err := client.Dial(ctx, client.Config{URL: "rabbit://guest:guest@127.0.0.1:5672/"})
 //	c := client.New(t, oslo.Target{Topic: "calc"}, client.Timeout(10*time.Second))

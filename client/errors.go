@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/oslohost/oslohost/oslo"
+	"github.com/oslohost/oslohost/transport"
 )
 
 // Sentinel errors; match them with errors.Is.
@@ -24,7 +25,7 @@ var (
 	// budget (oslo_messaging.MessageDeliveryFailure).
 	ErrDeliveryFailure = errors.New("message delivery failure")
 	// ErrClosed: the transport was closed.
-	ErrClosed = errors.New("transport closed")
+	ErrClosed = transport.ErrClosed
 )
 
 // RemoteError is an exception raised by the remote endpoint, as carried in
@@ -56,12 +57,16 @@ func (e *RemoteError) Is(target error) bool {
 // TracebackText is the remote traceback as one string.
 func (e *RemoteError) TracebackText() string { return strings.Join(e.Traceback, "") }
 
+// Failure is e in the wire model, as the reply carried it (with the module
+// as a Python 3 caller reads it). RemoteError does not unwrap to it: an
+// endpoint returning a RemoteError it got sends builtins.RuntimeError, as
+// before, unless it returns e.Failure().
+func (e *RemoteError) Failure() *oslo.Failure {
+	return &oslo.Failure{Class: e.Class, Module: e.Module, Message: e.Message, Traceback: e.Traceback, Args: e.Args, Kwargs: e.Kwargs}
+}
+
 func remoteError(f *oslo.Failure) *RemoteError {
-	module := f.Module
-	if module == "exceptions" {
-		module = oslo.ModuleBuiltins
-	}
-	return &RemoteError{Class: f.Class, Module: module, Message: f.Message, Traceback: f.Traceback, Args: f.Args, Kwargs: f.Kwargs}
+	return &RemoteError{Class: f.Class, Module: oslo.CanonicalModule(f.Module), Message: f.Message, Traceback: f.Traceback, Args: f.Args, Kwargs: f.Kwargs}
 }
 
 // TimeoutError is a call that got no reply in time.

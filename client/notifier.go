@@ -13,6 +13,7 @@ import (
 
 	"github.com/oslohost/oslohost/internal/rabbit"
 	"github.com/oslohost/oslohost/internal/tracing"
+	"github.com/oslohost/oslohost/internal/transportx"
 	"github.com/oslohost/oslohost/oslo"
 )
 
@@ -49,7 +50,7 @@ var (
 // drop. A Notifier is immutable and safe for concurrent use; Prepare
 // returns a modified copy.
 type Notifier struct {
-	t           *Transport
+	t           *transportx.Shared
 	publisherID string
 	topics      []string
 	retry       int
@@ -78,7 +79,7 @@ func Driver(name string) NotifierOption { return func(n *Notifier) { n.driver = 
 // "compute.host1") over t. It fails on an unknown driver, an empty topic
 // or no topic at all (Python would silently send nothing).
 func NewNotifier(t *Transport, publisherID string, opts ...NotifierOption) (*Notifier, error) {
-	n := &Notifier{t: t, publisherID: publisherID, topics: []string{DefaultNotificationTopic}, retry: -1, driver: DriverMessagingV2}
+	n := &Notifier{t: shared(t), publisherID: publisherID, topics: []string{DefaultNotificationTopic}, retry: -1, driver: DriverMessagingV2}
 	for _, o := range opts {
 		o(n)
 	}
@@ -188,7 +189,7 @@ func (n *Notifier) Notify(ctx context.Context, reqCtx any, priority, eventType s
 	if n.driver == DriverNoop {
 		return nil
 	}
-	ctx, span := tracing.StartOutgoing(ctx, "notify", eventType, n.t.exchange, "", "") // only under a span
+	ctx, span := tracing.StartOutgoing(ctx, "notify", eventType, n.t.Exchange, "", "") // only under a span
 	defer func() { span.End(err) }()
 	msg := &oslo.Notification{
 		MessageID:   oslo.NewUUID(),
@@ -222,14 +223,12 @@ func (n *Notifier) Notify(ctx context.Context, reqCtx any, priority, eventType s
 // publishes body to the control exchange with key.
 func (n *Notifier) publish(ctx context.Context, key string, body []byte) error {
 	t := n.t
-	t.mu.Lock()
-	closed := t.closed
-	t.mu.Unlock()
-	if closed {
-		return ErrClosed
+	declared, err := notifyQueues(t)
+	if err != nil {
+		return err
 	}
-	topo := t.topology()
-	exchange := topo.ControlExchange(t.exchange)
+	topo := t.Topology()
+	exchange := topo.ControlExchange(t.Exchange)
 	m := rabbit.Message{
 		Exchange: exchange.Name,
 		Key:      key,
@@ -244,31 +243,18 @@ func (n *Notifier) publish(ctx context.Context, key string, body []byte) error {
 		// message sent again, so that it is not lost.
 		Mandatory: true,
 	}
-	var err error
 	for attempt := 0; attempt < 2; attempt++ {
-		if err = t.notifyQueues.ensure(ctx, t.conn, topo, exchange, key); err != nil {
+		if err = declared.ensure(ctx, t.Conn, topo, exchange, key); err != nil {
 			break
 		}
-		err = t.conn.Publish(ctx, m)
+		err = t.Conn.Publish(ctx, m)
 		var ret *rabbit.ReturnedError
 		if !errors.As(err, &ret) {
 			break
 		}
-		t.notifyQueues.forget(exchange.Name, key)
+		declared.forget(exchange.Name, key)
 	}
-	var ret *rabbit.ReturnedError
-	switch {
-	case err == nil:
-		return nil
-	case errors.As(err, &ret):
-		return fmt.Errorf("%w: %s", ErrUndeliverable, ret.Text)
-	case errors.Is(err, rabbit.ErrClosed):
-		return ErrClosed
-	case ctx.Err() != nil:
-		return err
-	default:
-		return fmt.Errorf("%w: %w", ErrDeliveryFailure, err)
-	}
+	return publishError(ctx, err)
 }
 
 // declaredQueues remembers which notification queues a transport declared,

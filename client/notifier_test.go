@@ -41,7 +41,7 @@ func TestNotifierWire(t *testing.T) {
 	exchange := pypeer.UniqueName(t, "nwire")
 	topic := pypeer.UniqueName(t, "nwire")
 	tr := dialTest(t, exchange)
-	ch, _, err := tr.conn.Channel(context.Background())
+	ch, _, err := shared(tr).Conn.Channel(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +143,7 @@ func TestNotifierWire(t *testing.T) {
 
 	// The noop driver declared nothing (a 404 closes the channel: use
 	// another one).
-	ch2, _, err := tr.conn.Channel(context.Background())
+	ch2, _, err := shared(tr).Conn.Channel(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +167,7 @@ func TestNotifierRedeclaresAfterQueueLoss(t *testing.T) {
 	if err := n.Audit(context.Background(), nil, "one", 1); err != nil {
 		t.Fatal(err)
 	}
-	ch, _, err := tr.conn.Channel(context.Background())
+	ch, _, err := shared(tr).Conn.Channel(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -208,25 +208,30 @@ func (h *Host) startServer(ctx context.Context, cfg *config.Config, sc *config.S
 	return nil
 }
 
-// newServer starts a server block consuming, without adding it to the
-// host's servers.
-func (h *Host) newServer(ctx context.Context, cfg *config.Config, sc *config.Server) (*serverEntry, error) {
-	ec := cfg.Executor(sc.Executor)
+// blockExecutor makes the executor named executor of the block (a server
+// or listener) called name.
+func blockExecutor(cfg *config.Config, block, name, executor string) (*config.Executor, executors.Executor, error) {
+	ec := cfg.Executor(executor)
 	if ec == nil {
-		return nil, fmt.Errorf("server %q: no executor %q", sc.Name, sc.Executor)
+		return nil, nil, fmt.Errorf("%s %q: no executor %q", block, name, executor)
 	}
 	exec, err := executors.New(string(ec.Kind), ec.Workers)
 	if err != nil {
-		return nil, fmt.Errorf("server %q: executor %q: %w", sc.Name, ec.Name, err)
+		return nil, nil, fmt.Errorf("%s %q: executor %q: %w", block, name, ec.Name, err)
+	}
+	return ec, exec, nil
+}
+
+// newServer starts a server block consuming, without adding it to the
+// host's servers.
+func (h *Host) newServer(ctx context.Context, cfg *config.Config, sc *config.Server) (*serverEntry, error) {
+	ec, exec, err := blockExecutor(cfg, "server", sc.Name, sc.Executor)
+	if err != nil {
+		return nil, err
 	}
 	e := &serverEntry{cfg: sc, exec: ec, disp: server.NewDispatcher(), obs: h.metrics.observer(sc.Name)}
 	e.setEndpoints(h.endpointsOf(sc))
-	h.mu.RLock()
-	conn := h.conn
-	h.mu.RUnlock()
-	srv, err := server.New(server.Config{
-		Conn:        conn,
-		Options:     h.url.Options,
+	srv, err := server.New(h.transport(cfg), server.Config{
 		Exchange:    sc.Exchange,
 		Target:      oslo.Target{Topic: sc.Topic, Server: sc.Server},
 		NoFanout:    !sc.Fanout,
@@ -355,32 +360,14 @@ func (h *Host) Shutdown(ctx context.Context) error {
 	if w != nil {
 		w.close()
 	}
-	var mu sync.Mutex
-	var errs []error
-	var wg sync.WaitGroup
+	var shutdowns []func(context.Context) error
 	for _, e := range servers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := e.srv.Shutdown(ctx); err != nil {
-				mu.Lock()
-				errs = append(errs, err)
-				mu.Unlock()
-			}
-		}()
+		shutdowns = append(shutdowns, e.srv.Shutdown)
 	}
 	for _, e := range lsns {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := e.l.Shutdown(ctx); err != nil {
-				mu.Lock()
-				errs = append(errs, err)
-				mu.Unlock()
-			}
-		}()
+		shutdowns = append(shutdowns, e.l.Shutdown)
 	}
-	wg.Wait()
+	err := shutdownAll(ctx, shutdowns)
 	_ = h.sup.Shutdown(ctx)
 	if conn != nil {
 		_ = conn.Close()
@@ -392,5 +379,20 @@ func (h *Host) Shutdown(ctx context.Context) error {
 	}
 	h.stopTelemetry(ctx)
 	h.log.Info("host stopped")
+	return err
+}
+
+// shutdownAll runs the shutdowns at once and joins their errors.
+func shutdownAll(ctx context.Context, shutdowns []func(context.Context) error) error {
+	errs := make([]error, len(shutdowns))
+	var wg sync.WaitGroup
+	for i, shutdown := range shutdowns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = shutdown(ctx)
+		}()
+	}
+	wg.Wait()
 	return errors.Join(errs...)
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/oslohost/oslohost/client"
 	"github.com/oslohost/oslohost/internal/tracing"
+	"github.com/oslohost/oslohost/internal/transportx/wrap"
 	"github.com/oslohost/oslohost/oslo"
 	"github.com/oslohost/oslohost/plugin/pluginv1"
 )
@@ -59,7 +60,7 @@ func (s *hostService) transport(ctx context.Context) (*client.Transport, error) 
 		s.h.mu.RLock()
 		conn, exchange := s.h.conn, s.h.cfg.Transport.ControlExchange
 		s.h.mu.RUnlock()
-		s.t = client.NewTransport(conn, s.h.url.Options, exchange, s.log)
+		s.t = wrap.Conn(conn, s.h.url.Options, exchange, s.log)
 	})
 	return s.t, nil
 }
@@ -150,12 +151,7 @@ func rawObject(b []byte) any {
 	return json.RawMessage(b)
 }
 
-func failureOf(re *client.RemoteError) *pluginv1.Failure {
-	return &pluginv1.Failure{
-		ClassName: re.Class, Module: re.Module, Message: re.Message,
-		Traceback: re.Traceback, ArgsJson: re.Args, KwargsJson: re.Kwargs,
-	}
-}
+func failureOf(re *client.RemoteError) *pluginv1.Failure { return pluginv1.FailureOf(re.Failure()) }
 
 // statusOf maps a client error to the gRPC status the Host service
 // promises: timeouts DeadlineExceeded, undeliverable NotFound, bad input

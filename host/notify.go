@@ -10,7 +10,6 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
-	"github.com/oslohost/oslohost/executors"
 	"github.com/oslohost/oslohost/host/config"
 	"github.com/oslohost/oslohost/host/internal/supervisor"
 	"github.com/oslohost/oslohost/internal/rabbit"
@@ -45,13 +44,9 @@ func (h *Host) startListener(ctx context.Context, cfg *config.Config, lc *config
 // newListener starts a listener block consuming, without adding it to the
 // host's listeners.
 func (h *Host) newListener(ctx context.Context, cfg *config.Config, lc *config.Listener) (*listenerEntry, error) {
-	ec := cfg.Executor(lc.Executor)
-	if ec == nil {
-		return nil, fmt.Errorf("listener %q: no executor %q", lc.Name, lc.Executor)
-	}
-	exec, err := executors.New(string(ec.Kind), ec.Workers)
+	ec, exec, err := blockExecutor(cfg, "listener", lc.Name, lc.Executor)
 	if err != nil {
-		return nil, fmt.Errorf("listener %q: executor %q: %w", lc.Name, ec.Name, err)
+		return nil, err
 	}
 	filter, err := listener.FilterSpec{EventType: anyOf(lc.EventTypes), PublisherID: anyOf(lc.PublisherIDs)}.Compile()
 	if err != nil {
@@ -63,8 +58,8 @@ func (h *Host) newListener(ctx context.Context, cfg *config.Config, lc *config.L
 	}
 	fw := &notifyForwarder{sup: h.sup, log: h.log, plugins: lc.Plugins, name: lc.Name}
 	lcfg := listener.Config{
-		Conn: h.connection(), Options: h.url.Options, Exchange: cfg.Transport.ControlExchange,
-		Targets: targets, Priorities: lc.Priorities, Pool: lc.Pool, Filter: filter,
+		Exchange: cfg.Transport.ControlExchange,
+		Targets:  targets, Priorities: lc.Priorities, Pool: lc.Pool, Filter: filter,
 		Executor: exec, Prefetch: cfg.Transport.Prefetch, AllowRequeue: lc.AllowRequeue,
 		MaxRequeues: lc.MaxRequeues, MaxBodySize: cfg.Host.MaxMessageSize,
 		Observe:    h.metrics.listenerObserver(lc.Name),
@@ -76,7 +71,7 @@ func (h *Host) newListener(ctx context.Context, cfg *config.Config, lc *config.L
 		lcfg.Batch = &listener.BatchConfig{Size: lc.Batch.Size, Timeout: lc.Batch.Timeout.Duration()}
 		lcfg.BatchHandler, lcfg.Handler = listener.BatchHandlerFunc(fw.handle), nil
 	}
-	l, err := listener.New(lcfg)
+	l, err := listener.New(h.transport(cfg), lcfg)
 	if err != nil {
 		return nil, fmt.Errorf("listener %q: %w", lc.Name, err)
 	}

@@ -156,7 +156,7 @@ func PlanTopology(cfg *config.Config) (*Topology, hcl.Diagnostics) {
 	}
 
 	for _, s := range cfg.Servers {
-		p := server.PlanFor(server.Config{Options: u.Options, Exchange: s.Exchange,
+		p := server.PlanFor(u.Options, server.Config{Exchange: s.Exchange,
 			Target: oslo.Target{Topic: s.Topic, Server: s.Server}, NoFanout: !s.Fanout}, unique)
 		add(fmt.Sprintf("server %q", s.Name), s.AttrRange("topic"), p)
 	}
@@ -165,7 +165,7 @@ func PlanTopology(cfg *config.Config) (*Topology, hcl.Diagnostics) {
 		for _, t := range l.Topics {
 			targets = append(targets, listener.Target{Topic: t, Exchange: l.Exchange})
 		}
-		p, err := listener.Plan(listener.Config{Options: u.Options, Exchange: cfg.Transport.ControlExchange,
+		p, err := listener.Plan(u.Options, listener.Config{Exchange: cfg.Transport.ControlExchange,
 			Targets: targets, Priorities: l.Priorities, Pool: l.Pool})
 		if err != nil {
 			r := l.AttrRange("priorities")

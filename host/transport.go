@@ -9,6 +9,8 @@ import (
 
 	"github.com/oslohost/oslohost/host/config"
 	"github.com/oslohost/oslohost/internal/rabbit"
+	"github.com/oslohost/oslohost/internal/transportx/wrap"
+	"github.com/oslohost/oslohost/transport"
 )
 
 // transportURL turns the transport block into a parsed transport URL: the
@@ -66,4 +68,9 @@ func transportRange(t config.Transport, err error) hcl.Range {
 		}
 	}
 	return t.AttrRange("url")
+}
+
+// transport is the host's connection as a transport, for cfg.
+func (h *Host) transport(cfg *config.Config) *transport.Transport {
+	return wrap.Conn(h.connection(), h.url.Options, cfg.Transport.ControlExchange, h.log)
 }

@@ -22,19 +22,23 @@ func TestNewValidates(t *testing.T) {
 		cfg  Config
 		want string
 	}{
-		{"no conn", Config{Targets: target, Handler: nopHandler}, "Conn is required"},
-		{"no target", Config{Conn: conn, Handler: nopHandler}, "no target"},
-		{"empty topic", Config{Conn: conn, Targets: []Target{{}}, Handler: nopHandler}, "no topic"},
-		{"no handler", Config{Conn: conn, Targets: target}, "Handler is required"},
-		{"batch handler without batch", Config{Conn: conn, Targets: target, BatchHandler: nopBatch}, "needs Batch"},
-		{"batch without batch handler", Config{Conn: conn, Targets: target, Handler: nopHandler, Batch: &BatchConfig{Size: 2}}, "needs a BatchHandler"},
-		{"both handlers", Config{Conn: conn, Targets: target, Handler: nopHandler, BatchHandler: nopBatch, Batch: &BatchConfig{Size: 2}}, "not both"},
-		{"batch size 0", Config{Conn: conn, Targets: target, BatchHandler: nopBatch, Batch: &BatchConfig{}}, "batch size"},
-		{"bad priority", Config{Conn: conn, Targets: target, Handler: nopHandler, Priorities: []string{"warning"}}, `unknown priority "warning"`},
+		{"no transport", Config{Targets: target, Handler: nopHandler}, "transport is required"},
+		{"no target", Config{Handler: nopHandler}, "no target"},
+		{"empty topic", Config{Targets: []Target{{}}, Handler: nopHandler}, "no topic"},
+		{"no handler", Config{Targets: target}, "Handler is required"},
+		{"batch handler without batch", Config{Targets: target, BatchHandler: nopBatch}, "needs Batch"},
+		{"batch without batch handler", Config{Targets: target, Handler: nopHandler, Batch: &BatchConfig{Size: 2}}, "needs a BatchHandler"},
+		{"both handlers", Config{Targets: target, Handler: nopHandler, BatchHandler: nopBatch, Batch: &BatchConfig{Size: 2}}, "not both"},
+		{"batch size 0", Config{Targets: target, BatchHandler: nopBatch, Batch: &BatchConfig{}}, "batch size"},
+		{"bad priority", Config{Targets: target, Handler: nopHandler, Priorities: []string{"warning"}}, `unknown priority "warning"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := New(tt.cfg)
+			tr := over(conn)
+			if tt.want == "transport is required" {
+				tr = nil
+			}
+			_, err := New(tr, tt.cfg)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err = %v, want it to contain %q", err, tt.want)
 			}
@@ -44,7 +48,7 @@ func TestNewValidates(t *testing.T) {
 
 func TestNewDefaults(t *testing.T) {
 	conn := &rabbit.Conn{}
-	l, err := New(Config{Conn: conn, Targets: []Target{{Topic: "t"}}, Handler: nopHandler, Priorities: []string{"INFO"}})
+	l, err := New(over(conn), Config{Targets: []Target{{Topic: "t"}}, Handler: nopHandler, Priorities: []string{"INFO"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +63,7 @@ func TestNewDefaults(t *testing.T) {
 		t.Error(err)
 	}
 
-	all, err := New(Config{Conn: conn, Targets: []Target{{Topic: "t"}}, Handler: nopHandler, MaxRequeues: -1})
+	all, err := New(over(conn), Config{Targets: []Target{{Topic: "t"}}, Handler: nopHandler, MaxRequeues: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +73,7 @@ func TestNewDefaults(t *testing.T) {
 
 	// Batches: prefetch is capacity times size, and a batch is capped by
 	// an explicit smaller prefetch.
-	b, err := New(Config{Conn: conn, Targets: []Target{{Topic: "t"}}, BatchHandler: nopBatch,
+	b, err := New(over(conn), Config{Targets: []Target{{Topic: "t"}}, BatchHandler: nopBatch,
 		Batch: &BatchConfig{Size: 10, Timeout: time.Second}, Executor: executors.NewPool(2)})
 	if err != nil {
 		t.Fatal(err)
@@ -77,7 +81,7 @@ func TestNewDefaults(t *testing.T) {
 	if b.prefetch != 20 || b.batch.size != 10 {
 		t.Errorf("prefetch %d, batch size %d; want 20 and 10", b.prefetch, b.batch.size)
 	}
-	c, err := New(Config{Conn: conn, Targets: []Target{{Topic: "t"}}, BatchHandler: nopBatch,
+	c, err := New(over(conn), Config{Targets: []Target{{Topic: "t"}}, BatchHandler: nopBatch,
 		Batch: &BatchConfig{Size: 10}, Prefetch: 4})
 	if err != nil {
 		t.Fatal(err)

@@ -1,6 +1,13 @@
 // Package listener consumes oslo.messaging notifications over RabbitMQ the
 // way a Python NotificationListener (get_notification_listener) does, and
 // hands them to a Handler: the notification-side twin of package server.
+// A Go program listens in-process, without the host, on a shared
+// transport.Transport (see the Example):
+//
+//	t, err := transport.Dial(ctx, transport.Config{URL: "rabbit://guest:guest@127.0.0.1:5672/"})
+//	l, err := listener.New(t, listener.Config{Targets: []listener.Target{{Topic: "notifications"}}, Handler: h})
+//	err = l.Start(ctx)
+//	defer l.Shutdown(ctx)
 //
 // Topology (wire spec 7.5): for every target and priority, queue
 // "<topic>.<priority>" bound to the target's exchange with that key; with a

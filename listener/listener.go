@@ -15,27 +15,26 @@ import (
 	"github.com/oslohost/oslohost/executors"
 	"github.com/oslohost/oslohost/internal/dedup"
 	"github.com/oslohost/oslohost/internal/rabbit"
+	"github.com/oslohost/oslohost/internal/transportx"
 	"github.com/oslohost/oslohost/oslo"
+	"github.com/oslohost/oslohost/transport"
 )
 
 // Defaults of Config.
 const (
 	DefaultMaxRequeues = 5
-	DefaultMaxBodySize = 64 << 20
+	DefaultMaxBodySize = oslo.DefaultMaxMessageSize
 	DefaultWorkers     = 16
 	// attemptsTracked bounds the in-memory requeue counts.
 	attemptsTracked = 10000
 )
 
-// Config configures a Listener.
+// Config configures a Listener. The transport it is made on gives the
+// broker connection consumed on and the rabbit options (topology flags,
+// prefetch, cancel-on-failover).
 type Config struct {
-	// Conn is the broker connection consumed on.
-	Conn *rabbit.Conn
-	// Options are the transport's rabbit options (topology flags,
-	// prefetch, cancel-on-failover).
-	Options rabbit.Options
-	// Exchange is the control exchange ("openstack" when empty) of the
-	// targets that name none.
+	// Exchange is the exchange of the targets that name none (the
+	// transport's control exchange when empty).
 	Exchange string
 	// Targets are the topics listened on; at least one.
 	Targets []Target
@@ -96,6 +95,7 @@ type DuplicateWindow interface {
 // concurrent use.
 type Listener struct {
 	cfg        Config
+	t          *transportx.Shared
 	log        hclog.Logger
 	exec       executors.Executor
 	priorities map[string]bool
@@ -115,10 +115,11 @@ type Listener struct {
 	hardStop context.CancelFunc
 }
 
-// New checks cfg and returns a Listener; Start begins consuming.
-func New(cfg Config) (*Listener, error) {
-	if cfg.Conn == nil {
-		return nil, errors.New("listener: Conn is required")
+// New checks cfg and returns a Listener on t; Start begins consuming.
+func New(t *transport.Transport, cfg Config) (*Listener, error) {
+	sh := transportx.Of(t)
+	if sh == nil {
+		return nil, errors.New("listener: a transport is required")
 	}
 	if len(cfg.Targets) == 0 {
 		return nil, errors.New("listener: no target")
@@ -149,7 +150,7 @@ func New(cfg Config) (*Listener, error) {
 		prios[p] = true
 	}
 	if cfg.Exchange == "" {
-		cfg.Exchange = "openstack"
+		cfg.Exchange = sh.Exchange
 	}
 	if cfg.MaxRequeues == 0 {
 		cfg.MaxRequeues = DefaultMaxRequeues
@@ -178,7 +179,7 @@ func New(cfg Config) (*Listener, error) {
 	}
 	prefetch := cfg.Prefetch
 	if prefetch == 0 {
-		prefetch = cfg.Options.ConsumerPrefetch(exec.Capacity() * batchSize)
+		prefetch = sh.Options.ConsumerPrefetch(exec.Capacity() * batchSize)
 	}
 	if cfg.Batch != nil && prefetch > 0 && prefetch < batchSize {
 		// A batch can never fill beyond the prefetch (oslo caps it too).
@@ -191,8 +192,8 @@ func New(cfg Config) (*Listener, error) {
 	}
 	hard, stop := context.WithCancel(context.Background())
 	l := &Listener{
-		cfg: cfg, log: log, exec: exec, priorities: prios,
-		topo:     declarations(rabbit.TopologyFrom(cfg.Options), cfg.Exchange, cfg.Targets, cfg.Priorities, cfg.Pool),
+		cfg: cfg, t: sh, log: log, exec: exec, priorities: prios,
+		topo:     declarations(sh.Topology(), cfg.Exchange, cfg.Targets, cfg.Priorities, cfg.Pool),
 		prefetch: prefetch,
 		dedup:    dups,
 		attempts: newAttemptCounter(attemptsTracked),
@@ -221,18 +222,20 @@ func normalizePriorities(in []string) ([]string, error) {
 	return out, nil
 }
 
-// Plan is what a listener of cfg declares and consumes, computed as New
-// does without a connection (for validate's topology check).
-func Plan(cfg Config) (rabbit.Plan, error) {
+// Plan is what a listener of cfg on a transport with options o declares
+// and consumes, computed as New does without a connection (for the host's
+// topology check). An empty cfg.Exchange is oslo.DefaultControlExchange
+// here.
+func Plan(o rabbit.Options, cfg Config) (rabbit.Plan, error) {
 	prios, err := normalizePriorities(cfg.Priorities)
 	if err != nil {
 		return rabbit.Plan{}, err
 	}
 	exchange := cfg.Exchange
 	if exchange == "" {
-		exchange = "openstack"
+		exchange = oslo.DefaultControlExchange
 	}
-	return rabbit.TopologyFrom(cfg.Options).ListenerPlan(exchange, cfg.Targets, prios, cfg.Pool), nil
+	return rabbit.TopologyFrom(o).ListenerPlan(exchange, cfg.Targets, prios, cfg.Pool), nil
 }
 
 // Queues are the queues the listener consumes.
@@ -249,12 +252,12 @@ func (l *Listener) Start(ctx context.Context) error {
 	l.started = true
 	l.mu.Unlock()
 
-	args := rabbit.ConsumerArgs(l.cfg.Options)
+	args := rabbit.ConsumerArgs(l.t.Options)
 	name := "notify-" + l.cfg.Targets[0].Topic
 	if l.cfg.Pool != "" {
 		name += "-" + l.cfg.Pool
 	}
-	consumer := l.cfg.Conn.Consume(rabbit.ConsumeSpec{
+	consumer := l.t.Conn.Consume(rabbit.ConsumeSpec{
 		Name:     name,
 		Declare:  l.topo.decl,
 		Queues:   l.topo.queues,
@@ -264,28 +267,17 @@ func (l *Listener) Start(ctx context.Context) error {
 	l.mu.Lock()
 	l.consumer = consumer
 	l.mu.Unlock()
-	select {
-	case <-consumer.Ready():
-		l.log.Info("listening for notifications", "queues", l.topo.queues, "prefetch", l.prefetch)
-		return nil
-	case <-consumer.Failed():
-		return fmt.Errorf("listener: start: %w", consumer.Err())
-	case <-ctx.Done():
-		_ = consumer.Stop(context.Background())
-		return fmt.Errorf("listener: start: %w", context.Cause(ctx))
+	if err := consumer.WaitReady(ctx); err != nil {
+		return fmt.Errorf("listener: start: %w", err)
 	}
+	l.log.Info("listening for notifications", "queues", l.topo.queues, "prefetch", l.prefetch)
+	return nil
 }
 
 // Run starts the listener, consumes until ctx ends, then shuts down,
 // giving the notifications being handled up to drain to finish.
 func (l *Listener) Run(ctx context.Context, drain time.Duration) error {
-	if err := l.Start(ctx); err != nil {
-		return err
-	}
-	<-ctx.Done()
-	sctx, cancel := context.WithTimeout(context.Background(), drain)
-	defer cancel()
-	return l.Shutdown(sctx)
+	return rabbit.Serve(ctx, drain, l.Start, l.Shutdown)
 }
 
 // Shutdown stops taking notifications (those not yet handed to the
@@ -445,15 +437,9 @@ func (l *Listener) decode(d *amqp.Delivery) (*oslo.Notification, error) {
 	if len(d.Body) > l.cfg.MaxBodySize {
 		return nil, fmt.Errorf("body of %d bytes exceeds the limit of %d", len(d.Body), l.cfg.MaxBodySize)
 	}
-	body := d.Body
-	if c, ok := d.Headers["compression"].(string); ok && c != "" {
-		var err error
-		if body, err = oslo.Decompress(c, body, int64(l.cfg.MaxBodySize)); err != nil {
-			return nil, err
-		}
-	}
-	if d.ContentType != "application/json" {
-		return nil, fmt.Errorf("%w: content type %q, want application/json", oslo.ErrMalformed, d.ContentType)
+	body, err := rabbit.JSONBody(d, l.cfg.MaxBodySize)
+	if err != nil {
+		return nil, err
 	}
 	return oslo.DecodeNotification(body)
 }

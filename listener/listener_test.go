@@ -117,7 +117,7 @@ func TestListenerEdgeCases(t *testing.T) {
 	exchange := pypeer.UniqueName(t, "lx")
 	topic := pypeer.UniqueName(t, "ledge")
 	c := newCalls()
-	l, err := New(Config{Conn: conn, Exchange: exchange, Targets: []Target{{Topic: topic}},
+	l, err := New(over(conn), Config{Exchange: exchange, Targets: []Target{{Topic: topic}},
 		Priorities: []string{"info"}, Handler: c, Executor: newBlockingExecutor()})
 	if err != nil {
 		t.Fatal(err)
@@ -231,7 +231,7 @@ func TestShutdownDrains(t *testing.T) {
 		mu.Unlock()
 		return Handled, nil
 	})
-	l, err := New(Config{Conn: conn, Exchange: exchange, Targets: []Target{{Topic: topic}},
+	l, err := New(over(conn), Config{Exchange: exchange, Targets: []Target{{Topic: topic}},
 		Priorities: []string{"info"}, Handler: h, Executor: newBlockingExecutor(), Prefetch: 3})
 	if err != nil {
 		t.Fatal(err)
@@ -295,7 +295,7 @@ func TestDuplicateWindowSharedAcrossListeners(t *testing.T) {
 	})
 	window := dedup.New(time.Minute, 1000)
 	start := func(c *calls) *Listener {
-		l, err := New(Config{Conn: conn, Exchange: exchange, Targets: []Target{{Topic: topic}},
+		l, err := New(over(conn), Config{Exchange: exchange, Targets: []Target{{Topic: topic}},
 			Priorities: []string{"info"}, Handler: c, Executor: newBlockingExecutor(), Duplicates: window})
 		if err != nil {
 			t.Fatal(err)

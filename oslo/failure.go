@@ -41,11 +41,29 @@ func (f *Failure) Error() string {
 // QualifiedClass is the class name as Python prints it in a traceback's last
 // line: bare for builtins (and __main__), "module.Class" otherwise.
 func (f *Failure) QualifiedClass() string {
-	switch f.Module {
-	case "", ModuleBuiltins, "exceptions", "__main__":
+	if IsBuiltins(f.Module) || f.Module == "__main__" {
 		return f.Class
 	}
 	return f.Module + "." + f.Class
+}
+
+// moduleExceptions is Python 2's name of the builtins module, which old
+// peers still send.
+const moduleExceptions = "exceptions"
+
+// IsBuiltins reports whether module names Python's builtins: "builtins",
+// Python 2's "exceptions", or "" (no module given).
+func IsBuiltins(module string) bool {
+	return module == "" || module == ModuleBuiltins || module == moduleExceptions
+}
+
+// CanonicalModule is module as a Python 3 caller reads it: Python 2's
+// "exceptions" is "builtins"; any other module is itself.
+func CanonicalModule(module string) string {
+	if module == moduleExceptions {
+		return ModuleBuiltins
+	}
+	return module
 }
 
 // NewFailure builds a failure of the given module and class whose args are

@@ -173,3 +173,25 @@ func TestFailureErrorLikePythonTraceback(t *testing.T) {
 		t.Errorf("traceback ends %q", f.Traceback[len(f.Traceback)-1])
 	}
 }
+
+// TestBuiltinsModule: Python 2's "exceptions" and no module read as
+// builtins, once, for the host, the Go client and the SDK.
+func TestBuiltinsModule(t *testing.T) {
+	for _, tt := range []struct {
+		module, canonical string
+		builtins          bool
+	}{
+		{"builtins", "builtins", true},
+		{"exceptions", "builtins", true},
+		{"", "", true},
+		{"nova.exception", "nova.exception", false},
+		{"__main__", "__main__", false},
+	} {
+		if got := IsBuiltins(tt.module); got != tt.builtins {
+			t.Errorf("IsBuiltins(%q) = %v, want %v", tt.module, got, tt.builtins)
+		}
+		if got := CanonicalModule(tt.module); got != tt.canonical {
+			t.Errorf("CanonicalModule(%q) = %q, want %q", tt.module, got, tt.canonical)
+		}
+	}
+}

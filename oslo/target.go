@@ -37,3 +37,12 @@ func (t Target) RoutingKey() string {
 
 // FanoutExchange is the name of the topic's fanout exchange, "topic_fanout".
 func (t Target) FanoutExchange() string { return t.Topic + "_fanout" }
+
+// DefaultControlExchange is oslo's control_exchange default: the exchange
+// of targets that name none.
+const DefaultControlExchange = "openstack"
+
+// DefaultMaxMessageSize bounds one message body (after decompression) that
+// the server, the listener and the plugin channel accept by default
+// (64 MiB).
+const DefaultMaxMessageSize = 64 << 20

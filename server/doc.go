@@ -6,6 +6,15 @@
 // (results, or failures that keep the exception's class and module) on the
 // caller's reply queue.
 //
+// A Go program serves endpoints in-process, without the host, on a shared
+// transport.Transport (see the Example):
+//
+//	t, err := transport.Dial(ctx, transport.Config{URL: "rabbit://guest:guest@127.0.0.1:5672/"})
+//	d := server.NewDispatcher(server.Endpoint{Version: "1.1", Methods: map[string]server.Handler{"add": add}})
+//	srv, err := server.New(t, server.Config{Target: oslo.Target{Topic: "calc"}, Dispatcher: d})
+//	err = srv.Start(ctx)
+//	defer srv.Shutdown(ctx)
+//
 // The Dispatcher is separate from the Server so that the host can route to
 // plugins with the same rules.
 package server

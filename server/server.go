@@ -16,21 +16,20 @@ import (
 	"github.com/oslohost/oslohost/internal/dedup"
 	"github.com/oslohost/oslohost/internal/rabbit"
 	"github.com/oslohost/oslohost/internal/tracing"
+	"github.com/oslohost/oslohost/internal/transportx"
 	"github.com/oslohost/oslohost/oslo"
+	"github.com/oslohost/oslohost/transport"
 )
 
 // DefaultMaxBodySize bounds request bodies (after decompression).
-const DefaultMaxBodySize = 64 << 20
+const DefaultMaxBodySize = oslo.DefaultMaxMessageSize
 
-// Config configures a Server.
+// Config configures a Server. The transport it is made on gives the
+// broker connection consumed and replied on and the rabbit options
+// (topology flags, reply retry window, prefetch, cancel-on-failover).
 type Config struct {
-	// Conn is the broker connection consumed and replied on.
-	Conn *rabbit.Conn
-	// Options are the transport's rabbit options (topology flags, reply
-	// retry window, prefetch override, cancel-on-failover).
-	Options rabbit.Options
-	// Exchange is the control exchange ("openstack" when empty), unless
-	// Target.Exchange is set.
+	// Exchange is the exchange listened on (the transport's control
+	// exchange when empty), unless Target.Exchange is set.
 	Exchange string
 	// Target gives the topic (required) and server name (the host name
 	// when empty).
@@ -80,6 +79,7 @@ type Observer interface {
 // Server is an oslo.messaging RPC server. Safe for concurrent use.
 type Server struct {
 	cfg      Config
+	t        *transportx.Shared
 	log      hclog.Logger
 	exec     executors.Executor
 	replies  *replySender
@@ -93,10 +93,11 @@ type Server struct {
 	hardStop context.CancelFunc
 }
 
-// New checks cfg and returns a Server; Start begins serving.
-func New(cfg Config) (*Server, error) {
-	if cfg.Conn == nil || cfg.Dispatcher == nil {
-		return nil, errors.New("server: Conn and Dispatcher are required")
+// New checks cfg and returns a Server on t; Start begins serving.
+func New(t *transport.Transport, cfg Config) (*Server, error) {
+	sh := transportx.Of(t)
+	if sh == nil || cfg.Dispatcher == nil {
+		return nil, errors.New("server: a transport and a Dispatcher are required")
 	}
 	if cfg.Target.Topic == "" {
 		return nil, errors.New("server: target has no topic")
@@ -109,7 +110,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.Target.Server = h
 	}
 	if cfg.Exchange == "" {
-		cfg.Exchange = "openstack"
+		cfg.Exchange = sh.Exchange
 	}
 	if cfg.MaxBodySize <= 0 {
 		cfg.MaxBodySize = DefaultMaxBodySize
@@ -128,8 +129,8 @@ func New(cfg Config) (*Server, error) {
 	}
 	hard, stop := context.WithCancel(context.Background())
 	return &Server{
-		cfg: cfg, log: log, exec: exec,
-		replies: newReplySender(cfg.Conn, log, cfg.Options),
+		cfg: cfg, t: sh, log: log, exec: exec,
+		replies: newReplySender(sh.Conn, log, sh.Options),
 		dedup:   dups,
 		hardCtx: hard, hardStop: stop,
 	}, nil
@@ -142,22 +143,23 @@ func (s *Server) Target() oslo.Target { return s.cfg.Target }
 // by the queue manager with use_queue_manager, else at random). Each call
 // names a new fanout queue.
 func (s *Server) plan() rabbit.Plan {
-	namer := s.cfg.Options.Namer(func(err error) {
+	namer := s.t.Options.Namer(func(err error) {
 		s.log.Warn("queue manager unavailable; naming the fanout queue at random", "error", err)
 	})
-	return PlanFor(s.cfg, namer)
+	return PlanFor(s.t.Options, s.cfg, namer)
 }
 
-// PlanFor is what a server configured with cfg declares and consumes,
-// computed without a connection by the same code Start uses (for
-// validate's topology check); unique names its fanout queue.
-func PlanFor(cfg Config, unique func() string) rabbit.Plan {
+// PlanFor is what a server configured with cfg on a transport with
+// options o declares and consumes, computed without a connection by the
+// same code Start uses (for the host's topology check); unique names its
+// fanout queue. An empty cfg.Exchange is oslo.DefaultControlExchange here.
+func PlanFor(o rabbit.Options, cfg Config, unique func() string) rabbit.Plan {
 	exchange := cfg.Exchange
 	if exchange == "" {
-		exchange = "openstack"
+		exchange = oslo.DefaultControlExchange
 	}
 	t := cfg.Target
-	return rabbit.TopologyFrom(cfg.Options).ServerPlan(t.ExchangeOr(exchange), t.Topic, t.Server, cfg.NoFanout, unique)
+	return rabbit.TopologyFrom(o).ServerPlan(t.ExchangeOr(exchange), t.Topic, t.Server, cfg.NoFanout, unique)
 }
 
 // Start declares the topology, starts consuming and returns once the
@@ -176,11 +178,11 @@ func (s *Server) Start(ctx context.Context) error {
 	plan := s.plan()
 	prefetch := s.cfg.Prefetch
 	if prefetch == 0 {
-		prefetch = s.cfg.Options.ConsumerPrefetch(s.exec.Capacity())
+		prefetch = s.t.Options.ConsumerPrefetch(s.exec.Capacity())
 	}
 	decl, queues := plan.Declare, plan.Queues
-	args, deleteOnStop := rabbit.ConsumerArgs(s.cfg.Options), plan.DeleteOnStop
-	s.consumer = s.cfg.Conn.Consume(rabbit.ConsumeSpec{
+	args, deleteOnStop := rabbit.ConsumerArgs(s.t.Options), plan.DeleteOnStop
+	s.consumer = s.t.Conn.Consume(rabbit.ConsumeSpec{
 		Name:         "rpc-" + t.Topic,
 		Declare:      decl,
 		Queues:       queues,
@@ -189,28 +191,17 @@ func (s *Server) Start(ctx context.Context) error {
 		Args:         args,
 		DeleteOnStop: deleteOnStop,
 	}, s.handleDelivery)
-	select {
-	case <-s.consumer.Ready():
-		s.log.Info("serving", "exchange", exchange, "queues", queues, "prefetch", prefetch)
-		return nil
-	case <-s.consumer.Failed():
-		return fmt.Errorf("server %s: start: %w", t.Topic, s.consumer.Err())
-	case <-ctx.Done():
-		_ = s.consumer.Stop(context.Background())
-		return fmt.Errorf("server %s: start: %w", t.Topic, context.Cause(ctx))
+	if err := s.consumer.WaitReady(ctx); err != nil {
+		return fmt.Errorf("server %s: start: %w", t.Topic, err)
 	}
+	s.log.Info("serving", "exchange", exchange, "queues", queues, "prefetch", prefetch)
+	return nil
 }
 
 // Run starts the server, serves until ctx ends, then shuts down, giving
 // in-flight calls up to drain to finish.
 func (s *Server) Run(ctx context.Context, drain time.Duration) error {
-	if err := s.Start(ctx); err != nil {
-		return err
-	}
-	<-ctx.Done()
-	sctx, cancel := context.WithTimeout(context.Background(), drain)
-	defer cancel()
-	return s.Shutdown(sctx)
+	return rabbit.Serve(ctx, drain, s.Start, s.Shutdown)
 }
 
 // Shutdown stops taking requests (messages not yet dispatched go back to
@@ -320,15 +311,12 @@ func (s *Server) decode(d *amqp.Delivery) (*oslo.Request, error) {
 		req := salvage(d.Body)
 		return req, fmt.Errorf("%w: body of %d bytes exceeds the limit of %d", errTooLarge, len(d.Body), s.cfg.MaxBodySize)
 	}
-	body := d.Body
-	if c, ok := d.Headers["compression"].(string); ok && c != "" {
-		var err error
-		if body, err = oslo.Decompress(c, body, int64(s.cfg.MaxBodySize)); err != nil {
+	body, err := rabbit.JSONBody(d, s.cfg.MaxBodySize)
+	if err != nil {
+		if body == nil {
 			return nil, err
 		}
-	}
-	if d.ContentType != "application/json" {
-		return salvage(body), fmt.Errorf("%w: content type %q, want application/json", oslo.ErrMalformed, d.ContentType)
+		return salvage(body), err
 	}
 	req, err := oslo.DecodeRequest(body)
 	if err != nil {

@@ -7,11 +7,13 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
+
+	"github.com/oslohost/oslohost/oslo"
 )
 
 // Defaults that do not depend on other blocks.
 const (
-	defaultControlExchange = "openstack"
+	defaultControlExchange = oslo.DefaultControlExchange
 	defaultHeartbeat       = 60 * time.Second
 	defaultShutdownTimeout = 30 * time.Second
 	defaultDrainTimeout    = 30 * time.Second

@@ -87,10 +87,7 @@ failed or timed out, or when interrupted (the partial result is printed).`,
 	fs.IntVar(&f.transports, "transports", 1, "broker connections to spread the calls over")
 	fs.BoolVar(&f.jsonOut, "json", false, "print the result as JSON")
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "no progress line on stderr")
-	f.brokerFlags.register(fs)
-	_ = cmd.MarkFlagRequired("topic")
-	fs.SortFlags = false
-	return cmd
+	return f.brokerFlags.finish(cmd, "topic")
 }
 
 // config checks the flags and returns the runner's configuration.

@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/oslohost/oslohost/internal/rabbit"
+	"github.com/oslohost/oslohost/internal/transportx/wrap"
 	"github.com/oslohost/oslohost/oslo"
 	"github.com/oslohost/oslohost/server"
 	"github.com/oslohost/oslohost/test/pypeer"
@@ -169,8 +170,8 @@ func startEchoServer(t *testing.T, rawURL, topic string) {
 		}
 		return args.Value, nil
 	})
-	srv, err := server.New(server.Config{
-		Conn: conn, Options: u.Options, Target: oslo.Target{Topic: topic, Server: "bench"},
+	srv, err := server.New(wrap.Conn(conn, u.Options, "", log), server.Config{
+		Target:     oslo.Target{Topic: topic, Server: "bench"},
 		Dispatcher: server.NewDispatcher(server.Endpoint{Methods: map[string]server.Handler{"echo": echo}}),
 		Logger:     log,
 	})

@@ -83,10 +83,7 @@ timeouts and undeliverable messages.`,
 	fs.DurationVar(&f.timeout, "timeout", client.DefaultTimeout, "how long to wait for the reply")
 	fs.DurationVar(&f.callMonitorTimeout, "call-monitor-timeout", 0, "ask for heartbeats and fail when none comes within this (0: off)")
 	fs.BoolVarP(&f.verbose, "verbose", "v", false, "print the remote traceback of a remote exception")
-	f.brokerFlags.register(fs)
-	_ = cmd.MarkFlagRequired("topic")
-	fs.SortFlags = false
-	return cmd
+	return f.brokerFlags.finish(cmd, "topic")
 }
 
 func (f *callFlags) run(cmd *cobra.Command, args []string) error {
@@ -100,13 +97,11 @@ func (f *callFlags) run(cmd *cobra.Command, args []string) error {
 	if f.callMonitorTimeout < 0 {
 		return usageErrorf("--call-monitor-timeout must not be negative")
 	}
-	ctx, stop := interruptContext(cmd.Context())
-	defer stop()
-	t, err := f.dial(ctx, cmd.ErrOrStderr())
+	ctx, t, done, err := f.connect(cmd)
 	if err != nil {
 		return err
 	}
-	defer t.Close()
+	defer done()
 	c := client.New(t, target,
 		client.Timeout(f.timeout),
 		client.CallMonitorTimeout(f.callMonitorTimeout),
@@ -152,10 +147,7 @@ JSON, anything else as a plain string.`,
 	fs := cmd.Flags()
 	f.targetFlags.register(fs)
 	fs.BoolVar(&f.fanout, "fanout", false, "send to every server of the topic")
-	f.brokerFlags.register(fs)
-	_ = cmd.MarkFlagRequired("topic")
-	fs.SortFlags = false
-	return cmd
+	return f.brokerFlags.finish(cmd, "topic")
 }
 
 func (f *castFlags) run(cmd *cobra.Command, args []string) error {
@@ -164,13 +156,11 @@ func (f *castFlags) run(cmd *cobra.Command, args []string) error {
 		return err
 	}
 	target.Fanout = f.fanout
-	ctx, stop := interruptContext(cmd.Context())
-	defer stop()
-	t, err := f.dial(ctx, cmd.ErrOrStderr())
+	ctx, t, done, err := f.connect(cmd)
 	if err != nil {
 		return err
 	}
-	defer t.Close()
+	defer done()
 	c := client.New(t, target, client.AtLeastOnce(f.atLeastOnce))
 	ctx, cancel := context.WithTimeout(ctx, f.connectTimeout)
 	defer cancel()

@@ -8,10 +8,12 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/oslohost/oslohost/client"
 	"github.com/oslohost/oslohost/internal/rabbit"
+	"github.com/oslohost/oslohost/oslo"
 )
 
 const (
@@ -32,9 +34,22 @@ type brokerFlags struct {
 
 func (f *brokerFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.url, "url", "", "oslo transport URL of the broker (default $"+URLEnv+", else "+DefaultURL+")")
-	fs.StringVar(&f.controlExchange, "control-exchange", "openstack", "default exchange of the target")
+	fs.StringVar(&f.controlExchange, "control-exchange", oslo.DefaultControlExchange, "default exchange of the target")
 	fs.StringVar(&f.logLevel, "log-level", "warn", "log level on stderr: trace, debug, info, warn, error, off")
 	fs.DurationVar(&f.connectTimeout, "connect-timeout", 10*time.Second, "how long to try to reach the broker")
+}
+
+// finish adds the broker flags after cmd's own, marks the required flags
+// and keeps the flags in the order they were added: the end of every
+// client command's constructor.
+func (f *brokerFlags) finish(cmd *cobra.Command, required ...string) *cobra.Command {
+	fs := cmd.Flags()
+	f.register(fs)
+	for _, name := range required {
+		_ = cmd.MarkFlagRequired(name)
+	}
+	fs.SortFlags = false
+	return cmd
 }
 
 // check validates the flag values; errors are usage errors.
@@ -59,6 +74,18 @@ func (f *brokerFlags) check() error {
 		return usageErrorf("--connect-timeout must be positive")
 	}
 	return nil
+}
+
+// connect is what a client command does first: a context that ends on
+// interrupt, and a transport dialled under it. done closes both.
+func (f *brokerFlags) connect(cmd *cobra.Command) (ctx context.Context, t *client.Transport, done func(), err error) {
+	ctx, stop := interruptContext(cmd.Context())
+	t, err = f.dial(ctx, cmd.ErrOrStderr())
+	if err != nil {
+		stop()
+		return nil, nil, nil, err
+	}
+	return ctx, t, func() { _ = t.Close(); stop() }, nil
 }
 
 // dial connects to the broker, giving up after --connect-timeout.

@@ -60,10 +60,7 @@ auth_token) are not sent.`,
 	}
 	fs := cmd.Flags()
 	f.register(fs)
-	f.brokerFlags.register(fs)
-	_ = cmd.MarkFlagRequired("event-type")
-	fs.SortFlags = false
-	return cmd
+	return f.brokerFlags.finish(cmd, "event-type")
 }
 
 func (f *notifyFlags) run(cmd *cobra.Command) error {
@@ -99,13 +96,11 @@ func (f *notifyFlags) run(cmd *cobra.Command) error {
 	if err := f.check(); err != nil {
 		return err
 	}
-	ctx, stop := interruptContext(cmd.Context())
-	defer stop()
-	t, err := f.dial(ctx, cmd.ErrOrStderr())
+	ctx, t, done, err := f.connect(cmd)
 	if err != nil {
 		return err
 	}
-	defer t.Close()
+	defer done()
 	n, err := client.NewNotifier(t, publisher,
 		client.Topics(f.topics...), client.Driver(f.driver), client.NotifierRetry(f.retry))
 	if err != nil {

@@ -43,11 +43,7 @@ includes setting up the reply queue.`,
 	fs.DurationVar(&f.timeout, "timeout", 10*time.Second, "how long to wait for each pong")
 	fs.IntVarP(&f.count, "count", "c", 1, "number of pings")
 	fs.DurationVar(&f.interval, "interval", time.Second, "time between pings")
-	f.brokerFlags.register(fs)
-	_ = cmd.MarkFlagRequired("topic")
-	_ = cmd.MarkFlagRequired("server")
-	fs.SortFlags = false
-	return cmd
+	return f.brokerFlags.finish(cmd, "topic", "server")
 }
 
 func (f *pingFlags) run(cmd *cobra.Command) error {
@@ -57,13 +53,11 @@ func (f *pingFlags) run(cmd *cobra.Command) error {
 	if f.count < 1 {
 		return usageErrorf("--count must be at least 1")
 	}
-	ctx, stop := interruptContext(cmd.Context())
-	defer stop()
-	t, err := f.dial(ctx, cmd.ErrOrStderr())
+	ctx, t, done, err := f.connect(cmd)
 	if err != nil {
 		return err
 	}
-	defer t.Close()
+	defer done()
 	target := oslo.Target{Topic: f.topic, Server: f.server, Exchange: f.exchange}
 	c := client.New(t, target, client.Timeout(f.timeout), client.AtLeastOnce(true))
 	for i := range f.count {

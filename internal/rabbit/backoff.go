@@ -3,6 +3,8 @@ package rabbit
 import (
 	"math/rand/v2"
 	"time"
+
+	"github.com/oslohost/oslohost/internal/retry"
 )
 
 // backoff paces reconnection attempts: the first retry comes at once, then
@@ -43,21 +45,12 @@ func (b *backoff) next() time.Duration {
 	if b.attempt == 1 {
 		return jitter(b.initial/4) + splay
 	}
-	d := b.initial << min(b.attempt-2, 16)
-	if d > b.max || d <= 0 {
-		d = b.max
-	}
-	return jitter(d) + splay
+	return jitter(retry.Doubling(b.initial, b.max, b.attempt-2)) + splay
 }
 
 func (b *backoff) reset() { b.attempt = 0 }
 
-func jitter(d time.Duration) time.Duration {
-	if d <= 0 {
-		return 0
-	}
-	return d*8/10 + rand.N(d*4/10+1)
-}
+func jitter(d time.Duration) time.Duration { return retry.Jitter(d) }
 
 // hostRing hands out host indexes for failover: round-robin from a random
 // start (oslo shuffles the host list), or a fresh random pick each time

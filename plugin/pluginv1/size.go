@@ -6,12 +6,14 @@ import (
 	"strconv"
 
 	"google.golang.org/grpc"
+
+	"github.com/oslohost/oslohost/oslo"
 )
 
 // DefaultMaxMessageSize is the default cap, in bytes, on one gRPC message in
 // either direction between host and plugin (64 MiB). gRPC's own default of
 // 4 MiB for received messages is too small for large oslo payloads.
-const DefaultMaxMessageSize = 64 << 20
+const DefaultMaxMessageSize = oslo.DefaultMaxMessageSize
 
 // flowWindow is the fixed HTTP/2 flow-control window of host-plugin
 // connections and of each stream on them. Setting one turns off gRPC's

@@ -1,13 +1,16 @@
 package sdk
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"runtime"
+
+	"github.com/oslohost/oslohost/oslo"
 )
 
 // ModuleBuiltins is the Python module of the built-in exceptions.
-const ModuleBuiltins = "builtins"
+const ModuleBuiltins = oslo.ModuleBuiltins
 
 // RemoteError is an exception as a Python caller sees it: a method returning
 // one (or an error wrapping one) makes the caller raise Module.Class. Python
@@ -37,10 +40,28 @@ func (e *RemoteError) Error() string {
 
 // QualifiedClass returns Class, prefixed by "Module." unless Module is builtins.
 func (e *RemoteError) QualifiedClass() string {
-	if e.Module == "" || e.Module == ModuleBuiltins || e.Module == "exceptions" {
+	if oslo.IsBuiltins(e.Module) {
 		return e.Class
 	}
 	return e.Module + "." + e.Class
+}
+
+// RemoteErrorOf is the RemoteError of a failure in the wire model (as the
+// host relays the failure of a call a plugin made): its traceback is kept
+// as it came, even empty, and its args and kwargs are decoded from JSON
+// when present.
+func RemoteErrorOf(f *oslo.Failure) *RemoteError {
+	re := &RemoteError{Module: f.Module, Class: f.Class, Message: f.Message, Traceback: f.Traceback}
+	if re.Traceback == nil {
+		re.Traceback = []string{}
+	}
+	if len(f.Args) > 0 {
+		_ = json.Unmarshal(f.Args, &re.Args)
+	}
+	if len(f.Kwargs) > 0 {
+		_ = json.Unmarshal(f.Kwargs, &re.Kwargs)
+	}
+	return re
 }
 
 // NewRemoteError returns a RemoteError of any module and class whose message

@@ -52,14 +52,10 @@ func failureFromRemote(re *RemoteError, methodPC uintptr) *pluginv1.Failure {
 	if err != nil {
 		kwargsJSON = []byte("{}")
 	}
-	return &pluginv1.Failure{
-		ClassName:  re.Class,
-		Module:     module,
-		Message:    re.Message,
-		Traceback:  tb,
-		ArgsJson:   argsJSON,
-		KwargsJson: kwargsJSON,
-	}
+	return pluginv1.FailureOf(&oslo.Failure{
+		Class: re.Class, Module: module, Message: re.Message,
+		Traceback: tb, Args: argsJSON, Kwargs: kwargsJSON,
+	})
 }
 
 // failureFromPanic turns a recovered panic into builtins.RuntimeError

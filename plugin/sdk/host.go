@@ -299,19 +299,7 @@ func targetProto(t Target) *pluginv1.HostTarget {
 }
 
 // remoteFromFailure is the *RemoteError of a failure the host relayed.
-func remoteFromFailure(f *pluginv1.Failure) *RemoteError {
-	re := &RemoteError{Module: f.GetModule(), Class: f.GetClassName(), Message: f.GetMessage(), Traceback: f.GetTraceback()}
-	if re.Traceback == nil {
-		re.Traceback = []string{}
-	}
-	if b := f.GetArgsJson(); len(b) > 0 {
-		_ = json.Unmarshal(b, &re.Args)
-	}
-	if b := f.GetKwargsJson(); len(b) > 0 {
-		_ = json.Unmarshal(b, &re.Kwargs)
-	}
-	return re
-}
+func remoteFromFailure(f *pluginv1.Failure) *RemoteError { return RemoteErrorOf(f.Oslo()) }
 
 // ErrUndeliverable is wrapped by the error of a call or cast no server
 // could receive (no queue bound to the target), reported by the host.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/oslohost/oslohost/executors"
 	"github.com/oslohost/oslohost/internal/rabbit"
+	"github.com/oslohost/oslohost/internal/transportx/wrap"
 	"github.com/oslohost/oslohost/oslo"
 	"github.com/oslohost/oslohost/server"
 	"github.com/oslohost/oslohost/test/pypeer"
@@ -79,8 +80,8 @@ func startGoServer(t testing.TB, o serverOpts) *goServer {
 	}
 	conn, u := dial(t, o.url, "server-"+o.server)
 	gs := &goServer{conn: conn, name: o.server, casts: make(chan castRecord, 1000)}
-	srv, err := server.New(server.Config{
-		Conn: conn, Options: u.Options, Exchange: o.exchange,
+	srv, err := server.New(wrap.Conn(conn, u.Options, "", nil), server.Config{
+		Exchange:    o.exchange,
 		Target:      oslo.Target{Topic: o.topic, Server: o.server},
 		Dispatcher:  server.NewDispatcher(gs.endpoints()...),
 		Executor:    o.executor,

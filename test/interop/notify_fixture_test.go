@@ -15,6 +15,7 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/oslohost/oslohost/internal/rabbit"
+	"github.com/oslohost/oslohost/internal/transportx/wrap"
 	"github.com/oslohost/oslohost/listener"
 	"github.com/oslohost/oslohost/oslo"
 	"github.com/oslohost/oslohost/test/pypeer"
@@ -124,15 +125,18 @@ func (b *syncBuffer) String() string {
 // down at cleanup (or earlier by the returned stop, idempotent).
 func startGoListener(t testing.TB, cfg listener.Config) (l *listener.Listener, stop func()) {
 	t.Helper()
-	conn, u := dial(t, pypeer.URL(), "listener")
-	cfg.Conn = conn
-	if cfg.Options == (rabbit.Options{}) {
-		cfg.Options = u.Options
-	}
+	return startGoListenerURL(t, pypeer.URL(), cfg)
+}
+
+// startGoListenerURL is startGoListener on a connection to url (with the
+// url's options).
+func startGoListenerURL(t testing.TB, url string, cfg listener.Config) (l *listener.Listener, stop func()) {
+	t.Helper()
+	conn, u := dial(t, url, "listener")
 	if cfg.Logger == nil {
 		cfg.Logger = logger(t)
 	}
-	l, err := listener.New(cfg)
+	l, err := listener.New(wrap.Conn(conn, u.Options, "", nil), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

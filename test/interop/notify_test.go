@@ -614,7 +614,7 @@ func TestQuorumDeliveryCount(t *testing.T) {
 		sep = "&"
 	}
 	quorumURL := pypeer.URL() + sep + "rabbit_quorum_queue=true"
-	u, err := rabbit.ParseURL(quorumURL)
+	_, err := rabbit.ParseURL(quorumURL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -645,7 +645,7 @@ func TestQuorumDeliveryCount(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := func(rec *recorder, log hclog.Logger) listener.Config {
-		return listener.Config{Options: u.Options, Exchange: exchange, Targets: []listener.Target{{Topic: topic}},
+		return listener.Config{Exchange: exchange, Targets: []listener.Target{{Topic: topic}},
 			Priorities: []string{"info"}, AllowRequeue: true, MaxRequeues: 2, Handler: rec, Logger: log,
 			Executor: executors.NewBlocking()}
 	}
@@ -657,7 +657,7 @@ func TestQuorumDeliveryCount(t *testing.T) {
 		<-gate
 		return listener.Requeue, nil
 	})
-	_, stop1 := startGoListener(t, cfg(first, nil))
+	_, stop1 := startGoListenerURL(t, quorumURL, cfg(first, nil))
 	first.wait(t, 1, 30*time.Second)
 	go func() { time.Sleep(100 * time.Millisecond); close(gate) }()
 	stop1()
@@ -670,7 +670,7 @@ func TestQuorumDeliveryCount(t *testing.T) {
 	// drops the message by attempt 3 (MaxRequeues 2).
 	log, logs := captureLogger(t)
 	second := newRecorder(requeue)
-	_, stop2 := startGoListener(t, cfg(second, log))
+	_, stop2 := startGoListenerURL(t, quorumURL, cfg(second, log))
 	got := second.wait(t, 1, 30*time.Second)
 	conn, _ := dial(t, pypeer.URL(), "inspect")
 	waitQueueEmpty(t, conn, topic+".info", 10*time.Second)

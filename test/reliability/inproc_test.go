@@ -15,6 +15,7 @@ import (
 
 	"github.com/oslohost/oslohost/client"
 	"github.com/oslohost/oslohost/internal/rabbit"
+	"github.com/oslohost/oslohost/internal/transportx/wrap"
 	"github.com/oslohost/oslohost/oslo"
 	"github.com/oslohost/oslohost/server"
 )
@@ -61,8 +62,7 @@ func startServer(t testing.TB, rawURL, topic string, dial func(string, string) (
 	t.Helper()
 	conn, u := dialConn(t, rawURL, "server-"+topic, dial)
 	ts := &testServer{conn: conn, casts: map[string]int{}}
-	srv, err := server.New(server.Config{
-		Conn: conn, Options: u.Options,
+	srv, err := server.New(wrap.Conn(conn, u.Options, "", nil), server.Config{
 		Target:     oslo.Target{Topic: topic, Server: topic + "-s1"},
 		Dispatcher: server.NewDispatcher(ts.endpoint()),
 		Logger:     logger(t),

@@ -248,16 +248,22 @@ func (h *Harness) ensureConfigured() ([]EndpointInfo, error) {
 // Describe returns the endpoints the plugin serves, configuring it without
 // config first if needed.
 func (h *Harness) Describe() ([]EndpointInfo, error) {
+	resp, err := h.describe()
+	if err != nil {
+		return nil, err
+	}
+	return endpointInfos(resp), nil
+}
+
+// describe asks the plugin what it serves, configuring it without config
+// first if needed.
+func (h *Harness) describe() (*pluginv1.DescribeResponse, error) {
 	if _, err := h.ensureConfigured(); err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), hookTimeout)
 	defer cancel()
-	resp, err := h.client.Describe(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return endpointInfos(resp), nil
+	return h.client.Describe(ctx)
 }
 
 // Close runs the plugin's close hook (also run at cleanup; idempotent).
@@ -390,18 +396,7 @@ func dispatchError(f *oslo.Failure) *sdk.RemoteError {
 
 // remoteError rebuilds the *sdk.RemoteError of a failure.
 func remoteError(f *pluginv1.Failure) error {
-	re := &sdk.RemoteError{
-		Module:    f.GetModule(),
-		Class:     f.GetClassName(),
-		Message:   f.GetMessage(),
-		Traceback: f.GetTraceback(),
-	}
-	if b := f.GetArgsJson(); len(b) > 0 {
-		_ = json.Unmarshal(b, &re.Args)
-	}
-	if b := f.GetKwargsJson(); len(b) > 0 {
-		_ = json.Unmarshal(b, &re.Kwargs)
-	}
+	re := sdk.RemoteErrorOf(f.Oslo())
 	if f.GetExpected() {
 		return sdk.Expected(re)
 	}

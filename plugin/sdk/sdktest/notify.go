@@ -32,12 +32,7 @@ func handlerInfos(resp *pluginv1.DescribeResponse) []NotificationHandlerInfo {
 // NotificationHandlers returns the notification handlers the plugin serves,
 // configuring it without config first if needed.
 func (h *Harness) NotificationHandlers() ([]NotificationHandlerInfo, error) {
-	if _, err := h.ensureConfigured(); err != nil {
-		return nil, err
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), hookTimeout)
-	defer cancel()
-	resp, err := h.client.Describe(ctx)
+	resp, err := h.describe()
 	if err != nil {
 		return nil, err
 	}
