@@ -3,7 +3,7 @@
 the markdown report: the median of the rounds per system, concurrency and
 payload, ratios to both ceilings (bare, and with oslo's wire semantics), CPU
 per call, memory, the load generator check, the plugin call alone, and the
-targets of issue 15.
+targets of issues 15 and 16.
 
     bench/report.py --meta meta.json --idle idle.tsv --invoke invoke.txt results.jsonl
 """
@@ -15,7 +15,7 @@ import statistics
 import sys
 from collections import defaultdict
 
-SYSTEMS = ["ceiling", "ceiling-oslo", "base-pool", "oslohost-pool", "oslohost-pool-2p", "oslohost-blocking", "python"]
+SYSTEMS = ["ceiling", "ceiling-oslo", "base-pool", "oslohost-pool", "oslohost-pool-2p", "oslohost-blocking", "oslohost-pypool", "python"]
 MIB = 1024.0
 
 
@@ -136,7 +136,7 @@ def main():
         w("| %s | %.1f | %s | %s | %s |\n" % (
             s, i[0] / MIB, "%.1f" % (pk[0] / MIB) if pk[0] else "n/a",
             "%.1f" % (i[1] / MIB) if plug else "", "%.1f" % (pk[1] / MIB) if plug and pk[1] else ""))
-    w("\nThe oslohost rows are the host process alone; the echo plugin is its own process.\n\n")
+    w("\nThe oslohost rows are the host process alone; the echo plugin (Python for oslohost-pypool) is its own process.\n\n")
 
     gens = defaultdict(list)
     for r in rows:
@@ -220,6 +220,28 @@ def main():
     w("| target | measured | met |\n|---|---:|:---:|\n")
     for what, got, ok in lines:
         w("| %s | %s | %s |\n" % (what, got, "yes" if ok else "**no**"))
+
+    # Issue 16: the same Python endpoint class (bench/pyecho EchoEndpoint)
+    # as a Python plugin of oslohost against the Python oslo server.
+    lines = []
+    for p in sorted({k[2] for k in cells}):
+        py1, pp1 = cell("python", 1, p), cell("oslohost-pypool", 1, p)
+        if py1 and pp1 and py1["p50"]:
+            r = pp1["p50"] / py1["p50"]
+            lines.append(("C=1, %s: Python plugin p50 ≤ 1.10× the Python server's" % size(p),
+                          "%.2f vs %.2f ms (%.2f×)" % (pp1["p50"], py1["p50"], r), r <= 1.10))
+        py64, pp64 = cell("python", 64, p), cell("oslohost-pypool", 64, p)
+        if py64 and pp64 and py64["cps"]:
+            r = pp64["cps"] / py64["cps"]
+            lines.append(("C=64, %s: Python plugin calls/s ≥ the Python server's" % size(p),
+                          "%.0f vs %.0f calls/s (%.2f×)" % (pp64["cps"], py64["cps"], r), r >= 1.0))
+    if lines:
+        w("\n## Targets of issue 16 (Python plugin vs Python server, same endpoint class)\n\n")
+        w("`oslohost-pypool`: bench/pyecho's `EchoEndpoint` served by oslohost as a Python plugin "
+          "(bench/oslohost-pypool.hcl); `python`: the same class under `oslo_messaging.get_rpc_server`.\n\n")
+        w("| target | measured | met |\n|---|---:|:---:|\n")
+        for what, got, ok in lines:
+            w("| %s | %s | %s |\n" % (what, got, "yes" if ok else "**no**"))
 
 
 def size(p):

@@ -11,6 +11,8 @@
 #                      (host and plugin: Go's own default on 2 CPUs, which the
 #                      host no longer picks by itself on a machine this small)
 #   oslohost-blocking  oslohost + the echo plugin, blocking executor
+#   oslohost-pypool    oslohost + the same Python EchoEndpoint class as "python",
+#                      as a Python plugin (sdk/python), pool executor (64 workers)
 #   python             bench/pyecho/echo_server.py: oslo.messaging, threading executor
 #
 # For each concurrency C and payload size, every system is measured once per
@@ -26,7 +28,7 @@
 #   BENCH_WARMUP   [2]    warm-up seconds per run
 #   BENCH_ROUNDS   [3]    rounds; the median is reported
 #   BENCH_CONCURRENCY ["1 8 64"]      BENCH_PAYLOADS ["100 10240"]
-#   BENCH_SYSTEMS  ["ceiling ceiling-oslo oslohost-pool oslohost-pool-2p oslohost-blocking python"]
+#   BENCH_SYSTEMS  ["ceiling ceiling-oslo oslohost-pool oslohost-pool-2p oslohost-blocking oslohost-pypool python"]
 #   BENCH_BASE     [unset]  a commit (e.g. main): also measure its oslohost and
 #                  echo plugin as system "base-pool" (pool config, built in a
 #                  temporary worktree), interleaved with the others: before/after
@@ -44,7 +46,7 @@ WARMUP=${BENCH_WARMUP:-2}
 ROUNDS=${BENCH_ROUNDS:-3}
 CONCURRENCY=${BENCH_CONCURRENCY:-"1 8 64"}
 PAYLOADS=${BENCH_PAYLOADS:-"100 10240"}
-SYSTEMS=${BENCH_SYSTEMS:-"ceiling ceiling-oslo oslohost-pool oslohost-pool-2p oslohost-blocking python"}
+SYSTEMS=${BENCH_SYSTEMS:-"ceiling ceiling-oslo oslohost-pool oslohost-pool-2p oslohost-blocking oslohost-pypool python"}
 BASE=${BENCH_BASE:-}
 OUT=${BENCH_OUT:-bench/results.md}
 RAW=${OUT%.md}.jsonl
@@ -128,6 +130,7 @@ start() {
 		# plugin); the others run as the host decides.
 		env $([[ $s == *-2p ]] && echo GOMAXPROCS=2) \
 			OSLOHOST_BENCH_TOPIC=$t OSLOHOST_BENCH_ECHO=$BIN/plugins/echo OSLOHOST_TRANSPORT_URL=$URL \
+			OSLOHOST_BENCH_PYTHONPATH=$ROOT/sdk/python:$ROOT/bench/pyecho \
 			"$OSLOHOST" run "bench/${s%-2p}.hcl" >"$WORK/$s.log" 2>&1 &
 		;;
 	python)
