@@ -678,9 +678,13 @@ func TestQuorumDeliveryCount(t *testing.T) {
 	if got[0].Attempts < 2 {
 		t.Errorf("fresh listener saw attempt %d, want >= 2 (x-delivery-count)", got[0].Attempts)
 	}
+	// The attempt counts deliveries, and a delivery the first listener gave
+	// back unhandled while stopping counts too: the last one handled is
+	// attempt 3 or, when it gave back more than one, later; the handler is
+	// never called more than 3 times in all.
 	calls := second.calls()
-	if last := calls[len(calls)-1]; last.Attempts != 3 || len(first.calls())+len(calls) > 3 {
-		t.Errorf("handled %d+%d times, last attempt %d; want at most 3 in all, the last being attempt 3",
+	if last := calls[len(calls)-1]; last.Attempts < 3 || len(first.calls())+len(calls) > 3 {
+		t.Errorf("handled %d+%d times, last attempt %d; want at most 3 in all, the last at attempt 3 or later",
 			len(first.calls()), len(calls), last.Attempts)
 	}
 	if !strings.Contains(logs.String(), "dropping poison notification") {
