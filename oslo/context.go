@@ -3,6 +3,8 @@ package oslo
 import (
 	"encoding/json"
 	"sort"
+
+	"github.com/oslohost/oslohost/internal/pyjson"
 )
 
 // ContextPrefix marks the request-context keys flattened into a message.
@@ -58,7 +60,7 @@ func (c Context) MarshalJSON() ([]byte, error) {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendString(dst, k)
+		dst = pyjson.AppendString(dst, k)
 		dst = append(dst, ':')
 		dst = appendRaw(dst, c[k])
 	}

@@ -3,6 +3,8 @@ package oslo
 import (
 	"encoding/json"
 	"fmt"
+
+	"github.com/oslohost/oslohost/internal/pyjson"
 )
 
 // Envelope keys and the only format version oslo.messaging writes.
@@ -21,7 +23,7 @@ func Wrap(inner []byte) []byte {
 
 func appendEnvelope(dst, inner []byte) []byte {
 	dst = append(dst, `{"oslo.version":"2.0","oslo.message":`...)
-	dst = appendString(dst, inner)
+	dst = pyjson.AppendString(dst, inner)
 	return append(dst, '}')
 }
 
@@ -37,10 +39,10 @@ func Unwrap(body []byte) ([]byte, error) {
 	}
 	var version, message []byte
 	hasVersion, hasMessage := false, false
-	err := eachMember(body, func(key []byte, escaped bool, value []byte) error {
+	err := pyjson.EachMember(body, func(key []byte, escaped bool, value []byte) error {
 		k := string(key)
 		if escaped {
-			k = memberKey(key, true)
+			k = pyjson.MemberKey(key, true)
 		}
 		switch k {
 		case EnvelopeVersionKey:
@@ -63,7 +65,7 @@ func Unwrap(body []byte) ([]byte, error) {
 	if version[0] != '"' {
 		return nil, fmt.Errorf("%w: oslo.version is not a string", ErrMalformed)
 	}
-	v := unquote(version)
+	v := pyjson.Unquote(version)
 	if v != EnvelopeVersion {
 		if ok, err := Compatible(EnvelopeVersion, v); err != nil || !ok {
 			return nil, fmt.Errorf("%w %q", ErrEnvelopeVersion, v)
@@ -72,7 +74,7 @@ func Unwrap(body []byte) ([]byte, error) {
 	if message[0] != '"' {
 		return nil, fmt.Errorf("%w: oslo.message is not a string", ErrMalformed)
 	}
-	return unquoteBytes(message), nil
+	return pyjson.UnquoteBytes(message), nil
 }
 
 func trimSpace(b []byte) []byte {

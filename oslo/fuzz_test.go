@@ -7,6 +7,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/oslohost/oslohost/internal/pyjson"
 )
 
 // addGoldenSeeds seeds f with every captured body plus a few edge cases.
@@ -119,12 +121,12 @@ func FuzzAppendString(f *testing.F) {
 		f.Add(c.in)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		out := appendString(nil, s)
-		if !bytes.Equal(out, appendString(nil, []byte(s))) {
+		out := pyjson.AppendString(nil, s)
+		if !bytes.Equal(out, pyjson.AppendString(nil, []byte(s))) {
 			t.Fatalf("string and []byte forms differ for %q", s)
 		}
 		if !utf8.Valid(out) || !json.Valid(out) {
-			t.Fatalf("appendString(%q) = %q, not valid UTF-8 JSON", s, out)
+			t.Fatalf("pyjson.AppendString(%q) = %q, not valid UTF-8 JSON", s, out)
 		}
 		var back string
 		if err := json.Unmarshal(out, &back); err != nil {
@@ -132,7 +134,7 @@ func FuzzAppendString(f *testing.F) {
 		}
 		if utf8.ValidString(s) {
 			if back != s {
-				t.Fatalf("appendString(%q) reads back as %q", s, back)
+				t.Fatalf("pyjson.AppendString(%q) reads back as %q", s, back)
 			}
 			return
 		}
@@ -143,7 +145,7 @@ func FuzzAppendString(f *testing.F) {
 			t.Fatal(err)
 		}
 		if back != stdBack {
-			t.Fatalf("appendString(%q) reads back as %q, encoding/json's as %q", s, back, stdBack)
+			t.Fatalf("pyjson.AppendString(%q) reads back as %q, encoding/json's as %q", s, back, stdBack)
 		}
 	})
 }

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/oslohost/oslohost/internal/pyjson"
 )
 
 // jsonStringCases are tricky strings for appendString; want is the exact
@@ -42,12 +44,12 @@ var jsonStringCases = []struct {
 func TestAppendString(t *testing.T) {
 	for _, tt := range jsonStringCases {
 		t.Run(tt.name, func(t *testing.T) {
-			for _, got := range [][]byte{appendString(nil, tt.in), appendString(nil, []byte(tt.in))} {
+			for _, got := range [][]byte{pyjson.AppendString(nil, tt.in), pyjson.AppendString(nil, []byte(tt.in))} {
 				if tt.want != "" && string(got) != tt.want {
-					t.Errorf("appendString(%q) = %s, want %s", tt.in, got, tt.want)
+					t.Errorf("pyjson.AppendString(%q) = %s, want %s", tt.in, got, tt.want)
 				}
 				if !utf8.Valid(got) {
-					t.Errorf("appendString(%q) is not valid UTF-8: %q", tt.in, got)
+					t.Errorf("pyjson.AppendString(%q) is not valid UTF-8: %q", tt.in, got)
 				}
 				var back string
 				if err := json.Unmarshal(got, &back); err != nil {
@@ -60,10 +62,10 @@ func TestAppendString(t *testing.T) {
 					t.Fatal(err)
 				}
 				if back != stdBack {
-					t.Errorf("appendString(%q) reads back as %q, encoding/json's as %q", tt.in, back, stdBack)
+					t.Errorf("pyjson.AppendString(%q) reads back as %q, encoding/json's as %q", tt.in, back, stdBack)
 				}
 				if utf8.ValidString(tt.in) && back != tt.in {
-					t.Errorf("appendString(%q) reads back as %q", tt.in, back)
+					t.Errorf("pyjson.AppendString(%q) reads back as %q", tt.in, back)
 				}
 			}
 		})
@@ -71,7 +73,7 @@ func TestAppendString(t *testing.T) {
 }
 
 func TestAppendStringAppends(t *testing.T) {
-	got := appendString([]byte("prefix:"), "x")
+	got := pyjson.AppendString([]byte("prefix:"), "x")
 	if string(got) != `prefix:"x"` {
 		t.Errorf("got %s", got)
 	}

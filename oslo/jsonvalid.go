@@ -1,5 +1,7 @@
 package oslo
 
+import "github.com/oslohost/oslohost/internal/pyjson"
+
 // validJSON reports whether data is exactly one valid JSON value (RFC 8259,
 // as encoding/json accepts it), a faster stand-in for json.Valid on the hot
 // path. Nesting deeper than maxDepth is refused, as encoding/json does.
@@ -13,7 +15,7 @@ const maxDepth = 10000
 
 type validator struct{ data []byte }
 
-func (v *validator) space(i int) int { return skipSpace(v.data, i) }
+func (v *validator) space(i int) int { return pyjson.SkipSpace(v.data, i) }
 
 func (v *validator) value(i, depth int) (int, bool) {
 	d := v.data

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/oslohost/oslohost/internal/pyjson"
 )
 
 // Notification priorities, lower case: the last part of a notification's
@@ -77,24 +79,24 @@ func (n *Notification) EncodeV1() []byte {
 // AppendInner appends the inner notification object to dst.
 func (n *Notification) AppendInner(dst []byte) []byte {
 	dst = append(dst, `{"message_id":`...)
-	dst = appendString(dst, n.MessageID)
+	dst = pyjson.AppendString(dst, n.MessageID)
 	dst = append(dst, `,"publisher_id":`...)
-	dst = appendString(dst, n.PublisherID)
+	dst = pyjson.AppendString(dst, n.PublisherID)
 	dst = append(dst, `,"event_type":`...)
-	dst = appendString(dst, n.EventType)
+	dst = pyjson.AppendString(dst, n.EventType)
 	dst = append(dst, `,"priority":`...)
-	dst = appendString(dst, n.Priority)
+	dst = pyjson.AppendString(dst, n.Priority)
 	dst = append(dst, `,"payload":`...)
 	dst = appendRaw(dst, n.Payload)
 	dst = append(dst, `,"timestamp":`...)
-	dst = appendString(dst, n.Timestamp)
+	dst = pyjson.AppendString(dst, n.Timestamp)
 	if n.UniqueID != "" {
 		dst = append(dst, `,"_unique_id":`...)
-		dst = appendString(dst, n.UniqueID)
+		dst = pyjson.AppendString(dst, n.UniqueID)
 	}
 	for _, k := range n.Context.sortedKeys() {
 		dst = append(dst, ',')
-		dst = appendString(dst, ContextPrefix+k)
+		dst = pyjson.AppendString(dst, ContextPrefix+k)
 		dst = append(dst, ':')
 		dst = appendRaw(dst, n.Context[k])
 	}

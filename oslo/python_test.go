@@ -14,6 +14,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/oslohost/oslohost/internal/pyjson"
 )
 
 // The Python cross-checks run testdata/pycheck.py with an interpreter that
@@ -235,7 +237,7 @@ func TestPythonReadsOurMessages(t *testing.T) {
 	// JSON strings, and a zlib stream.
 	var strs [][]byte
 	for _, c := range jsonStringCases {
-		strs = append(strs, appendString(nil, c.in))
+		strs = append(strs, pyjson.AppendString(nil, c.in))
 	}
 	zbody := reqBodies[0]
 	zlibbed := zlibCompress(t, zbody)

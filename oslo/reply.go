@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+
+	"github.com/oslohost/oslohost/internal/pyjson"
 )
 
 // Reply is the inner object of a reply message: the final answer to a call
@@ -49,7 +51,7 @@ func (r *Reply) Encode() ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("encode failure: %w", err)
 		}
-		dst = appendString(dst, f)
+		dst = pyjson.AppendString(dst, f)
 	} else {
 		dst = append(dst, "null"...)
 	}
@@ -59,10 +61,10 @@ func (r *Reply) Encode() ([]byte, error) {
 		dst = append(dst, `,"ending":false`...)
 	}
 	dst = append(dst, `,"_msg_id":`...)
-	dst = appendString(dst, r.MsgID)
+	dst = pyjson.AppendString(dst, r.MsgID)
 	if r.UniqueID != "" {
 		dst = append(dst, `,"_unique_id":`...)
-		dst = appendString(dst, r.UniqueID)
+		dst = pyjson.AppendString(dst, r.UniqueID)
 	}
 	dst = append(dst, '}')
 	return Wrap(dst), nil
@@ -81,10 +83,10 @@ func DecodeReply(body []byte) (*Reply, error) {
 	}
 	r := &Reply{}
 	var failure []byte
-	err = eachMember(inner, func(key []byte, escaped bool, v []byte) error {
+	err = pyjson.EachMember(inner, func(key []byte, escaped bool, v []byte) error {
 		k := string(key)
 		if escaped {
-			k = memberKey(key, true)
+			k = pyjson.MemberKey(key, true)
 		}
 		switch k {
 		case "result":
@@ -103,7 +105,7 @@ func DecodeReply(body []byte) (*Reply, error) {
 		}
 		return nil
 	})
-	if errors.Is(err, errNotObject) {
+	if errors.Is(err, pyjson.ErrNotObject) {
 		return nil, fmt.Errorf("%w: reply is not an object", ErrMalformed)
 	}
 	if err != nil {
@@ -112,7 +114,7 @@ func DecodeReply(body []byte) (*Reply, error) {
 	switch {
 	case len(failure) == 0 || string(failure) == "null":
 	case failure[0] == '"':
-		if s := unquoteBytes(failure); len(s) > 0 {
+		if s := pyjson.UnquoteBytes(failure); len(s) > 0 {
 			if r.Failure, err = UnmarshalFailure(s); err != nil {
 				return r, err
 			}

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/oslohost/oslohost/internal/pyjson"
 )
 
 // Request is an RPC call or cast (the inner object of a request message).
@@ -123,11 +125,11 @@ func DecodeRequestInner(inner []byte) (*Request, error) {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, json.Unmarshal(inner, &v))
 	}
 	r := &Request{MethodMissing: true}
-	err := eachMember(inner, func(key []byte, escaped bool, v []byte) error {
+	err := pyjson.EachMember(inner, func(key []byte, escaped bool, v []byte) error {
 		var err error
 		k, known := requestKey(key)
 		if escaped {
-			k = memberKey(key, true)
+			k = pyjson.MemberKey(key, true)
 		}
 		switch k {
 		case "method":
@@ -154,7 +156,7 @@ func DecodeRequestInner(inner []byte) (*Request, error) {
 			r.Timeout = v
 		default:
 			if !escaped && !known {
-				k = memberKey(key, false)
+				k = pyjson.MemberKey(key, false)
 			}
 			if name, ok := strings.CutPrefix(k, ContextPrefix); ok {
 				if r.Context == nil {
@@ -168,7 +170,7 @@ func DecodeRequestInner(inner []byte) (*Request, error) {
 		}
 		return nil
 	})
-	if errors.Is(err, errNotObject) {
+	if errors.Is(err, pyjson.ErrNotObject) {
 		return nil, fmt.Errorf("%w: request is not an object", ErrMalformed)
 	}
 	if err != nil {
@@ -212,7 +214,7 @@ func optString(v json.RawMessage, s *string) error {
 	if len(v) == 0 || v[0] != '"' {
 		return fmt.Errorf("want a string, got %s", truncate(v, 32))
 	}
-	*s = unquote(v)
+	*s = pyjson.Unquote(v)
 	return nil
 }
 
@@ -235,7 +237,7 @@ func (r *Request) Encode() []byte {
 // AppendInner appends the inner request object to dst.
 func (r *Request) AppendInner(dst []byte) []byte {
 	dst = append(dst, `{"method":`...)
-	dst = appendString(dst, r.Method)
+	dst = pyjson.AppendString(dst, r.Method)
 	dst = append(dst, `,"args":`...)
 	if len(r.Args) == 0 {
 		dst = append(dst, "{}"...)
@@ -244,27 +246,27 @@ func (r *Request) AppendInner(dst []byte) []byte {
 	}
 	if r.Namespace != "" {
 		dst = append(dst, `,"namespace":`...)
-		dst = appendString(dst, r.Namespace)
+		dst = pyjson.AppendString(dst, r.Namespace)
 	}
 	if r.Version != "" {
 		dst = append(dst, `,"version":`...)
-		dst = appendString(dst, r.Version)
+		dst = pyjson.AppendString(dst, r.Version)
 	}
 	if r.MsgID != "" {
 		dst = append(dst, `,"_msg_id":`...)
-		dst = appendString(dst, r.MsgID)
+		dst = pyjson.AppendString(dst, r.MsgID)
 		dst = append(dst, `,"_reply_q":`...)
-		dst = appendString(dst, r.ReplyQ)
+		dst = pyjson.AppendString(dst, r.ReplyQ)
 		dst = append(dst, `,"_timeout":`...)
 		dst = appendRaw(dst, r.Timeout)
 	}
 	if r.UniqueID != "" {
 		dst = append(dst, `,"_unique_id":`...)
-		dst = appendString(dst, r.UniqueID)
+		dst = pyjson.AppendString(dst, r.UniqueID)
 	}
 	for _, k := range r.Context.sortedKeys() {
 		dst = append(dst, ',')
-		dst = appendString(dst, ContextPrefix+k)
+		dst = pyjson.AppendString(dst, ContextPrefix+k)
 		dst = append(dst, ':')
 		dst = appendRaw(dst, r.Context[k])
 	}

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"reflect"
 	"strings"
+
+	"github.com/oslohost/oslohost/internal/pyjson"
 )
 
 // decodeArgs decodes the args object into a new value of m.argType (no
@@ -78,7 +80,7 @@ func (m *method) checkKeywords(raw []byte) error {
 	var seen []bool
 	if m.params != nil {
 		seen = seenBuf[:0]
-		if n := len(m.params.list); n <= len(seenBuf) {
+		if n := len(m.params.List); n <= len(seenBuf) {
 			seen = seenBuf[:n]
 		} else {
 			seen = make([]bool, n)
@@ -90,7 +92,7 @@ func (m *method) checkKeywords(raw []byte) error {
 		eachKey(raw, func(key []byte) bool {
 			i, ok := -1, false
 			if m.params != nil {
-				i, ok = m.params.byName[string(key)]
+				i, ok = m.params.ByName[string(key)]
 			}
 			if !ok {
 				unexpected, found = string(key), true
@@ -107,9 +109,9 @@ func (m *method) checkKeywords(raw []byte) error {
 		return nil
 	}
 	var missing []string
-	for i := range m.params.list {
-		if f := &m.params.list[i]; !f.optional() && !seen[i] {
-			missing = append(missing, f.name)
+	for i := range m.params.List {
+		if f := &m.params.List[i]; !f.Optional() && !seen[i] {
+			missing = append(missing, f.Name)
 		}
 	}
 	if len(missing) > 0 {
@@ -144,85 +146,19 @@ func missingArgs(qualName string, names []string) *RemoteError {
 // eachKey calls fn with each key of the valid JSON object raw, in order,
 // until fn returns false. A key is passed unescaped; fn must not keep it.
 func eachKey(raw []byte, fn func(key []byte) bool) {
-	i := skipSpace(raw, 0) + 1 // past {
-	for {
-		i = skipSpace(raw, i)
-		if i >= len(raw) || raw[i] != '"' {
-			return // }
-		}
-		end := skipString(raw, i)
-		lit := raw[i:end]
-		key := lit[1 : len(lit)-1]
-		if bytes.IndexByte(lit, '\\') >= 0 {
-			var k string
-			_ = json.Unmarshal(lit, &k)
-			key = []byte(k)
+	_ = pyjson.EachMember(raw, func(key []byte, escaped bool, _ []byte) error {
+		if escaped {
+			key = pyjson.Unescape(key)
 		}
 		if !fn(key) {
-			return
+			return errStopKeys
 		}
-		i = skipSpace(raw, end) + 1 // past :
-		i = skipValue(raw, skipSpace(raw, i))
-		i = skipSpace(raw, i)
-		if i >= len(raw) || raw[i] != ',' {
-			return
-		}
-		i++
-	}
+		return nil
+	})
 }
 
-func skipSpace(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-		i++
-	}
-	return i
-}
-
-// skipString returns the index just past the string literal at b[i].
-func skipString(b []byte, i int) int {
-	for i++; i < len(b); i++ {
-		switch b[i] {
-		case '\\':
-			i++
-		case '"':
-			return i + 1
-		}
-	}
-	return len(b)
-}
-
-// skipValue returns the index just past the JSON value at b[i].
-func skipValue(b []byte, i int) int {
-	if i >= len(b) {
-		return i
-	}
-	switch b[i] {
-	case '"':
-		return skipString(b, i)
-	case '{', '[':
-		depth := 0
-		for i < len(b) {
-			switch b[i] {
-			case '"':
-				i = skipString(b, i)
-				continue
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return i + 1
-				}
-			}
-			i++
-		}
-		return i
-	}
-	for i < len(b) && b[i] != ',' && b[i] != '}' && b[i] != ']' && b[i] != ' ' && b[i] != '\t' && b[i] != '\n' && b[i] != '\r' {
-		i++
-	}
-	return i
-}
+// errStopKeys ends eachKey's walk when fn returns false.
+var errStopKeys = errors.New("stop")
 
 // argsError is the TypeError a Python method would raise for bad arguments.
 func argsError(qualName string, err error) *RemoteError {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/oslohost/oslohost/internal/pyjson"
 	"github.com/oslohost/oslohost/oslo"
 	"github.com/oslohost/oslohost/plugin/pluginv1"
 )
@@ -40,15 +41,15 @@ func failureFromRemote(re *RemoteError, methodPC uintptr) *pluginv1.Failure {
 	if args == nil {
 		args = []any{re.Message}
 	}
-	argsJSON, err := marshalJSON(args)
+	argsJSON, err := pyjson.Marshal(args)
 	if err != nil {
-		argsJSON, _ = marshalJSON([]any{re.Message})
+		argsJSON, _ = pyjson.Marshal([]any{re.Message})
 	}
 	kwargs := re.Kwargs
 	if kwargs == nil {
 		kwargs = map[string]any{}
 	}
-	kwargsJSON, err := marshalJSON(kwargs)
+	kwargsJSON, err := pyjson.Marshal(kwargs)
 	if err != nil {
 		kwargsJSON = []byte("{}")
 	}

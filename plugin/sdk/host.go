@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/oslohost/oslohost/internal/pyjson"
 	"github.com/oslohost/oslohost/internal/tracing"
 	"github.com/oslohost/oslohost/plugin/pluginv1"
 	"google.golang.org/grpc/codes"
@@ -205,7 +206,7 @@ func (h *HostClient) Notify(ctx context.Context, n OutgoingNotification) (err er
 		}
 		n.Payload = p
 	}
-	payload, err := marshalJSON(n.Payload)
+	payload, err := pyjson.Marshal(n.Payload)
 	if raw, ok := n.Payload.(json.RawMessage); ok && len(raw) > 0 {
 		payload, err = raw, nil
 	}
@@ -256,7 +257,7 @@ func encodeRequest(ctx context.Context, o callOptions, args any) (argsJSON, ctxJ
 		}
 	}
 	if args != nil {
-		if argsJSON, err = marshalJSON(args); err != nil {
+		if argsJSON, err = pyjson.Marshal(args); err != nil {
 			return nil, nil, fmt.Errorf("args: %w", err)
 		}
 		if s := strings.TrimSpace(string(argsJSON)); s == "null" {
@@ -284,7 +285,7 @@ func encodeContext(reqCtx map[string]any) ([]byte, error) {
 	if reqCtx == nil {
 		return nil, nil
 	}
-	b, err := marshalJSON(reqCtx)
+	b, err := pyjson.Marshal(reqCtx)
 	if err != nil {
 		return nil, fmt.Errorf("request context: %w", err)
 	}

@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"regexp"
 	"sort"
+
+	"github.com/oslohost/oslohost/internal/pyjson"
 )
 
 var (
@@ -17,14 +19,14 @@ var (
 
 // method is one RPC method of an endpoint, ready to call.
 type method struct {
-	name     string        // RPC (snake_case) name
-	qualName string        // as Python names the method in a TypeError: "Calc.add"
-	goName   string        // Go method name
-	fn       reflect.Value // bound method value
-	argType  reflect.Type  // nil when the method takes no args
-	params   *structFields // the keyword arguments of a struct argType; nil for a map or no args
-	hasRes   bool          // false for func(ctx[, T]) error
-	pc       uintptr       // entry of the method, for tracebacks
+	name     string               // RPC (snake_case) name
+	qualName string               // as Python names the method in a TypeError: "Calc.add"
+	goName   string               // Go method name
+	fn       reflect.Value        // bound method value
+	argType  reflect.Type         // nil when the method takes no args
+	params   *pyjson.StructFields // the keyword arguments of a struct argType; nil for a map or no args
+	hasRes   bool                 // false for func(ctx[, T]) error
+	pc       uintptr              // entry of the method, for tracebacks
 }
 
 // compiledEndpoint is an Endpoint with its methods discovered.
@@ -115,9 +117,9 @@ func compileMethod(class string, m reflect.Method, bound reflect.Value) (*method
 		rm.argType = at
 		switch {
 		case at.Kind() == reflect.Struct:
-			rm.params = cachedFields(at)
+			rm.params = pyjson.Fields(at)
 		case at.Kind() == reflect.Pointer:
-			rm.params = cachedFields(at.Elem())
+			rm.params = pyjson.Fields(at.Elem())
 		}
 	default:
 		return nil, fmt.Errorf("takes %d parameters: want (ctx) or (ctx, args)", ft.NumIn())

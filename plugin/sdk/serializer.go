@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"maps"
+
+	"github.com/oslohost/oslohost/internal/pyjson"
 )
 
 // Serializer converts what crosses the wire to and from what a plugin's
@@ -125,7 +127,7 @@ func serializeResult(ctx context.Context, name string, v any) ([]byte, error) {
 		}
 		v = sv
 	}
-	b, err := marshalJSON(v)
+	b, err := pyjson.Marshal(v)
 	if err != nil {
 		return nil, TypeError("%s() result is not JSON serializable: %v", name, err)
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/oslohost/oslohost/internal/pyjson"
 	"github.com/oslohost/oslohost/oslo"
 	"github.com/oslohost/oslohost/plugin/pluginv1"
 	"github.com/oslohost/oslohost/plugin/sdk"
@@ -336,7 +337,7 @@ func (h *Harness) Call(ctx context.Context, method string, args any, result any,
 	req.Namespace, req.Version = ep.Namespace, ep.Version
 	if args == nil {
 		req.ArgsJson = []byte("{}")
-	} else if req.ArgsJson, err = bridge.MarshalJSON(args); err != nil {
+	} else if req.ArgsJson, err = pyjson.Marshal(args); err != nil {
 		return fmt.Errorf("encode args: %w", err)
 	}
 	reqCtx := map[string]any{}

@@ -12,8 +12,3 @@ import (
 // pluginv1.DefaultMaxMessageSize). Package sdk sets it in its init function;
 // it is read-only afterwards.
 var NewServer func(p any, logger hclog.Logger, maxSize int) pluginv1.EndpointServer
-
-// MarshalJSON is the SDK's JSON encoder (floats as Python writes them), so
-// that the harness sends arguments as a Python caller would. Package sdk
-// sets it in its init function; it is read-only afterwards.
-var MarshalJSON func(v any) ([]byte, error)

@@ -1,4 +1,4 @@
-package sdk
+package pyjson
 
 import (
 	"reflect"
@@ -8,48 +8,49 @@ import (
 	"unicode"
 )
 
-// field is one JSON member of a struct type, found as encoding/json finds
+// Field is one JSON member of a struct type, found as encoding/json finds
 // it: exported fields under their json tag name (or Go name), the fields
 // of embedded structs promoted, a shallower or tagged field hiding deeper
 // ones of the same name, ambiguous names dropped.
-type field struct {
-	name      string
-	index     []int // for reflect.Value.FieldByIndex, through embedded structs
-	typ       reflect.Type
-	tagged    bool // the name comes from a json tag
-	omitEmpty bool
-	omitZero  bool
-	quoted    bool // ",string" on a bool, number or string field
+type Field struct {
+	Name      string
+	Index     []int // for reflect.Value.FieldByIndex, through embedded structs
+	Type      reflect.Type
+	Tagged    bool // the name comes from a json tag
+	OmitEmpty bool
+	OmitZero  bool
+	Quoted    bool // ",string" on a bool, number or string field
 }
 
-// optional reports whether a Python caller may leave the argument out: its
+// Optional reports whether a Python caller may leave the argument out: its
 // json tag says omitempty or omitzero.
-func (f *field) optional() bool { return f.omitEmpty || f.omitZero }
+func (f *Field) Optional() bool { return f.OmitEmpty || f.OmitZero }
 
-// structFields are the JSON members of a struct type.
-type structFields struct {
-	list   []field        // in declaration order
-	byName map[string]int // exact (case-sensitive) name → index in list
+// StructFields are the JSON members of a struct type.
+type StructFields struct {
+	List   []Field        // in declaration order
+	ByName map[string]int // exact (case-sensitive) name → index in List
 }
 
-var fieldCache sync.Map // reflect.Type → *structFields
+var fieldCache sync.Map // reflect.Type → *StructFields
 
-// cachedFields returns the JSON members of struct type t.
-func cachedFields(t reflect.Type) *structFields {
+// Fields returns the JSON members of struct type t, cached per type; the
+// result is shared and must not be modified.
+func Fields(t reflect.Type) *StructFields {
 	if f, ok := fieldCache.Load(t); ok {
-		return f.(*structFields)
+		return f.(*StructFields)
 	}
-	sf := &structFields{list: typeFields(t), byName: map[string]int{}}
-	for i, f := range sf.list {
-		sf.byName[f.name] = i
+	sf := &StructFields{List: typeFields(t), ByName: map[string]int{}}
+	for i, f := range sf.List {
+		sf.ByName[f.Name] = i
 	}
 	f, _ := fieldCache.LoadOrStore(t, sf)
-	return f.(*structFields)
+	return f.(*StructFields)
 }
 
 // typeFields is encoding/json's field discovery (encode.go typeFields),
 // breadth first through embedded structs.
-func typeFields(t reflect.Type) []field {
+func typeFields(t reflect.Type) []Field {
 	type queued struct {
 		typ   reflect.Type
 		index []int
@@ -58,7 +59,7 @@ func typeFields(t reflect.Type) []field {
 	next := []queued{{typ: t}}
 	var count, nextCount map[reflect.Type]int
 	visited := map[reflect.Type]bool{}
-	var fields []field
+	var fields []Field
 	for len(next) > 0 {
 		current, next = next, current[:0]
 		count, nextCount = nextCount, map[reflect.Type]int{}
@@ -94,22 +95,22 @@ func typeFields(t reflect.Type) []field {
 					ft = ft.Elem()
 				}
 				if name != "" || !sf.Anonymous || ft.Kind() != reflect.Struct {
-					f := field{name: name, index: index, typ: sf.Type, tagged: name != ""}
-					if f.name == "" {
-						f.name = sf.Name
+					f := Field{Name: name, Index: index, Type: sf.Type, Tagged: name != ""}
+					if f.Name == "" {
+						f.Name = sf.Name
 					}
 					for _, o := range strings.Split(opts, ",") {
 						switch o {
 						case "omitempty":
-							f.omitEmpty = true
+							f.OmitEmpty = true
 						case "omitzero":
-							f.omitZero = true
+							f.OmitZero = true
 						case "string":
 							switch ft.Kind() {
 							case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
 								reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
 								reflect.Float32, reflect.Float64, reflect.String:
-								f.quoted = true
+								f.Quoted = true
 							}
 						}
 					}
@@ -129,21 +130,21 @@ func typeFields(t reflect.Type) []field {
 	}
 	sort.SliceStable(fields, func(i, j int) bool {
 		x, y := fields[i], fields[j]
-		if x.name != y.name {
-			return x.name < y.name
+		if x.Name != y.Name {
+			return x.Name < y.Name
 		}
-		if len(x.index) != len(y.index) {
-			return len(x.index) < len(y.index)
+		if len(x.Index) != len(y.Index) {
+			return len(x.Index) < len(y.Index)
 		}
-		if x.tagged != y.tagged {
-			return x.tagged
+		if x.Tagged != y.Tagged {
+			return x.Tagged
 		}
-		return indexLess(x.index, y.index)
+		return indexLess(x.Index, y.Index)
 	})
 	out := fields[:0]
 	for i := 0; i < len(fields); {
 		j := i + 1
-		for j < len(fields) && fields[j].name == fields[i].name {
+		for j < len(fields) && fields[j].Name == fields[i].Name {
 			j++
 		}
 		if f, ok := dominantField(fields[i:j]); ok {
@@ -151,16 +152,16 @@ func typeFields(t reflect.Type) []field {
 		}
 		i = j
 	}
-	sort.Slice(out, func(i, j int) bool { return indexLess(out[i].index, out[j].index) })
+	sort.Slice(out, func(i, j int) bool { return indexLess(out[i].Index, out[j].Index) })
 	return out
 }
 
 // dominantField picks the field that wins among fields of one name, sorted
 // by depth then tagged first: the only shallowest one, or the only tagged
 // shallowest one; none when ambiguous.
-func dominantField(fs []field) (field, bool) {
-	if len(fs) > 1 && len(fs[0].index) == len(fs[1].index) && fs[0].tagged == fs[1].tagged {
-		return field{}, false
+func dominantField(fs []Field) (Field, bool) {
+	if len(fs) > 1 && len(fs[0].Index) == len(fs[1].Index) && fs[0].Tagged == fs[1].Tagged {
+		return Field{}, false
 	}
 	return fs[0], true
 }

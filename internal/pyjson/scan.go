@@ -1,4 +1,4 @@
-package oslo
+package pyjson
 
 import (
 	"errors"
@@ -8,31 +8,32 @@ import (
 
 // A small scanner over JSON that encoding/json has already validated
 // (json.Valid): it walks an object's members and unescapes strings without
-// building maps or reflecting, which keeps request decoding cheap on the
-// hot path.
+// building maps or reflecting, which keeps oslo's request decoding and the
+// SDK's keyword check cheap on the hot path.
 
-var errNotObject = errors.New("not a JSON object")
+// ErrNotObject is EachMember's error for data that is not a JSON object.
+var ErrNotObject = errors.New("not a JSON object")
 
-// eachMember calls fn with the key and the raw value of every member of
+// EachMember calls fn with the key and the raw value of every member of
 // the JSON object in data, in order. data must be valid JSON. The key is
 // passed as its literal's content: still escaped when escaped is true
-// (rare: decode it with unquote), so that fn can match plain keys without
+// (rare: decode it with MemberKey or Unescape), so that fn can match plain keys without
 // allocating.
-func eachMember(data []byte, fn func(key []byte, escaped bool, value []byte) error) error {
-	i := skipSpace(data, 0)
+func EachMember(data []byte, fn func(key []byte, escaped bool, value []byte) error) error {
+	i := SkipSpace(data, 0)
 	if i >= len(data) || data[i] != '{' {
-		return errNotObject
+		return ErrNotObject
 	}
 	i++
 	for {
-		i = skipSpace(data, i)
+		i = SkipSpace(data, i)
 		if data[i] == '}' {
 			return nil
 		}
 		if data[i] == ',' {
-			i = skipSpace(data, i+1)
+			i = SkipSpace(data, i+1)
 		}
-		kEnd := skipString(data, i)
+		kEnd := SkipString(data, i)
 		key := data[i+1 : kEnd-1]
 		escaped := false
 		for _, c := range key {
@@ -41,9 +42,9 @@ func eachMember(data []byte, fn func(key []byte, escaped bool, value []byte) err
 				break
 			}
 		}
-		i = skipSpace(data, kEnd)
-		i = skipSpace(data, i+1) // the ':'
-		vEnd := skipValue(data, i)
+		i = SkipSpace(data, kEnd)
+		i = SkipSpace(data, i+1) // the ':'
+		vEnd := SkipValue(data, i)
 		if err := fn(key, escaped, data[i:vEnd]); err != nil {
 			return err
 		}
@@ -51,7 +52,9 @@ func eachMember(data []byte, fn func(key []byte, escaped bool, value []byte) err
 	}
 }
 
-func skipSpace(data []byte, i int) int {
+// SkipSpace returns the index of the first byte at or after data[i] that
+// is not JSON white space.
+func SkipSpace(data []byte, i int) int {
 	for i < len(data) {
 		switch data[i] {
 		case ' ', '\t', '\n', '\r':
@@ -63,8 +66,8 @@ func skipSpace(data []byte, i int) int {
 	return i
 }
 
-// skipString returns the index just past the string starting at data[i].
-func skipString(data []byte, i int) int {
+// SkipString returns the index just past the string starting at data[i].
+func SkipString(data []byte, i int) int {
 	for i++; i < len(data); i++ {
 		switch data[i] {
 		case '\\':
@@ -76,17 +79,17 @@ func skipString(data []byte, i int) int {
 	return len(data)
 }
 
-// skipValue returns the index just past the value starting at data[i].
-func skipValue(data []byte, i int) int {
+// SkipValue returns the index just past the value starting at data[i].
+func SkipValue(data []byte, i int) int {
 	switch data[i] {
 	case '"':
-		return skipString(data, i)
+		return SkipString(data, i)
 	case '{', '[':
 		depth := 0
 		for ; i < len(data); i++ {
 			switch data[i] {
 			case '"':
-				i = skipString(data, i) - 1
+				i = SkipString(data, i) - 1
 			case '{', '[':
 				depth++
 			case '}', ']':
@@ -108,32 +111,32 @@ func skipValue(data []byte, i int) int {
 	}
 }
 
-// unquote decodes a valid JSON string literal (quotes included).
-func unquote(s []byte) string {
+// Unquote decodes a valid JSON string literal (quotes included).
+func Unquote(s []byte) string {
 	inner := s[1 : len(s)-1]
 	for _, c := range inner {
 		if c == '\\' || c >= utf8.RuneSelf {
-			return string(unquoteBytes(s))
+			return string(UnquoteBytes(s))
 		}
 	}
 	return string(inner) // plain ASCII: one allocation
 }
 
-// memberKey decodes a key as eachMember passes it.
-func memberKey(key []byte, escaped bool) string {
+// MemberKey decodes a key as EachMember passes it.
+func MemberKey(key []byte, escaped bool) string {
 	if !escaped {
 		return string(validUTF8(key))
 	}
-	return string(unescape(key))
+	return string(Unescape(key))
 }
 
-// unquoteBytes decodes a valid JSON string literal (quotes included) into
+// UnquoteBytes decodes a valid JSON string literal (quotes included) into
 // a new byte slice.
-func unquoteBytes(s []byte) []byte { return unescape(s[1 : len(s)-1]) }
+func UnquoteBytes(s []byte) []byte { return Unescape(s[1 : len(s)-1]) }
 
-// unescape decodes the content of a valid JSON string literal into a new
+// Unescape decodes the content of a valid JSON string literal into a new
 // byte slice.
-func unescape(s []byte) []byte {
+func Unescape(s []byte) []byte {
 	esc := -1
 	for i, c := range s {
 		if c == '\\' {

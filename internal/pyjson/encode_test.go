@@ -1,4 +1,4 @@
-package sdk
+package pyjson
 
 import (
 	"bytes"
@@ -38,11 +38,11 @@ func TestPyFloat(t *testing.T) {
 		{math.MaxFloat64, "1.7976931348623157e+308"},
 	}
 	for _, tt := range tests {
-		if got := string(appendPyFloat(nil, tt.f, 64)); got != tt.want {
-			t.Errorf("appendPyFloat(%v) = %s, want %s", tt.f, got, tt.want)
+		if got := string(AppendFloat(nil, tt.f, 64)); got != tt.want {
+			t.Errorf("AppendFloat(%v) = %s, want %s", tt.f, got, tt.want)
 		}
 	}
-	if got := string(appendPyFloat(nil, float64(float32(0.1)), 32)); got != "0.1" {
+	if got := string(AppendFloat(nil, float64(float32(0.1)), 32)); got != "0.1" {
 		t.Errorf("float32 0.1 = %s, want 0.1", got)
 	}
 }
@@ -107,9 +107,9 @@ func TestMarshalLikeEncodingJSON(t *testing.T) {
 		&shapes{inner: nil},
 	}
 	for _, v := range values {
-		got, err := marshalJSON(v)
+		got, err := Marshal(v)
 		if err != nil {
-			t.Fatalf("marshalJSON(%#v): %v", v, err)
+			t.Fatalf("Marshal(%#v): %v", v, err)
 		}
 		var want bytes.Buffer
 		enc := json.NewEncoder(&want)
@@ -118,7 +118,7 @@ func TestMarshalLikeEncodingJSON(t *testing.T) {
 			t.Fatal(err)
 		}
 		if w := strings.TrimSuffix(want.String(), "\n"); string(got) != w {
-			t.Errorf("marshalJSON =\n%s\nencoding/json =\n%s", got, w)
+			t.Errorf("Marshal =\n%s\nencoding/json =\n%s", got, w)
 		}
 	}
 }
@@ -130,8 +130,54 @@ func TestMarshalErrors(t *testing.T) {
 	c := &cyclic{}
 	c.Next = c
 	for _, v := range []any{math.NaN(), math.Inf(1), make(chan int), func() {}, c, map[[2]int]int{{1, 2}: 3}} {
-		if b, err := marshalJSON(v); err == nil {
-			t.Errorf("marshalJSON(%T) = %s, want an error", v, b)
+		if b, err := Marshal(v); err == nil {
+			t.Errorf("Marshal(%T) = %s, want an error", v, b)
 		}
+	}
+}
+
+// TestMarshalNumbers is the number table of the oslo wire: a float goes
+// as Python writes a float (with a point or an exponent), every integer
+// type with all its digits, *big.Int and json.Number verbatim, so that a
+// Python peer reads a float as float and an int as int.
+func TestMarshalNumbers(t *testing.T) {
+	big1, _ := new(big.Int).SetString("-123456789012345678901234567890", 10)
+	tests := []struct {
+		name string
+		v    any
+		want string
+	}{
+		{"float64 1.0", 1.0, "1.0"},
+		{"float64 0", 0.0, "0.0"},
+		{"float64 -2.5", -2.5, "-2.5"},
+		{"float64 1e16", 1e16, "1e+16"},
+		{"float64 1e-05", 0.00001, "1e-05"},
+		{"float32 0.1", float32(0.1), "0.1"},
+		{"float32 1", float32(1), "1.0"},
+		{"int 1", 1, "1"},
+		{"int64 2^53+1", int64(1<<53 + 1), "9007199254740993"},
+		{"int64 min", int64(math.MinInt64), "-9223372036854775808"},
+		{"uint64 max", uint64(math.MaxUint64), "18446744073709551615"},
+		{"big.Int", big1, "-123456789012345678901234567890"},
+		{"json.Number int", json.Number("9007199254740993"), "9007199254740993"},
+		{"json.Number float", json.Number("1.0"), "1.0"},
+		{"in a map", map[string]any{"f": 1.0, "i": 1}, `{"f":1.0,"i":1}`},
+		{"in a slice", []any{2.0, 2, "2"}, `[2.0,2,"2"]`},
+		{"in a struct", struct {
+			F float64 `json:"f"`
+			I int     `json:"i"`
+			S float64 `json:"s,string"`
+		}{3, 3, 3}, `{"f":3.0,"i":3,"s":"3.0"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Marshal(tt.v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != tt.want {
+				t.Errorf("Marshal(%v) = %s, want %s", tt.v, got, tt.want)
+			}
+		})
 	}
 }

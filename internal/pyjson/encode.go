@@ -1,4 +1,4 @@
-package sdk
+package pyjson
 
 import (
 	"bytes"
@@ -11,21 +11,16 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"unicode/utf8"
-
-	"github.com/oslohost/oslohost/plugin/sdk/internal/bridge"
 )
 
-func init() { bridge.MarshalJSON = marshalJSON }
-
-// marshalJSON encodes v as encoding/json does (struct tags, omitempty,
+// Marshal encodes v as encoding/json does (struct tags, omitempty,
 // omitzero, embedded fields, json.Marshaler and encoding.TextMarshaler,
 // json.Number verbatim, sorted map keys), with two differences that keep
 // values as a Python peer wrote them: HTML characters are not escaped, and
 // floating-point values are written as Python's json.dumps writes a float
 // (1.0, not 1; 1e+16, not 10000000000000000), so that a Go float64 reaches
 // Python as a float and an integer type as an int.
-func marshalJSON(v any) ([]byte, error) {
+func Marshal(v any) ([]byte, error) {
 	e := &encoder{}
 	if err := e.value(reflect.ValueOf(v), false); err != nil {
 		return nil, err
@@ -84,10 +79,10 @@ func (e *encoder) value(v reflect.Value, quoted bool) error {
 		if math.IsNaN(f) || math.IsInf(f, 0) {
 			return &json.UnsupportedValueError{Value: v, Str: strconv.FormatFloat(f, 'g', -1, bits)}
 		}
-		e.scalar(appendPyFloat(nil, f, bits), quoted)
+		e.scalar(AppendFloat(nil, f, bits), quoted)
 	case reflect.String:
 		if quoted {
-			e.string(string(appendString(nil, v.String())))
+			e.string(string(AppendString(nil, v.String())))
 		} else {
 			e.string(v.String())
 		}
@@ -148,7 +143,7 @@ func (e *encoder) scalar(b []byte, quoted bool) {
 	e.buf = append(e.buf, b...)
 }
 
-func (e *encoder) string(s string) { e.buf = appendString(e.buf, s) }
+func (e *encoder) string(s string) { e.buf = AppendString(e.buf, s) }
 
 func (e *encoder) number(s string, quoted bool) error {
 	if s == "" {
@@ -263,18 +258,18 @@ func mapKey(k reflect.Value) (string, error) {
 func (e *encoder) structValue(v reflect.Value) error {
 	e.buf = append(e.buf, '{')
 	first := true
-	for _, f := range cachedFields(v.Type()).list {
-		fv, ok := fieldByIndex(v, f.index)
-		if !ok || f.omitEmpty && isEmptyValue(fv) || f.omitZero && isZeroValue(fv) {
+	for _, f := range Fields(v.Type()).List {
+		fv, ok := fieldByIndex(v, f.Index)
+		if !ok || f.OmitEmpty && isEmptyValue(fv) || f.OmitZero && isZeroValue(fv) {
 			continue
 		}
 		if !first {
 			e.buf = append(e.buf, ',')
 		}
 		first = false
-		e.string(f.name)
+		e.string(f.Name)
 		e.buf = append(e.buf, ':')
-		if err := e.nested(fv, f.quoted); err != nil {
+		if err := e.nested(fv, f.Quoted); err != nil {
 			return err
 		}
 	}
@@ -328,12 +323,12 @@ func isZeroValue(v reflect.Value) bool {
 	return v.IsZero()
 }
 
-// appendPyFloat appends f as Python's float repr (and so json.dumps)
+// AppendFloat appends f as Python's float repr (and so json.dumps)
 // writes it: the shortest digits that read back as f; positional notation
 // with at least one digit after the point when the decimal exponent is in
 // [-4, 16), scientific notation ("1e+16", "1.5e-07") otherwise. bits is 32
 // for a float32, whose shortest digits are those of the float32.
-func appendPyFloat(b []byte, f float64, bits int) []byte {
+func AppendFloat(b []byte, f float64, bits int) []byte {
 	s := strconv.FormatFloat(f, 'e', -1, bits) // "-d.ddde±XX"
 	neg := s[0] == '-'
 	if neg {
@@ -380,56 +375,4 @@ func appendPyFloat(b []byte, f float64, bits int) []byte {
 		b = append(b, '0')
 	}
 	return strconv.AppendInt(b, int64(x), 10)
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendString appends s as a JSON string the way encoding/json does with
-// HTML escaping off: invalid UTF-8 becomes U+FFFD, U+2028 and U+2029 are
-// escaped.
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if c := s[i]; c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }
