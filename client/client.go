@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/oslohost/oslohost/internal/pyjson"
 	"github.com/oslohost/oslohost/internal/rabbit"
 	"github.com/oslohost/oslohost/internal/tracing"
 	"github.com/oslohost/oslohost/internal/transportx"
@@ -216,7 +217,7 @@ func marshalObject(v any) (json.RawMessage, error) {
 	case json.RawMessage:
 		return a, nil
 	}
-	b, err := json.Marshal(v)
+	b, err := pyjson.Marshal(v)
 	if err != nil {
 		return nil, err
 	}
@@ -238,7 +239,7 @@ func toContext(v any) (oslo.Context, error) {
 	case map[string]any:
 		return oslo.ContextFrom(c)
 	}
-	b, err := json.Marshal(v)
+	b, err := pyjson.Marshal(v)
 	if err != nil {
 		return nil, err
 	}

@@ -12,6 +12,12 @@
 //	var sum int
 //	err = c.Prepare(client.Version("1.1")).Call(ctx, nil, "add", map[string]int{"a": 1, "b": 2}, &sum)
 //
+// Arguments, request contexts and notification payloads are marshalled
+// as encoding/json would (struct tags, json.Marshaler…) but with numbers as
+// a Python caller writes them: a float64 1.0 goes as 1.0 (Python reads a
+// float), an integer type as an int with every digit, a *big.Int or a
+// json.Number verbatim; HTML characters are not escaped.
+//
 // Failures come back as *RemoteError (class, module, message and traceback
 // of the remote exception), timeouts as *TimeoutError (errors.Is
 // ErrTimeout), unroutable at-least-once messages as ErrUndeliverable.

@@ -11,6 +11,7 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
+	"github.com/oslohost/oslohost/internal/pyjson"
 	"github.com/oslohost/oslohost/internal/rabbit"
 	"github.com/oslohost/oslohost/internal/tracing"
 	"github.com/oslohost/oslohost/internal/transportx"
@@ -183,7 +184,7 @@ func (n *Notifier) Notify(ctx context.Context, reqCtx any, priority, eventType s
 	var raw json.RawMessage
 	if r, isRaw := payload.(json.RawMessage); isRaw && len(r) > 0 {
 		raw = r
-	} else if raw, err = json.Marshal(payload); err != nil {
+	} else if raw, err = pyjson.Marshal(payload); err != nil {
 		return fmt.Errorf("payload: %w", err)
 	}
 	if n.driver == DriverNoop {

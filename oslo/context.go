@@ -15,14 +15,15 @@ const ContextPrefix = "_context_"
 // untouched. A nil Context is empty.
 type Context map[string]json.RawMessage
 
-// ContextFrom builds a Context from plain Go values (each marshalled to JSON).
+// ContextFrom builds a Context from plain Go values, each marshalled to
+// JSON as a Python peer writes it (pyjson.Marshal: a float stays a float).
 func ContextFrom(m map[string]any) (Context, error) {
 	if len(m) == 0 {
 		return nil, nil
 	}
 	c := make(Context, len(m))
 	for k, v := range m {
-		b, err := json.Marshal(v)
+		b, err := pyjson.Marshal(v)
 		if err != nil {
 			return nil, err
 		}
