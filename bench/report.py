@@ -142,14 +142,15 @@ def main():
     for r in rows:
         if r["system"] in ("ceiling", "ceiling-oslo") and r["concurrency"] == 64 and r["payload"] == 100 and r["bench"]:
             g = r.get("generator", "bench")
-            label = "bench/loadgen (minimal)" if g == "loadgen" else "`oslohost bench`, %d connection%s" % (
+            label = {"loadgen": "bench/loadgen (minimal)",
+                     "loadgen-oslo": "bench/loadgen -oslo (minimal, oslo caller semantics)"}.get(g) or "`oslohost bench`, %d connection%s" % (
                 r["transports"], "" if r["transports"] == 1 else "s")
             gens[(r["system"], label)].append(r)
     if any(k[1].startswith("bench/loadgen") or "2 connections" in k[1] for k in gens):
         w("## Is `oslohost bench` the bottleneck?\n\n")
         w("The ceilings at C=64, 100 B, driven by `oslohost bench` over one broker connection and over "
           "two (`--transports 2`), and by `bench/loadgen`, a minimal oslo-wire caller (raw amqp091-go, "
-          "no confirms, no acks, requests from a byte template), interleaved; medians. If neither gets "
+          "no confirms, no acks, requests from a byte template; `-oslo`: mandatory with confirms and acked replies, as an oslo client), interleaved; medians. If neither gets "
           "more out of a ceiling than one `oslohost bench` connection, the generator is not the limit "
           "(the one-connection runs include those of the table above).\n\n")
         w("| server | generator | runs | calls/s | p50 ms | generator CPU µs/call | broker CPU µs/call |\n")
@@ -213,10 +214,11 @@ def main():
         lines.append(("host RSS under C=64 ≤ 150 MiB", "%.1f MiB" % pk, pk <= 150))
     for srv in ("ceiling", "ceiling-oslo"):
         one = [r["bench"]["calls_per_s"] for (s2, label), rs in gens.items() if s2 == srv and label.endswith("1 connection") for r in rs]
-        lg = [r["bench"]["calls_per_s"] for (s2, label), rs in gens.items() if s2 == srv and label.startswith("bench/loadgen") for r in rs]
-        if one and lg:
-            lines.append(("%s: the minimal generator gets no more than `oslohost bench` (C=64, 100 B)" % srv,
-                          "%.0f vs %.0f calls/s (%.2f×)" % (med(lg), med(one), med(lg) / med(one)), med(lg) <= med(one) * 1.05))
+        for tag, what in (("(minimal)", "the minimal generator"), ("-oslo", "the minimal generator with oslo's semantics (confirms, mandatory, acked replies)")):
+            lg = [r["bench"]["calls_per_s"] for (s2, label), rs in gens.items() if s2 == srv and label.startswith("bench/loadgen " + tag) for r in rs]
+            if one and lg:
+                lines.append(("%s: %s gets no more than `oslohost bench` (C=64, 100 B)" % (srv, what),
+                              "%.0f vs %.0f calls/s (%.2f×)" % (med(lg), med(one), med(lg) / med(one)), med(lg) <= med(one) * 1.05))
     w("| target | measured | met |\n|---|---:|:---:|\n")
     for what, got, ok in lines:
         w("| %s | %s | %s |\n" % (what, got, "yes" if ok else "**no**"))

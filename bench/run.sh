@@ -172,8 +172,8 @@ measure() {
 	# seconds to gen.time.
 	{
 		TIMEFORMAT='%3U %3S'
-		if [[ $gen == loadgen ]]; then
-			time "$BIN/bench/loadgen" -url "${URL/#rabbit:/amqp:}" -topic "${TOPIC[$s]}" -concurrency "$c" -payload-size "$p" \
+		if [[ $gen == loadgen* ]]; then
+			time "$BIN/bench/loadgen" $([[ $gen == loadgen-oslo ]] && echo -oslo) -url "${URL/#rabbit:/amqp:}" -topic "${TOPIC[$s]}" -concurrency "$c" -payload-size "$p" \
 				-duration "${DURATION}s" -warmup "${WARMUP}s" -timeout 30s >"$out" 2>"$WORK/bench.err"
 		else
 			time "$OSLOHOST" bench --url "$URL" --topic "${TOPIC[$s]}" --concurrency "$c" --payload-size "$p" \
@@ -275,6 +275,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
 		if [[ -n ${PID[$s]:-} ]]; then
 			measure "$s" 64 100 "$round" 2
 			measure "$s" 64 100 "$round" 1 loadgen
+			measure "$s" 64 100 "$round" 1 loadgen-oslo
 			measure "$s" 64 100 "$round" 1
 		fi
 	done

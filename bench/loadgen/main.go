@@ -13,6 +13,13 @@
 // percentiles) and prints the same JSON:
 //
 //	loadgen -topic b-ceiling -concurrency 64 -duration 10s -warmup 2s
+//
+// With -oslo it keeps what an oslo caller (and `oslohost bench`) does on
+// the wire and nothing else: requests mandatory on confirm-mode channels,
+// each call waiting for its publisher confirm, and replies acked on
+// receipt (a burst with one multiple ack). That is the fair comparison for
+// the product's client: the same broker work per call, the least client
+// work.
 package main
 
 import (
@@ -49,6 +56,7 @@ func main() {
 	warmup := flag.Duration("warmup", time.Second, "time spent calling before measuring")
 	timeout := flag.Duration("timeout", 10*time.Second, "how long each call waits for its reply")
 	noFirst := flag.Bool("nofirst", false, "do not check with one call first that the server answers (to queue a backlog)")
+	osloMode := flag.Bool("oslo", false, "keep an oslo caller's guarantees: requests published mandatory on confirm-mode channels, each call waiting for its confirm; replies acked on receipt (a burst with one multiple ack)")
 	flag.Parse()
 	if *topic == "" || *concurrency < 1 || *channels < 1 {
 		fmt.Fprintln(os.Stderr, "loadgen: -topic is required; -concurrency and -channels must be positive")
@@ -56,7 +64,7 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	g, err := dial(*url, *channels, *concurrency)
+	g, err := dial(*url, *channels, *concurrency, *osloMode)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "loadgen: %v\n", err)
 		os.Exit(1)
@@ -100,7 +108,7 @@ func main() {
 		PayloadSize int     `json:"payload_bytes"`
 		Transports  int     `json:"transports"`
 		Timeout     float64 `json:"timeout_s"`
-	}{"loadgen", *topic, *method, *payload, 1, timeout.Seconds()})
+	}{map[bool]string{false: "loadgen", true: "loadgen-oslo"}[*osloMode], *topic, *method, *payload, 1, timeout.Seconds()})
 	body, _ := json.Marshal(res)
 	out := append(head[:len(head)-1:len(head)-1], ',')
 	out = append(out, body[1:]...)
@@ -119,6 +127,7 @@ type gen struct {
 	msgIDAt  int // offsets of the ids in template
 	uniqAt   int
 	slots    []slot
+	oslo     bool // confirms, mandatory, acked replies (-oslo)
 }
 
 // slot is one caller's: the sequence number of its call in flight and
@@ -129,12 +138,12 @@ type slot struct {
 	timer   *time.Timer
 }
 
-func dial(url string, channels, callers int) (*gen, error) {
+func dial(url string, channels, callers int, osloMode bool) (*gen, error) {
 	conn, err := amqp.DialConfig(url, amqp.Config{Properties: amqp.Table{"connection_name": "oslohost-bench-loadgen"}})
 	if err != nil {
 		return nil, fmt.Errorf("dial: %w", err)
 	}
-	g := &gen{conn: conn, slots: make([]slot, callers)}
+	g := &gen{conn: conn, slots: make([]slot, callers), oslo: osloMode}
 	for i := range g.slots {
 		g.slots[i].replies = make(chan []byte, 1)
 		g.slots[i].timer = time.NewTimer(time.Hour)
@@ -145,6 +154,16 @@ func dial(url string, channels, callers int) (*gen, error) {
 		if err != nil {
 			return nil, err
 		}
+		if osloMode {
+			if err := ch.Confirm(false); err != nil {
+				return nil, fmt.Errorf("confirm mode: %w", err)
+			}
+			// Returns are read (a returned call then times out), not matched.
+			go func(r <-chan amqp.Return) {
+				for range r {
+				}
+			}(ch.NotifyReturn(make(chan amqp.Return, 64)))
+		}
 		g.chans = append(g.chans, ch)
 	}
 	g.replyQ = "reply_" + randHex()
@@ -152,7 +171,7 @@ func dial(url string, channels, callers int) (*gen, error) {
 	if _, err := g.chans[0].QueueDeclare(g.replyQ, false, true, false, false, amqp.Table{"x-expires": int32(1800000)}); err != nil {
 		return nil, fmt.Errorf("reply queue: %w", err)
 	}
-	d, err := g.chans[0].Consume(g.replyQ, "", true, false, false, false, nil)
+	d, err := g.chans[0].Consume(g.replyQ, "", !osloMode, false, false, false, nil)
 	if err != nil {
 		return nil, fmt.Errorf("consume replies: %w", err)
 	}
@@ -190,12 +209,17 @@ func (g *gen) call(ctx context.Context, w int) error {
 	_, _ = rand.Read(id[:])
 	hex.Encode(body[g.uniqAt:g.uniqAt+idLen], id[:])
 	ch := g.chans[w%len(g.chans)]
-	err := ch.PublishWithContext(ctx, g.exchange, g.key, false, false, amqp.Publishing{
+	dc, err := ch.PublishWithDeferredConfirmWithContext(ctx, g.exchange, g.key, g.oslo, false, amqp.Publishing{
 		ContentType: "application/json", ContentEncoding: "utf-8", DeliveryMode: amqp.Persistent,
 		Expiration: strconv.FormatInt(g.timeout.Milliseconds(), 10), Body: body,
 	})
 	if err != nil {
 		return err
+	}
+	if dc != nil { // -oslo: the call waits for its confirm, as an oslo caller does
+		if ok, err := dc.WaitContext(ctx); err != nil || !ok {
+			return errors.Join(errors.New("publish not confirmed"), err)
+		}
 	}
 	s.timer.Reset(g.timeout)
 	defer s.timer.Stop()
@@ -228,6 +252,9 @@ func (g *gen) route(d <-chan amqp.Delivery) {
 		select {
 		case g.slots[w].replies <- m.Body:
 		default: // its caller gave up on an earlier call
+		}
+		if g.oslo && len(d) == 0 { // -oslo: acked on receipt, a burst at once
+			_ = m.Ack(true)
 		}
 	}
 }
