@@ -1,6 +1,7 @@
 package host
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/hashicorp/hcl/v2"
@@ -32,5 +33,39 @@ func TestSameBlock(t *testing.T) {
 	}
 	if s1.TLS.Source.Range.Start.Line != 2 {
 		t.Fatal("sameBlock modified its argument")
+	}
+}
+
+// TestNotApplied: a reload names every changed block it leaves as it runs,
+// and none that only moved.
+func TestNotApplied(t *testing.T) {
+	at := func(line int) config.Source {
+		return config.Source{Range: hcl.Range{Filename: "a.hcl", Start: hcl.Pos{Line: line}}}
+	}
+	base := func() *config.Config {
+		return &config.Config{
+			Transport: config.Transport{Source: at(1), URL: "rabbit://h/"},
+			Telemetry: &config.Telemetry{Source: at(5), OTLPEndpoint: "otel:4317"},
+		}
+	}
+	for _, tc := range []struct {
+		name   string
+		change func(c *config.Config)
+		want   []string
+	}{
+		{"nothing", func(c *config.Config) {}, nil},
+		{"moved", func(c *config.Config) { c.Transport.Source = at(9); c.Telemetry.Source = at(20) }, nil},
+		{"transport", func(c *config.Config) { c.Transport.URL = "rabbit://other/" }, []string{"transport"}},
+		{"telemetry changed", func(c *config.Config) { c.Telemetry.OTLPEndpoint = "otel:4318" }, []string{"telemetry"}},
+		{"telemetry removed", func(c *config.Config) { c.Telemetry = nil }, []string{"telemetry"}},
+		{"two", func(c *config.Config) { c.Telemetry = nil; c.Transport.URL = "x" }, []string{"telemetry", "transport"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			next := base()
+			tc.change(next)
+			if got := notApplied(base(), next); !slices.Equal(got, tc.want) {
+				t.Fatalf("notApplied = %q, want %q", got, tc.want)
+			}
+		})
 	}
 }

@@ -44,7 +44,7 @@ type ReloadResult struct {
 	ListenersReplaced []string `json:"listeners_replaced,omitempty"`
 	ListenersStopped  []string `json:"listeners_stopped,omitempty"`
 	// NotApplied lists changed blocks that need a restart (transport,
-	// admin, log, host).
+	// admin, log, host, telemetry).
 	NotApplied []string `json:"not_applied,omitempty"`
 }
 
@@ -148,19 +148,10 @@ func (h *Host) isShutdown() bool {
 
 // apply moves the running host to next, all or nothing (see Reload).
 func (h *Host) apply(ctx context.Context, next *config.Config) (ReloadResult, error) {
-	var res ReloadResult
 	h.mu.RLock()
 	cur := h.cfg
 	h.mu.RUnlock()
-	for name, pair := range map[string][2]any{
-		"transport": {cur.Transport, next.Transport}, "admin": {cur.Admin, next.Admin},
-		"log": {cur.Log, next.Log}, "host": {cur.Host, next.Host},
-	} {
-		if !sameBlock(pair[0], pair[1]) {
-			res.NotApplied = append(res.NotApplied, name)
-		}
-	}
-	slices.Sort(res.NotApplied)
+	res := ReloadResult{NotApplied: notApplied(cur, next)}
 	tx := &reloadTx{h: h, ctx: ctx, next: next}
 	if diags := tx.prepare(); len(diags) > 0 {
 		tx.rollback()
@@ -171,6 +162,23 @@ func (h *Host) apply(ctx context.Context, next *config.Config) (ReloadResult, er
 	}
 	tx.commit(cur, &res)
 	return res, nil
+}
+
+// notApplied names the blocks that differ between cur and next and that a
+// reload leaves as they run: they are read once, at start.
+func notApplied(cur, next *config.Config) []string {
+	var names []string
+	for name, pair := range map[string][2]any{
+		"transport": {cur.Transport, next.Transport}, "admin": {cur.Admin, next.Admin},
+		"log": {cur.Log, next.Log}, "host": {cur.Host, next.Host},
+		"telemetry": {cur.Telemetry, next.Telemetry},
+	} {
+		if !sameBlock(pair[0], pair[1]) {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	return names
 }
 
 // reloadTx is a reload in progress: what it started beside the running
