@@ -118,73 +118,22 @@ func (t *tap) Send(r *pluginv1.CallResult) error {
 	return t.Endpoint_CallsServer.Send(r)
 }
 
-// serveConn is serve with the connection returned, for tests that close it,
-// and client options.
-func serveConn(t *testing.T, impl pluginv1.EndpointServer, maxSize int, opts ...pluginv1.ClientOption) (pluginv1.Endpoint, *grpc.ClientConn) {
-	t.Helper()
-	lis := bufconn.Listen(1 << 20)
-	srv := grpc.NewServer(pluginv1.ServerOptions(maxSize)...)
-	pluginv1.RegisterEndpointServer(srv, impl)
-	done := make(chan struct{})
-	go func() { defer close(done); _ = srv.Serve(lis) }()
-	conn, err := grpc.NewClient("passthrough:///test", append([]grpc.DialOption{
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-	}, pluginv1.DialOptions(maxSize)...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = conn.Close(); srv.Stop(); <-done })
-	return pluginv1.NewClient(conn, append([]pluginv1.ClientOption{pluginv1.WithMaxMessageSize(maxSize)}, opts...)...), conn
-}
-
 func echoReq(args string) *pluginv1.InvokeRequest {
 	return &pluginv1.InvokeRequest{Version: "1.0", Method: "echo", ArgsJson: []byte(args)}
 }
 
+// TestCallsConcurrent: invocations and notifications share the one stream,
+// concurrently and out of order, each result reaching its caller.
 func TestCallsConcurrent(t *testing.T) {
 	s := newStreamer()
-	ep, _ := serveConn(t, s, 0)
+	ep := serve(t, s, 0)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	const n = 200
-	errs := make(chan error, n)
-	for i := range n {
-		go func() {
-			// Later calls sleep less: results come back out of order.
-			args := strconv.Itoa((n - i) * 20)
-			resp, err := ep.Invoke(ctx, echoReq(args))
-			if err == nil && string(resp.GetResultJson()) != args {
-				err = fmt.Errorf("call %s got %q", args, resp.GetResultJson())
-			}
-			errs <- err
-		}()
-	}
-	for range n {
-		if err := <-errs; err != nil {
-			t.Error(err)
-		}
-	}
-	if got := s.opened.Load(); got != 1 {
-		t.Errorf("%d streams opened, want 1", got)
-	}
-	// The plugin's gRPC errors come back as gRPC errors.
-	if _, err := ep.Invoke(ctx, &pluginv1.InvokeRequest{Method: "nope"}); status.Code(err) != codes.NotFound || status.Convert(err).Message() != `no method "nope"` {
-		t.Errorf("unknown method = %v, want the plugin's NotFound", err)
-	}
-}
-
-// TestCallsNotifyAndInvoke: notifications and invocations share the one
-// stream, concurrently and out of order, each result reaching its caller.
-func TestCallsNotifyAndInvoke(t *testing.T) {
-	s := newStreamer()
-	ep, _ := serveConn(t, s, 0)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	const n = 100
 	errs := make(chan error, 2*n)
 	for i := range n {
 		go func() {
+			// Later calls sleep less: results come back out of order.
 			args := strconv.Itoa((n - i) * 20)
 			resp, err := ep.Invoke(ctx, echoReq(args))
 			if err == nil && string(resp.GetResultJson()) != args {
@@ -211,13 +160,17 @@ func TestCallsNotifyAndInvoke(t *testing.T) {
 	if got := s.opened.Load(); got != 1 {
 		t.Errorf("%d streams opened, want 1", got)
 	}
+	// The plugin's gRPC errors come back as gRPC errors.
+	if _, err := ep.Invoke(ctx, &pluginv1.InvokeRequest{Method: "nope"}); status.Code(err) != codes.NotFound || status.Convert(err).Message() != `no method "nope"` {
+		t.Errorf("unknown method = %v, want the plugin's NotFound", err)
+	}
 	if _, err := ep.Notify(ctx, &pluginv1.NotifyRequest{Handler: "nope"}); status.Code(err) != codes.NotFound {
 		t.Errorf("unknown handler = %v, want the plugin's NotFound", err)
 	}
 }
 
 func TestCallsDeadline(t *testing.T) {
-	ep, _ := serveConn(t, newStreamer(), 0)
+	ep := serve(t, newStreamer(), 0)
 	req := &pluginv1.InvokeRequest{Method: "deadline"}
 	resp, err := ep.Invoke(context.Background(), req)
 	if err != nil || string(resp.GetResultJson()) != "0" {
@@ -241,7 +194,7 @@ func TestCallsDeadline(t *testing.T) {
 
 func TestCallsCancel(t *testing.T) {
 	s := newStreamer()
-	ep, _ := serveConn(t, s, 0)
+	ep := serve(t, s, 0)
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	go func() {
@@ -282,7 +235,7 @@ func TestCallsCancel(t *testing.T) {
 
 func TestCallsBreak(t *testing.T) {
 	s := newStreamer()
-	ep, _ := serveConn(t, s, 0)
+	ep := serve(t, s, 0)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	const n = 5
@@ -357,7 +310,7 @@ func TestCallsConnClosed(t *testing.T) {
 // stream unharmed.
 func TestCallsLargeRequest(t *testing.T) {
 	s := newStreamer()
-	ep, _ := serveConn(t, s, 4<<20)
+	ep := serve(t, s, 4<<20)
 	ctx := context.Background()
 	big := `"` + string(bytes.Repeat([]byte("y"), 3<<20)) + `"`
 	if resp, err := ep.Invoke(ctx, echoReq(big)); err != nil || len(resp.GetResultJson()) != len(big) {

@@ -141,29 +141,31 @@ func (c *client) Describe(ctx context.Context) (*DescribeResponse, error) {
 
 func (c *client) Invoke(ctx context.Context, req *InvokeRequest) (*InvokeResponse, error) {
 	res, err := c.mux.call(ctx, &CallFrame{Op: &CallFrame_Invoke{Invoke: req}})
-	if err != nil {
-		return nil, err
-	}
-	resp := res.GetInvoke()
-	if resp == nil {
-		return nil, status.Error(codes.Internal, "plugin answered an invoke frame with another result")
-	}
-	return resp, nil
+	return outcomeOf(res, err, (*CallResult).GetInvoke, "invoke")
 }
 
 func (c *client) Notify(ctx context.Context, req *NotifyRequest) (*NotifyResponse, error) {
 	res, err := c.mux.call(ctx, &CallFrame{Op: &CallFrame_Notify{Notify: req}})
+	resp, err := outcomeOf(res, err, (*CallResult).GetNotify, "notify")
 	if err != nil {
 		return nil, err
-	}
-	resp := res.GetNotify()
-	if resp == nil {
-		return nil, status.Error(codes.Internal, "plugin answered a notify frame with another result")
 	}
 	if got, want := len(resp.GetResults()), len(req.GetNotifications()); got != want {
 		return nil, status.Errorf(codes.Internal, "plugin returned %d notify results for %d notifications", got, want)
 	}
 	return resp, nil
+}
+
+// outcomeOf is the response of the kind get returns in the result of a
+// call, or the call's error; a result of another kind is codes.Internal.
+func outcomeOf[T any](res *CallResult, err error, get func(*CallResult) *T, kind string) (*T, error) {
+	if err != nil {
+		return nil, err
+	}
+	if resp := get(res); resp != nil {
+		return resp, nil
+	}
+	return nil, status.Errorf(codes.Internal, "plugin answered a %s frame with another result", kind)
 }
 
 func (c *client) Close(ctx context.Context) error {
