@@ -16,7 +16,6 @@ type ClientOption func(*clientOptions)
 type clientOptions struct {
 	maxMessageSize int
 	secure         *plugin.SecureConfig
-	unary          bool
 }
 
 // WithMaxMessageSize sets the gRPC message size cap in bytes for both sides of
@@ -29,12 +28,6 @@ func WithMaxMessageSize(n int) ClientOption {
 // starts it (sha256 pinning).
 func WithSecureConfig(sc *plugin.SecureConfig) ClientOption {
 	return func(o *clientOptions) { o.secure = sc }
-}
-
-// WithUnaryInvoke makes the client call Invoke as one unary RPC per call
-// instead of multiplexing the calls over InvokeStream, as [EnvUnary] does.
-func WithUnaryInvoke() ClientOption {
-	return func(o *clientOptions) { o.unary = true }
 }
 
 // ClientConfig returns the go-plugin client configuration that launches cmd as

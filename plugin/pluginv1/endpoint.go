@@ -17,9 +17,14 @@ import (
 // Errors returned by these methods are gRPC status errors: the call could not
 // be made or the plugin refused it (codes.FailedPrecondition when not
 // configured, codes.InvalidArgument for a bad config, codes.NotFound for an
-// unknown notification handler, codes.Unimplemented for Notify on a plugin
-// built before notifications existed). A method's own error is not an error
-// here but InvokeResponse.GetFailure(), or a REQUEUE NotifyResult.
+// unknown notification handler, codes.ResourceExhausted for a request or
+// result over the message size cap, codes.Unavailable when the plugin's
+// Calls stream broke with the call pending). A method's own error is not an
+// error here but InvokeResponse.GetFailure(), or a REQUEUE NotifyResult.
+//
+// Invoke and Notify are calls on the plugin's one Calls stream (calls.go):
+// the context's deadline travels in the frame and its cancellation sends a
+// cancel frame.
 type Endpoint interface {
 	// Configure hands the plugin its name and its config block (a JSON
 	// object; nil or empty when none is configured). Of opts,
@@ -77,23 +82,20 @@ func (p *GRPCPlugin) GRPCClient(_ context.Context, broker *plugin.GRPCBroker, c 
 // NewClient returns an [Endpoint] that calls the plugin served on cc. The host
 // normally gets one from [Dispense]; NewClient serves in-process tests. Of
 // opts, [WithMaxMessageSize] (the cap cc was dialled with, from
-// [DialOptions]) and [WithUnaryInvoke] apply.
+// [DialOptions]) applies.
 //
-// Invoke calls are multiplexed over a long-lived InvokeStream, opened on the
-// first call and again on the next call after it broke, unless the plugin
-// does not implement it (then, and with [WithUnaryInvoke] or [EnvUnary], each
-// call is a unary Invoke). A call pending when the stream breaks fails with
-// codes.Unavailable. The stream's receiving goroutine ends when the stream
-// does: when cc is closed or the plugin goes away.
+// Invoke and Notify calls are multiplexed over one long-lived Calls stream,
+// opened on the first call and again on the next call after it broke. A
+// call pending when the stream breaks fails with codes.Unavailable. The
+// stream's receiving goroutine ends when the stream does: when cc is closed
+// or the plugin goes away.
 func NewClient(cc grpc.ClientConnInterface, opts ...ClientOption) Endpoint {
 	var o clientOptions
 	for _, opt := range opts {
 		opt(&o)
 	}
 	c := &client{c: NewEndpointClient(cc), maxSize: effectiveSize(o.maxMessageSize)}
-	if !o.unary && !unaryFromEnv() {
-		c.mux = newInvokeMux(c.c, effectiveSize(o.maxMessageSize))
-	}
+	c.mux = newCallMux(c.c, c.maxSize)
 	return c
 }
 
@@ -117,7 +119,7 @@ func Dispense(c plugin.ClientProtocol) (Endpoint, error) {
 
 type client struct {
 	c       EndpointClient
-	mux     *invokeMux         // nil: unary Invoke
+	mux     *callMux
 	broker  *plugin.GRPCBroker // nil: from NewClient, no host service
 	maxSize int
 }
@@ -138,14 +140,13 @@ func (c *client) Describe(ctx context.Context) (*DescribeResponse, error) {
 }
 
 func (c *client) Invoke(ctx context.Context, req *InvokeRequest) (*InvokeResponse, error) {
-	if c.mux != nil {
-		return c.mux.invoke(ctx, req)
-	}
-	return c.c.Invoke(ctx, req)
+	res, err := c.mux.call(ctx, &CallFrame{Op: &CallFrame_Invoke{Invoke: req}})
+	return outcomeOf(res, err, (*CallResult).GetInvoke, "invoke")
 }
 
 func (c *client) Notify(ctx context.Context, req *NotifyRequest) (*NotifyResponse, error) {
-	resp, err := c.c.Notify(ctx, req)
+	res, err := c.mux.call(ctx, &CallFrame{Op: &CallFrame_Notify{Notify: req}})
+	resp, err := outcomeOf(res, err, (*CallResult).GetNotify, "notify")
 	if err != nil {
 		return nil, err
 	}
@@ -153,6 +154,18 @@ func (c *client) Notify(ctx context.Context, req *NotifyRequest) (*NotifyRespons
 		return nil, status.Errorf(codes.Internal, "plugin returned %d notify results for %d notifications", got, want)
 	}
 	return resp, nil
+}
+
+// outcomeOf is the response of the kind get returns in the result of a
+// call, or the call's error; a result of another kind is codes.Internal.
+func outcomeOf[T any](res *CallResult, err error, get func(*CallResult) *T, kind string) (*T, error) {
+	if err != nil {
+		return nil, err
+	}
+	if resp := get(res); resp != nil {
+		return resp, nil
+	}
+	return nil, status.Errorf(codes.Internal, "plugin answered a %s frame with another result", kind)
 }
 
 func (c *client) Close(ctx context.Context) error {

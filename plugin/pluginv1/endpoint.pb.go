@@ -384,9 +384,9 @@ type NotificationHandlerInfo struct {
 	// oslo.messaging, a listener subscribes only to these.
 	Priorities []string `protobuf:"bytes,2,rep,name=priorities,proto3" json:"priorities,omitempty"`
 	// True when the handler takes notifications in batches (oslo's batch
-	// listener): the host may send several per Notify and should, when the
+	// listener): the host may send several per notify frame and should, when the
 	// listener is configured for batches. A handler without batch still accepts
-	// several per Notify and handles them one by one, in order.
+	// several per notify frame and handles them one by one, in order.
 	Batch         bool `protobuf:"varint,3,opt,name=batch,proto3" json:"batch,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -728,39 +728,40 @@ func (*InvokeResponse_ResultJson) isInvokeResponse_Outcome() {}
 
 func (*InvokeResponse_Failure) isInvokeResponse_Outcome() {}
 
-// InvokeFrame is one message of the host on InvokeStream.
-type InvokeFrame struct {
+// CallFrame is one message of the host on Calls.
+type CallFrame struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The call's id, chosen by the host, unique among the stream's calls that
 	// have no result yet.
 	Id uint64 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
 	// Types that are valid to be assigned to Op:
 	//
-	//	*InvokeFrame_Request
-	//	*InvokeFrame_Cancel
-	Op isInvokeFrame_Op `protobuf_oneof:"op"`
-	// The host's own deadline for the call in Unix nanoseconds, as gRPC's
-	// timeout would carry it for Invoke; 0 means none. The call ends at the
-	// earlier of this and the request's deadline_unix_nano.
+	//	*CallFrame_Invoke
+	//	*CallFrame_Cancel
+	//	*CallFrame_Notify
+	Op isCallFrame_Op `protobuf_oneof:"op"`
+	// The host's own deadline for the call in Unix nanoseconds; 0 means none.
+	// The call ends at the earlier of this and the deadline_unix_nano of its
+	// request.
 	DeadlineUnixNano int64 `protobuf:"varint,4,opt,name=deadline_unix_nano,json=deadlineUnixNano,proto3" json:"deadline_unix_nano,omitempty"`
 	unknownFields    protoimpl.UnknownFields
 	sizeCache        protoimpl.SizeCache
 }
 
-func (x *InvokeFrame) Reset() {
-	*x = InvokeFrame{}
+func (x *CallFrame) Reset() {
+	*x = CallFrame{}
 	mi := &file_endpoint_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
 
-func (x *InvokeFrame) String() string {
+func (x *CallFrame) String() string {
 	return protoimpl.X.MessageStringOf(x)
 }
 
-func (*InvokeFrame) ProtoMessage() {}
+func (*CallFrame) ProtoMessage() {}
 
-func (x *InvokeFrame) ProtoReflect() protoreflect.Message {
+func (x *CallFrame) ProtoReflect() protoreflect.Message {
 	mi := &file_endpoint_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
@@ -772,97 +773,120 @@ func (x *InvokeFrame) ProtoReflect() protoreflect.Message {
 	return mi.MessageOf(x)
 }
 
-// Deprecated: Use InvokeFrame.ProtoReflect.Descriptor instead.
-func (*InvokeFrame) Descriptor() ([]byte, []int) {
+// Deprecated: Use CallFrame.ProtoReflect.Descriptor instead.
+func (*CallFrame) Descriptor() ([]byte, []int) {
 	return file_endpoint_proto_rawDescGZIP(), []int{9}
 }
 
-func (x *InvokeFrame) GetId() uint64 {
+func (x *CallFrame) GetId() uint64 {
 	if x != nil {
 		return x.Id
 	}
 	return 0
 }
 
-func (x *InvokeFrame) GetOp() isInvokeFrame_Op {
+func (x *CallFrame) GetOp() isCallFrame_Op {
 	if x != nil {
 		return x.Op
 	}
 	return nil
 }
 
-func (x *InvokeFrame) GetRequest() *InvokeRequest {
+func (x *CallFrame) GetInvoke() *InvokeRequest {
 	if x != nil {
-		if x, ok := x.Op.(*InvokeFrame_Request); ok {
-			return x.Request
+		if x, ok := x.Op.(*CallFrame_Invoke); ok {
+			return x.Invoke
 		}
 	}
 	return nil
 }
 
-func (x *InvokeFrame) GetCancel() bool {
+func (x *CallFrame) GetCancel() bool {
 	if x != nil {
-		if x, ok := x.Op.(*InvokeFrame_Cancel); ok {
+		if x, ok := x.Op.(*CallFrame_Cancel); ok {
 			return x.Cancel
 		}
 	}
 	return false
 }
 
-func (x *InvokeFrame) GetDeadlineUnixNano() int64 {
+func (x *CallFrame) GetNotify() *NotifyRequest {
+	if x != nil {
+		if x, ok := x.Op.(*CallFrame_Notify); ok {
+			return x.Notify
+		}
+	}
+	return nil
+}
+
+func (x *CallFrame) GetDeadlineUnixNano() int64 {
 	if x != nil {
 		return x.DeadlineUnixNano
 	}
 	return 0
 }
 
-type isInvokeFrame_Op interface {
-	isInvokeFrame_Op()
+type isCallFrame_Op interface {
+	isCallFrame_Op()
 }
 
-type InvokeFrame_Request struct {
-	// Start the call: the same request as Invoke.
-	Request *InvokeRequest `protobuf:"bytes,2,opt,name=request,proto3,oneof"`
+type CallFrame_Invoke struct {
+	// Invoke one method of one described endpoint. Errors raised by the
+	// method come back as a Failure in the InvokeResponse; a CallError means
+	// the call could not be made (plugin not configured, bad request).
+	Invoke *InvokeRequest `protobuf:"bytes,2,opt,name=invoke,proto3,oneof"`
 }
 
-type InvokeFrame_Cancel struct {
+type CallFrame_Cancel struct {
 	// Cancel the call with this id (the host gave up on it): its context is
 	// cancelled and no result is expected. Unknown ids are ignored.
 	Cancel bool `protobuf:"varint,3,opt,name=cancel,proto3,oneof"`
 }
 
-func (*InvokeFrame_Request) isInvokeFrame_Op() {}
+type CallFrame_Notify struct {
+	// Hand notifications received by a listener to one described
+	// notification handler; the result holds one NotifyResult per
+	// notification, in order. The host acknowledges a notification only
+	// after it has the result. A CallError means none of them was handled
+	// (unknown handler, plugin not configured): the host requeues them.
+	Notify *NotifyRequest `protobuf:"bytes,5,opt,name=notify,proto3,oneof"`
+}
 
-func (*InvokeFrame_Cancel) isInvokeFrame_Op() {}
+func (*CallFrame_Invoke) isCallFrame_Op() {}
 
-// InvokeResult is one message of the plugin on InvokeStream: the outcome of
-// the call with the same id.
-type InvokeResult struct {
+func (*CallFrame_Cancel) isCallFrame_Op() {}
+
+func (*CallFrame_Notify) isCallFrame_Op() {}
+
+// CallResult is one message of the plugin on Calls: the outcome of the call
+// with the same id.
+type CallResult struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Id    uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
 	// Types that are valid to be assigned to Outcome:
 	//
-	//	*InvokeResult_Response
-	//	*InvokeResult_Error
-	Outcome       isInvokeResult_Outcome `protobuf_oneof:"outcome"`
+	//	*CallResult_Invoke
+	//	*CallResult_Error
+	//	*CallResult_Notify
+	Outcome       isCallResult_Outcome `protobuf_oneof:"outcome"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
-func (x *InvokeResult) Reset() {
-	*x = InvokeResult{}
+func (x *CallResult) Reset() {
+	*x = CallResult{}
 	mi := &file_endpoint_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
 
-func (x *InvokeResult) String() string {
+func (x *CallResult) String() string {
 	return protoimpl.X.MessageStringOf(x)
 }
 
-func (*InvokeResult) ProtoMessage() {}
+func (*CallResult) ProtoMessage() {}
 
-func (x *InvokeResult) ProtoReflect() protoreflect.Message {
+func (x *CallResult) ProtoReflect() protoreflect.Message {
 	mi := &file_endpoint_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
@@ -874,60 +898,76 @@ func (x *InvokeResult) ProtoReflect() protoreflect.Message {
 	return mi.MessageOf(x)
 }
 
-// Deprecated: Use InvokeResult.ProtoReflect.Descriptor instead.
-func (*InvokeResult) Descriptor() ([]byte, []int) {
+// Deprecated: Use CallResult.ProtoReflect.Descriptor instead.
+func (*CallResult) Descriptor() ([]byte, []int) {
 	return file_endpoint_proto_rawDescGZIP(), []int{10}
 }
 
-func (x *InvokeResult) GetId() uint64 {
+func (x *CallResult) GetId() uint64 {
 	if x != nil {
 		return x.Id
 	}
 	return 0
 }
 
-func (x *InvokeResult) GetOutcome() isInvokeResult_Outcome {
+func (x *CallResult) GetOutcome() isCallResult_Outcome {
 	if x != nil {
 		return x.Outcome
 	}
 	return nil
 }
 
-func (x *InvokeResult) GetResponse() *InvokeResponse {
+func (x *CallResult) GetInvoke() *InvokeResponse {
 	if x != nil {
-		if x, ok := x.Outcome.(*InvokeResult_Response); ok {
-			return x.Response
+		if x, ok := x.Outcome.(*CallResult_Invoke); ok {
+			return x.Invoke
 		}
 	}
 	return nil
 }
 
-func (x *InvokeResult) GetError() *CallError {
+func (x *CallResult) GetError() *CallError {
 	if x != nil {
-		if x, ok := x.Outcome.(*InvokeResult_Error); ok {
+		if x, ok := x.Outcome.(*CallResult_Error); ok {
 			return x.Error
 		}
 	}
 	return nil
 }
 
-type isInvokeResult_Outcome interface {
-	isInvokeResult_Outcome()
+func (x *CallResult) GetNotify() *NotifyResponse {
+	if x != nil {
+		if x, ok := x.Outcome.(*CallResult_Notify); ok {
+			return x.Notify
+		}
+	}
+	return nil
 }
 
-type InvokeResult_Response struct {
-	// What Invoke would have returned.
-	Response *InvokeResponse `protobuf:"bytes,2,opt,name=response,proto3,oneof"`
+type isCallResult_Outcome interface {
+	isCallResult_Outcome()
 }
 
-type InvokeResult_Error struct {
-	// The gRPC error Invoke would have returned instead.
+type CallResult_Invoke struct {
+	// The outcome of an invoke frame.
+	Invoke *InvokeResponse `protobuf:"bytes,2,opt,name=invoke,proto3,oneof"`
+}
+
+type CallResult_Error struct {
+	// The call could not be made: a gRPC status (of either kind of call).
 	Error *CallError `protobuf:"bytes,3,opt,name=error,proto3,oneof"`
 }
 
-func (*InvokeResult_Response) isInvokeResult_Outcome() {}
+type CallResult_Notify struct {
+	// The outcome of a notify frame.
+	Notify *NotifyResponse `protobuf:"bytes,4,opt,name=notify,proto3,oneof"`
+}
 
-func (*InvokeResult_Error) isInvokeResult_Outcome() {}
+func (*CallResult_Invoke) isCallResult_Outcome() {}
+
+func (*CallResult_Error) isCallResult_Outcome() {}
+
+func (*CallResult_Notify) isCallResult_Outcome() {}
 
 // CallError is a gRPC status: code and message.
 type CallError struct {
@@ -1500,17 +1540,20 @@ const file_endpoint_proto_rawDesc = "" +
 	"\vresult_json\x18\x01 \x01(\fH\x00R\n" +
 	"resultJson\x127\n" +
 	"\afailure\x18\x02 \x01(\v2\x1b.oslohost.plugin.v1.FailureH\x00R\afailureB\t\n" +
-	"\aoutcome\"\xaa\x01\n" +
-	"\vInvokeFrame\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\x04R\x02id\x12=\n" +
-	"\arequest\x18\x02 \x01(\v2!.oslohost.plugin.v1.InvokeRequestH\x00R\arequest\x12\x18\n" +
-	"\x06cancel\x18\x03 \x01(\bH\x00R\x06cancel\x12,\n" +
+	"\aoutcome\"\xe3\x01\n" +
+	"\tCallFrame\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x04R\x02id\x12;\n" +
+	"\x06invoke\x18\x02 \x01(\v2!.oslohost.plugin.v1.InvokeRequestH\x00R\x06invoke\x12\x18\n" +
+	"\x06cancel\x18\x03 \x01(\bH\x00R\x06cancel\x12;\n" +
+	"\x06notify\x18\x05 \x01(\v2!.oslohost.plugin.v1.NotifyRequestH\x00R\x06notify\x12,\n" +
 	"\x12deadline_unix_nano\x18\x04 \x01(\x03R\x10deadlineUnixNanoB\x04\n" +
-	"\x02op\"\xa2\x01\n" +
-	"\fInvokeResult\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\x04R\x02id\x12@\n" +
-	"\bresponse\x18\x02 \x01(\v2\".oslohost.plugin.v1.InvokeResponseH\x00R\bresponse\x125\n" +
-	"\x05error\x18\x03 \x01(\v2\x1d.oslohost.plugin.v1.CallErrorH\x00R\x05errorB\t\n" +
+	"\x02op\"\xda\x01\n" +
+	"\n" +
+	"CallResult\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x04R\x02id\x12<\n" +
+	"\x06invoke\x18\x02 \x01(\v2\".oslohost.plugin.v1.InvokeResponseH\x00R\x06invoke\x125\n" +
+	"\x05error\x18\x03 \x01(\v2\x1d.oslohost.plugin.v1.CallErrorH\x00R\x05error\x12<\n" +
+	"\x06notify\x18\x04 \x01(\v2\".oslohost.plugin.v1.NotifyResponseH\x00R\x06notifyB\t\n" +
 	"\aoutcome\"9\n" +
 	"\tCallError\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\rR\x04code\x12\x18\n" +
@@ -1552,13 +1595,11 @@ const file_endpoint_proto_rawDesc = "" +
 	"\aHANDLED\x10\x00\x12\v\n" +
 	"\aREQUEUE\x10\x01\"\x0e\n" +
 	"\fCloseRequest\"\x0f\n" +
-	"\rCloseResponse2\x82\x04\n" +
+	"\rCloseResponse2\xd5\x02\n" +
 	"\bEndpoint\x12X\n" +
 	"\tConfigure\x12$.oslohost.plugin.v1.ConfigureRequest\x1a%.oslohost.plugin.v1.ConfigureResponse\x12U\n" +
-	"\bDescribe\x12#.oslohost.plugin.v1.DescribeRequest\x1a$.oslohost.plugin.v1.DescribeResponse\x12O\n" +
-	"\x06Invoke\x12!.oslohost.plugin.v1.InvokeRequest\x1a\".oslohost.plugin.v1.InvokeResponse\x12U\n" +
-	"\fInvokeStream\x12\x1f.oslohost.plugin.v1.InvokeFrame\x1a .oslohost.plugin.v1.InvokeResult(\x010\x01\x12O\n" +
-	"\x06Notify\x12!.oslohost.plugin.v1.NotifyRequest\x1a\".oslohost.plugin.v1.NotifyResponse\x12L\n" +
+	"\bDescribe\x12#.oslohost.plugin.v1.DescribeRequest\x1a$.oslohost.plugin.v1.DescribeResponse\x12J\n" +
+	"\x05Calls\x12\x1d.oslohost.plugin.v1.CallFrame\x1a\x1e.oslohost.plugin.v1.CallResult(\x010\x01\x12L\n" +
 	"\x05Close\x12 .oslohost.plugin.v1.CloseRequest\x1a!.oslohost.plugin.v1.CloseResponseB.Z,github.com/oslohost/oslohost/plugin/pluginv1b\x06proto3"
 
 var (
@@ -1586,8 +1627,8 @@ var file_endpoint_proto_goTypes = []any{
 	(*EndpointInfo)(nil),            // 7: oslohost.plugin.v1.EndpointInfo
 	(*InvokeRequest)(nil),           // 8: oslohost.plugin.v1.InvokeRequest
 	(*InvokeResponse)(nil),          // 9: oslohost.plugin.v1.InvokeResponse
-	(*InvokeFrame)(nil),             // 10: oslohost.plugin.v1.InvokeFrame
-	(*InvokeResult)(nil),            // 11: oslohost.plugin.v1.InvokeResult
+	(*CallFrame)(nil),               // 10: oslohost.plugin.v1.CallFrame
+	(*CallResult)(nil),              // 11: oslohost.plugin.v1.CallResult
 	(*CallError)(nil),               // 12: oslohost.plugin.v1.CallError
 	(*Failure)(nil),                 // 13: oslohost.plugin.v1.Failure
 	(*NotifyRequest)(nil),           // 14: oslohost.plugin.v1.NotifyRequest
@@ -1602,29 +1643,27 @@ var file_endpoint_proto_depIdxs = []int32{
 	7,  // 1: oslohost.plugin.v1.DescribeResponse.endpoints:type_name -> oslohost.plugin.v1.EndpointInfo
 	6,  // 2: oslohost.plugin.v1.DescribeResponse.notification_handlers:type_name -> oslohost.plugin.v1.NotificationHandlerInfo
 	13, // 3: oslohost.plugin.v1.InvokeResponse.failure:type_name -> oslohost.plugin.v1.Failure
-	8,  // 4: oslohost.plugin.v1.InvokeFrame.request:type_name -> oslohost.plugin.v1.InvokeRequest
-	9,  // 5: oslohost.plugin.v1.InvokeResult.response:type_name -> oslohost.plugin.v1.InvokeResponse
-	12, // 6: oslohost.plugin.v1.InvokeResult.error:type_name -> oslohost.plugin.v1.CallError
-	15, // 7: oslohost.plugin.v1.NotifyRequest.notifications:type_name -> oslohost.plugin.v1.Notification
-	17, // 8: oslohost.plugin.v1.NotifyResponse.results:type_name -> oslohost.plugin.v1.NotifyResult
-	0,  // 9: oslohost.plugin.v1.NotifyResult.outcome:type_name -> oslohost.plugin.v1.NotifyResult.Outcome
-	1,  // 10: oslohost.plugin.v1.Endpoint.Configure:input_type -> oslohost.plugin.v1.ConfigureRequest
-	4,  // 11: oslohost.plugin.v1.Endpoint.Describe:input_type -> oslohost.plugin.v1.DescribeRequest
-	8,  // 12: oslohost.plugin.v1.Endpoint.Invoke:input_type -> oslohost.plugin.v1.InvokeRequest
-	10, // 13: oslohost.plugin.v1.Endpoint.InvokeStream:input_type -> oslohost.plugin.v1.InvokeFrame
-	14, // 14: oslohost.plugin.v1.Endpoint.Notify:input_type -> oslohost.plugin.v1.NotifyRequest
+	8,  // 4: oslohost.plugin.v1.CallFrame.invoke:type_name -> oslohost.plugin.v1.InvokeRequest
+	14, // 5: oslohost.plugin.v1.CallFrame.notify:type_name -> oslohost.plugin.v1.NotifyRequest
+	9,  // 6: oslohost.plugin.v1.CallResult.invoke:type_name -> oslohost.plugin.v1.InvokeResponse
+	12, // 7: oslohost.plugin.v1.CallResult.error:type_name -> oslohost.plugin.v1.CallError
+	16, // 8: oslohost.plugin.v1.CallResult.notify:type_name -> oslohost.plugin.v1.NotifyResponse
+	15, // 9: oslohost.plugin.v1.NotifyRequest.notifications:type_name -> oslohost.plugin.v1.Notification
+	17, // 10: oslohost.plugin.v1.NotifyResponse.results:type_name -> oslohost.plugin.v1.NotifyResult
+	0,  // 11: oslohost.plugin.v1.NotifyResult.outcome:type_name -> oslohost.plugin.v1.NotifyResult.Outcome
+	1,  // 12: oslohost.plugin.v1.Endpoint.Configure:input_type -> oslohost.plugin.v1.ConfigureRequest
+	4,  // 13: oslohost.plugin.v1.Endpoint.Describe:input_type -> oslohost.plugin.v1.DescribeRequest
+	10, // 14: oslohost.plugin.v1.Endpoint.Calls:input_type -> oslohost.plugin.v1.CallFrame
 	18, // 15: oslohost.plugin.v1.Endpoint.Close:input_type -> oslohost.plugin.v1.CloseRequest
 	3,  // 16: oslohost.plugin.v1.Endpoint.Configure:output_type -> oslohost.plugin.v1.ConfigureResponse
 	5,  // 17: oslohost.plugin.v1.Endpoint.Describe:output_type -> oslohost.plugin.v1.DescribeResponse
-	9,  // 18: oslohost.plugin.v1.Endpoint.Invoke:output_type -> oslohost.plugin.v1.InvokeResponse
-	11, // 19: oslohost.plugin.v1.Endpoint.InvokeStream:output_type -> oslohost.plugin.v1.InvokeResult
-	16, // 20: oslohost.plugin.v1.Endpoint.Notify:output_type -> oslohost.plugin.v1.NotifyResponse
-	19, // 21: oslohost.plugin.v1.Endpoint.Close:output_type -> oslohost.plugin.v1.CloseResponse
-	16, // [16:22] is the sub-list for method output_type
-	10, // [10:16] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	11, // 18: oslohost.plugin.v1.Endpoint.Calls:output_type -> oslohost.plugin.v1.CallResult
+	19, // 19: oslohost.plugin.v1.Endpoint.Close:output_type -> oslohost.plugin.v1.CloseResponse
+	16, // [16:20] is the sub-list for method output_type
+	12, // [12:16] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_endpoint_proto_init() }
@@ -1637,12 +1676,14 @@ func file_endpoint_proto_init() {
 		(*InvokeResponse_Failure)(nil),
 	}
 	file_endpoint_proto_msgTypes[9].OneofWrappers = []any{
-		(*InvokeFrame_Request)(nil),
-		(*InvokeFrame_Cancel)(nil),
+		(*CallFrame_Invoke)(nil),
+		(*CallFrame_Cancel)(nil),
+		(*CallFrame_Notify)(nil),
 	}
 	file_endpoint_proto_msgTypes[10].OneofWrappers = []any{
-		(*InvokeResult_Response)(nil),
-		(*InvokeResult_Error)(nil),
+		(*CallResult_Invoke)(nil),
+		(*CallResult_Error)(nil),
+		(*CallResult_Notify)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{

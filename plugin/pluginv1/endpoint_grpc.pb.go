@@ -19,12 +19,10 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	Endpoint_Configure_FullMethodName    = "/oslohost.plugin.v1.Endpoint/Configure"
-	Endpoint_Describe_FullMethodName     = "/oslohost.plugin.v1.Endpoint/Describe"
-	Endpoint_Invoke_FullMethodName       = "/oslohost.plugin.v1.Endpoint/Invoke"
-	Endpoint_InvokeStream_FullMethodName = "/oslohost.plugin.v1.Endpoint/InvokeStream"
-	Endpoint_Notify_FullMethodName       = "/oslohost.plugin.v1.Endpoint/Notify"
-	Endpoint_Close_FullMethodName        = "/oslohost.plugin.v1.Endpoint/Close"
+	Endpoint_Configure_FullMethodName = "/oslohost.plugin.v1.Endpoint/Configure"
+	Endpoint_Describe_FullMethodName  = "/oslohost.plugin.v1.Endpoint/Describe"
+	Endpoint_Calls_FullMethodName     = "/oslohost.plugin.v1.Endpoint/Calls"
+	Endpoint_Close_FullMethodName     = "/oslohost.plugin.v1.Endpoint/Close"
 )
 
 // EndpointClient is the client API for Endpoint service.
@@ -32,22 +30,16 @@ const (
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
 // Protocol between oslohost (the host, a go-plugin client) and an endpoint plugin
-// (a go-plugin server). Version 1; any incompatible change gets a new package
-// (oslohost.plugin.v2) and a new go-plugin protocol version.
+// (a go-plugin server). The go-plugin handshake's protocol version
+// (pluginv1.ProtocolVersion) is what host and plugin agree on: version 2 is
+// this file. Version 1 had unary Invoke and Notify RPCs and an optional
+// InvokeStream; a host of version 2 refuses a plugin of version 1 at the
+// handshake (rebuild it with the current SDK). The package name stays v1.
 //
 // Lifecycle, driven by the host: Configure once, then Describe (readiness; the
-// plugin may decide its endpoints from its configuration), then any number of
-// concurrent Invoke and Notify calls, then Close before the process is stopped.
-//
-// Notification handlers and Notify were added to version 1 compatibly: a
-// plugin that handles no notifications describes none, and a plugin built
-// before they existed answers Notify with UNIMPLEMENTED.
-//
-// InvokeStream was added to version 1 compatibly: it carries the same calls
-// as Invoke, many at once over one long-lived stream, which costs the host
-// far less per call than a unary RPC. A host opens it when it first invokes
-// and falls back to Invoke for good when the plugin answers UNIMPLEMENTED (a
-// plugin built before it existed).
+// plugin may decide its endpoints from its configuration), then one Calls
+// stream carrying any number of concurrent invocations and notification
+// deliveries, then Close before the process is stopped.
 //
 // JSON fields carry the oslo.messaging values unchanged (UTF-8 JSON text).
 // A namespace of "" means oslo's null (default) namespace.
@@ -56,25 +48,24 @@ type EndpointClient interface {
 	Configure(ctx context.Context, in *ConfigureRequest, opts ...grpc.CallOption) (*ConfigureResponse, error)
 	// Describe lists the endpoints the plugin serves.
 	Describe(ctx context.Context, in *DescribeRequest, opts ...grpc.CallOption) (*DescribeResponse, error)
-	// Invoke calls one method of one described endpoint. Errors raised by the
-	// method come back as a Failure in the response; a gRPC error means the
-	// call could not be made (plugin not configured, transport failure).
-	Invoke(ctx context.Context, in *InvokeRequest, opts ...grpc.CallOption) (*InvokeResponse, error)
-	// InvokeStream multiplexes Invoke calls: the host sends one InvokeFrame per
-	// call (or per cancellation) and the plugin answers each call with one
-	// InvokeResult carrying the same id, in any order and as soon as it has it.
-	// Calls run concurrently, as with Invoke. When the stream ends the plugin
-	// cancels the calls still running; the host treats calls without a result
-	// as having failed with UNAVAILABLE (outcome unknown).
-	InvokeStream(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[InvokeFrame, InvokeResult], error)
-	// Notify hands notifications received by a listener to one described
-	// notification handler and returns one result per notification, in order.
-	// The host acknowledges a notification only after it has the result. A
-	// gRPC error means none of them was handled (unknown handler, plugin not
-	// configured, transport failure): the host treats them as requeued.
-	Notify(ctx context.Context, in *NotifyRequest, opts ...grpc.CallOption) (*NotifyResponse, error)
+	// Calls is the one path of calls into the plugin: the host sends one
+	// CallFrame per invocation, per notification delivery or per
+	// cancellation, and the plugin answers each invocation and delivery with
+	// one CallResult carrying the same id, in any order and as soon as it has
+	// it. Calls run concurrently, each with its own context, cancelled by a
+	// cancel frame or at its deadline. The host keeps one Calls stream open
+	// per plugin process (a new one after it broke). When the stream ends the
+	// plugin cancels the calls still running; the host treats calls without
+	// a result as having failed with UNAVAILABLE (outcome unknown), and
+	// notifications without a result as requeued.
+	//
+	// A frame or result may be as large as the connection's message size cap
+	// (OSLOHOST_PLUGIN_MAX_MESSAGE_SIZE). Each side checks the size before it
+	// sends: a call whose request or result is over the cap fails alone with
+	// RESOURCE_EXHAUSTED instead of ending the stream.
+	Calls(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[CallFrame, CallResult], error)
 	// Close runs the plugin's close hook. The host calls it before stopping the
-	// process; the plugin serves no further Invoke calls reliably afterwards.
+	// process; the plugin serves no further calls reliably afterwards.
 	Close(ctx context.Context, in *CloseRequest, opts ...grpc.CallOption) (*CloseResponse, error)
 }
 
@@ -106,38 +97,18 @@ func (c *endpointClient) Describe(ctx context.Context, in *DescribeRequest, opts
 	return out, nil
 }
 
-func (c *endpointClient) Invoke(ctx context.Context, in *InvokeRequest, opts ...grpc.CallOption) (*InvokeResponse, error) {
+func (c *endpointClient) Calls(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[CallFrame, CallResult], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(InvokeResponse)
-	err := c.cc.Invoke(ctx, Endpoint_Invoke_FullMethodName, in, out, cOpts...)
+	stream, err := c.cc.NewStream(ctx, &Endpoint_ServiceDesc.Streams[0], Endpoint_Calls_FullMethodName, cOpts...)
 	if err != nil {
 		return nil, err
 	}
-	return out, nil
-}
-
-func (c *endpointClient) InvokeStream(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[InvokeFrame, InvokeResult], error) {
-	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	stream, err := c.cc.NewStream(ctx, &Endpoint_ServiceDesc.Streams[0], Endpoint_InvokeStream_FullMethodName, cOpts...)
-	if err != nil {
-		return nil, err
-	}
-	x := &grpc.GenericClientStream[InvokeFrame, InvokeResult]{ClientStream: stream}
+	x := &grpc.GenericClientStream[CallFrame, CallResult]{ClientStream: stream}
 	return x, nil
 }
 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
-type Endpoint_InvokeStreamClient = grpc.BidiStreamingClient[InvokeFrame, InvokeResult]
-
-func (c *endpointClient) Notify(ctx context.Context, in *NotifyRequest, opts ...grpc.CallOption) (*NotifyResponse, error) {
-	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(NotifyResponse)
-	err := c.cc.Invoke(ctx, Endpoint_Notify_FullMethodName, in, out, cOpts...)
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
-}
+type Endpoint_CallsClient = grpc.BidiStreamingClient[CallFrame, CallResult]
 
 func (c *endpointClient) Close(ctx context.Context, in *CloseRequest, opts ...grpc.CallOption) (*CloseResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
@@ -154,22 +125,16 @@ func (c *endpointClient) Close(ctx context.Context, in *CloseRequest, opts ...gr
 // for forward compatibility.
 //
 // Protocol between oslohost (the host, a go-plugin client) and an endpoint plugin
-// (a go-plugin server). Version 1; any incompatible change gets a new package
-// (oslohost.plugin.v2) and a new go-plugin protocol version.
+// (a go-plugin server). The go-plugin handshake's protocol version
+// (pluginv1.ProtocolVersion) is what host and plugin agree on: version 2 is
+// this file. Version 1 had unary Invoke and Notify RPCs and an optional
+// InvokeStream; a host of version 2 refuses a plugin of version 1 at the
+// handshake (rebuild it with the current SDK). The package name stays v1.
 //
 // Lifecycle, driven by the host: Configure once, then Describe (readiness; the
-// plugin may decide its endpoints from its configuration), then any number of
-// concurrent Invoke and Notify calls, then Close before the process is stopped.
-//
-// Notification handlers and Notify were added to version 1 compatibly: a
-// plugin that handles no notifications describes none, and a plugin built
-// before they existed answers Notify with UNIMPLEMENTED.
-//
-// InvokeStream was added to version 1 compatibly: it carries the same calls
-// as Invoke, many at once over one long-lived stream, which costs the host
-// far less per call than a unary RPC. A host opens it when it first invokes
-// and falls back to Invoke for good when the plugin answers UNIMPLEMENTED (a
-// plugin built before it existed).
+// plugin may decide its endpoints from its configuration), then one Calls
+// stream carrying any number of concurrent invocations and notification
+// deliveries, then Close before the process is stopped.
 //
 // JSON fields carry the oslo.messaging values unchanged (UTF-8 JSON text).
 // A namespace of "" means oslo's null (default) namespace.
@@ -178,25 +143,24 @@ type EndpointServer interface {
 	Configure(context.Context, *ConfigureRequest) (*ConfigureResponse, error)
 	// Describe lists the endpoints the plugin serves.
 	Describe(context.Context, *DescribeRequest) (*DescribeResponse, error)
-	// Invoke calls one method of one described endpoint. Errors raised by the
-	// method come back as a Failure in the response; a gRPC error means the
-	// call could not be made (plugin not configured, transport failure).
-	Invoke(context.Context, *InvokeRequest) (*InvokeResponse, error)
-	// InvokeStream multiplexes Invoke calls: the host sends one InvokeFrame per
-	// call (or per cancellation) and the plugin answers each call with one
-	// InvokeResult carrying the same id, in any order and as soon as it has it.
-	// Calls run concurrently, as with Invoke. When the stream ends the plugin
-	// cancels the calls still running; the host treats calls without a result
-	// as having failed with UNAVAILABLE (outcome unknown).
-	InvokeStream(grpc.BidiStreamingServer[InvokeFrame, InvokeResult]) error
-	// Notify hands notifications received by a listener to one described
-	// notification handler and returns one result per notification, in order.
-	// The host acknowledges a notification only after it has the result. A
-	// gRPC error means none of them was handled (unknown handler, plugin not
-	// configured, transport failure): the host treats them as requeued.
-	Notify(context.Context, *NotifyRequest) (*NotifyResponse, error)
+	// Calls is the one path of calls into the plugin: the host sends one
+	// CallFrame per invocation, per notification delivery or per
+	// cancellation, and the plugin answers each invocation and delivery with
+	// one CallResult carrying the same id, in any order and as soon as it has
+	// it. Calls run concurrently, each with its own context, cancelled by a
+	// cancel frame or at its deadline. The host keeps one Calls stream open
+	// per plugin process (a new one after it broke). When the stream ends the
+	// plugin cancels the calls still running; the host treats calls without
+	// a result as having failed with UNAVAILABLE (outcome unknown), and
+	// notifications without a result as requeued.
+	//
+	// A frame or result may be as large as the connection's message size cap
+	// (OSLOHOST_PLUGIN_MAX_MESSAGE_SIZE). Each side checks the size before it
+	// sends: a call whose request or result is over the cap fails alone with
+	// RESOURCE_EXHAUSTED instead of ending the stream.
+	Calls(grpc.BidiStreamingServer[CallFrame, CallResult]) error
 	// Close runs the plugin's close hook. The host calls it before stopping the
-	// process; the plugin serves no further Invoke calls reliably afterwards.
+	// process; the plugin serves no further calls reliably afterwards.
 	Close(context.Context, *CloseRequest) (*CloseResponse, error)
 	mustEmbedUnimplementedEndpointServer()
 }
@@ -214,14 +178,8 @@ func (UnimplementedEndpointServer) Configure(context.Context, *ConfigureRequest)
 func (UnimplementedEndpointServer) Describe(context.Context, *DescribeRequest) (*DescribeResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Describe not implemented")
 }
-func (UnimplementedEndpointServer) Invoke(context.Context, *InvokeRequest) (*InvokeResponse, error) {
-	return nil, status.Error(codes.Unimplemented, "method Invoke not implemented")
-}
-func (UnimplementedEndpointServer) InvokeStream(grpc.BidiStreamingServer[InvokeFrame, InvokeResult]) error {
-	return status.Error(codes.Unimplemented, "method InvokeStream not implemented")
-}
-func (UnimplementedEndpointServer) Notify(context.Context, *NotifyRequest) (*NotifyResponse, error) {
-	return nil, status.Error(codes.Unimplemented, "method Notify not implemented")
+func (UnimplementedEndpointServer) Calls(grpc.BidiStreamingServer[CallFrame, CallResult]) error {
+	return status.Error(codes.Unimplemented, "method Calls not implemented")
 }
 func (UnimplementedEndpointServer) Close(context.Context, *CloseRequest) (*CloseResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Close not implemented")
@@ -283,48 +241,12 @@ func _Endpoint_Describe_Handler(srv interface{}, ctx context.Context, dec func(i
 	return interceptor(ctx, in, info, handler)
 }
 
-func _Endpoint_Invoke_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(InvokeRequest)
-	if err := dec(in); err != nil {
-		return nil, err
-	}
-	if interceptor == nil {
-		return srv.(EndpointServer).Invoke(ctx, in)
-	}
-	info := &grpc.UnaryServerInfo{
-		Server:     srv,
-		FullMethod: Endpoint_Invoke_FullMethodName,
-	}
-	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(EndpointServer).Invoke(ctx, req.(*InvokeRequest))
-	}
-	return interceptor(ctx, in, info, handler)
-}
-
-func _Endpoint_InvokeStream_Handler(srv interface{}, stream grpc.ServerStream) error {
-	return srv.(EndpointServer).InvokeStream(&grpc.GenericServerStream[InvokeFrame, InvokeResult]{ServerStream: stream})
+func _Endpoint_Calls_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(EndpointServer).Calls(&grpc.GenericServerStream[CallFrame, CallResult]{ServerStream: stream})
 }
 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
-type Endpoint_InvokeStreamServer = grpc.BidiStreamingServer[InvokeFrame, InvokeResult]
-
-func _Endpoint_Notify_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(NotifyRequest)
-	if err := dec(in); err != nil {
-		return nil, err
-	}
-	if interceptor == nil {
-		return srv.(EndpointServer).Notify(ctx, in)
-	}
-	info := &grpc.UnaryServerInfo{
-		Server:     srv,
-		FullMethod: Endpoint_Notify_FullMethodName,
-	}
-	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(EndpointServer).Notify(ctx, req.(*NotifyRequest))
-	}
-	return interceptor(ctx, in, info, handler)
-}
+type Endpoint_CallsServer = grpc.BidiStreamingServer[CallFrame, CallResult]
 
 func _Endpoint_Close_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(CloseRequest)
@@ -360,22 +282,14 @@ var Endpoint_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _Endpoint_Describe_Handler,
 		},
 		{
-			MethodName: "Invoke",
-			Handler:    _Endpoint_Invoke_Handler,
-		},
-		{
-			MethodName: "Notify",
-			Handler:    _Endpoint_Notify_Handler,
-		},
-		{
 			MethodName: "Close",
 			Handler:    _Endpoint_Close_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
 		{
-			StreamName:    "InvokeStream",
-			Handler:       _Endpoint_InvokeStream_Handler,
+			StreamName:    "Calls",
+			Handler:       _Endpoint_Calls_Handler,
 			ServerStreams: true,
 			ClientStreams: true,
 		},

@@ -6,7 +6,13 @@ import (
 
 // ProtocolVersion is the go-plugin protocol version of this package. A host and
 // a plugin built against different versions refuse each other at the handshake.
-const ProtocolVersion = 1
+//
+// Version 2 carries every invocation and notification on the one Calls
+// stream; version 1 had unary Invoke and Notify RPCs beside an optional
+// InvokeStream. The magic cookie is unchanged across versions, so that a
+// plugin of another version gets as far as the version check and the host
+// can say what to do (rebuild it with the current SDK).
+const ProtocolVersion = 2
 
 // PluginName is the name under which the endpoint plugin is registered in the
 // go-plugin plugin set and dispensed by the host.

@@ -26,9 +26,12 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// fake records what it receives and answers from fixed values.
+// fake records what it receives and answers from fixed values; it serves
+// its Invoke and Notify on the Calls stream with pluginv1.ServeCalls and
+// its results capped at maxSize (0: the default), as the SDK does.
 type fake struct {
 	pluginv1.UnimplementedEndpointServer
+	maxSize    int
 	configured *pluginv1.ConfigureRequest
 	invoked    *pluginv1.InvokeRequest
 	notified   *pluginv1.NotifyRequest
@@ -55,6 +58,10 @@ func (f *fake) Describe(context.Context, *pluginv1.DescribeRequest) (*pluginv1.D
 			{Name: "audit", Priorities: []string{"info", "error"}, Batch: true},
 		},
 	}, nil
+}
+
+func (f *fake) Calls(stream pluginv1.Endpoint_CallsServer) error {
+	return pluginv1.ServeCalls(stream, f, f.maxSize)
 }
 
 func (f *fake) Invoke(ctx context.Context, req *pluginv1.InvokeRequest) (*pluginv1.InvokeResponse, error) {
@@ -118,7 +125,10 @@ func serve(t *testing.T, impl pluginv1.EndpointServer, maxSize int) pluginv1.End
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = conn.Close(); srv.Stop(); <-done })
-	raw, err := pluginv1.PluginMap(nil)[pluginv1.PluginName].(plugin.GRPCPlugin).GRPCClient(context.Background(), nil, conn)
+	// The host's glue, as ClientConfig makes it: its client caps its
+	// frames at maxSize too.
+	hostSide := pluginv1.ClientConfig(exec.Command("true"), nil, pluginv1.WithMaxMessageSize(maxSize)).Plugins[pluginv1.PluginName]
+	raw, err := hostSide.(plugin.GRPCPlugin).GRPCClient(context.Background(), nil, conn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -247,14 +257,20 @@ func TestNotifyRoundTrip(t *testing.T) {
 	}
 }
 
-// TestNotifyUnimplemented is a plugin built before Notify existed.
-func TestNotifyUnimplemented(t *testing.T) {
+// TestCallsUnimplemented is a plugin that does not serve the Calls stream
+// (the handshake refuses a plugin of protocol version 1, so this is one
+// that claims version 2 wrongly): its calls say so instead of reading as a
+// broken connection.
+func TestCallsUnimplemented(t *testing.T) {
 	ep := serve(t, struct {
 		pluginv1.UnimplementedEndpointServer
 	}{}, 0)
 	_, err := ep.Notify(context.Background(), &pluginv1.NotifyRequest{Handler: "x"})
-	if status.Code(err) != codes.Unimplemented {
-		t.Errorf("Notify = %v, want Unimplemented", err)
+	if status.Code(err) != codes.Unimplemented || !strings.Contains(err.Error(), "rebuild it with the current oslohost SDK") {
+		t.Errorf("Notify = %v, want Unimplemented, rebuild", err)
+	}
+	if _, err := ep.Invoke(context.Background(), &pluginv1.InvokeRequest{Method: "x"}); status.Code(err) != codes.Unimplemented {
+		t.Errorf("Invoke = %v, want Unimplemented", err)
 	}
 }
 
@@ -265,13 +281,17 @@ func TestMessageSizeCap(t *testing.T) {
 	if err != nil || len(resp.GetResultJson()) != 6<<20 {
 		t.Fatalf("6 MiB result with the default cap: %v", err)
 	}
-	small := serve(t, &fake{}, 1<<20)
+	small := serve(t, &fake{maxSize: 1 << 20}, 1<<20)
 	if _, err := small.Invoke(ctx, &pluginv1.InvokeRequest{Method: "big"}); status.Code(err) != codes.ResourceExhausted {
 		t.Errorf("6 MiB result with a 1 MiB cap = %v, want ResourceExhausted", err)
 	}
 	args := bytes.Repeat([]byte("y"), 2<<20)
 	if _, err := small.Invoke(ctx, &pluginv1.InvokeRequest{Method: "echo", ArgsJson: args}); status.Code(err) != codes.ResourceExhausted {
 		t.Errorf("2 MiB request with a 1 MiB cap = %v, want ResourceExhausted", err)
+	}
+	// Those failed alone: the stream still serves.
+	if resp, err := small.Invoke(ctx, &pluginv1.InvokeRequest{Method: "echo", ArgsJson: []byte("1")}); err != nil || string(resp.GetResultJson()) != "1" {
+		t.Errorf("small request after the large ones: %v, %v", resp, err)
 	}
 }
 

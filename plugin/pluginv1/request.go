@@ -42,8 +42,8 @@ func (x *NotifyRequest) SetDeadline(t time.Time) {
 
 // Deadline returns the host's deadline for the call a frame starts, and
 // false when it has none. The call ends at the earlier of this and its
-// request's [InvokeRequest.Deadline].
-func (x *InvokeFrame) Deadline() (time.Time, bool) {
+// request's own deadline ([InvokeRequest.Deadline], [NotifyRequest.Deadline]).
+func (x *CallFrame) Deadline() (time.Time, bool) {
 	n := x.GetDeadlineUnixNano()
 	if n == 0 {
 		return time.Time{}, false

@@ -16,8 +16,9 @@ import (
 	"google.golang.org/grpc/status"
 )
 
-// Notify hands notifications to one handler and returns one result per
-// notification, in order.
+// Notify runs one notify frame of the Calls stream: it hands the
+// notifications to one handler and returns one result per notification, in
+// order.
 func (s *server) Notify(ctx context.Context, req *pluginv1.NotifyRequest) (*pluginv1.NotifyResponse, error) {
 	st := s.state.Load()
 	if st == nil {

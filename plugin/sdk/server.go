@@ -32,14 +32,14 @@ func init() {
 }
 
 // server implements the plugin side of the protocol for a Plugin. It is safe
-// for concurrent use; Invoke and Notify calls run concurrently.
+// for concurrent use; the calls of its Calls stream run concurrently.
 type server struct {
 	pluginv1.UnimplementedEndpointServer
 
 	plugin  Plugin
 	logger  hclog.Logger
 	version string
-	maxSize int // the gRPC message size cap: larger InvokeStream results fail alone
+	maxSize int // the gRPC message size cap: larger call results fail alone
 
 	mu         sync.Mutex // serializes Configure and Close
 	closed     bool
@@ -61,8 +61,16 @@ type serverState struct {
 
 var (
 	_ pluginv1.EndpointServer = (*server)(nil)
+	_ pluginv1.CallHandler    = (*server)(nil)
 	_ pluginv1.HostUser       = (*server)(nil)
 )
+
+// Calls serves the host's Calls stream: each invoke frame runs as
+// [server.Invoke] and each notify frame as [server.Notify], concurrently,
+// with the frame's deadline and cancellation (see pluginv1.ServeCalls).
+func (s *server) Calls(stream pluginv1.Endpoint_CallsServer) error {
+	return pluginv1.ServeCalls(stream, s, s.maxSize)
+}
 
 // SetHostDialer is called by the go-plugin glue before serving.
 func (s *server) SetHostDialer(d pluginv1.HostDialer) { s.hostDialer = d }
@@ -217,6 +225,7 @@ func (s *server) hook(ctx context.Context, name string, f func(context.Context) 
 	return f(withLogger(s.withHost(ctx), s.logger))
 }
 
+// Invoke runs one invoke frame of the Calls stream.
 func (s *server) Invoke(ctx context.Context, req *pluginv1.InvokeRequest) (resp *pluginv1.InvokeResponse, err error) {
 	ctx, span := tracing.StartFromTraceparent(ctx, req.GetTraceparent(), "plugin.handle", req.GetMethod()) // nothing unless traced
 	defer func() {

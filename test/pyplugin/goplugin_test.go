@@ -27,27 +27,22 @@ func (fakeHost) Call(_ context.Context, req *pluginv1.HostCallRequest) (*pluginv
 }
 
 // TestGoPluginProtocol drives the Python SDK with go-plugin's own client,
-// as the host does, with and without AutoMTLS and over InvokeStream and
-// unary Invoke: handshake, health, Configure/Describe/Invoke, the host
+// as the host does, with and without AutoMTLS: handshake, health,
+// Configure/Describe, invocations on the Calls stream, the host
 // service over the broker, two processes side by side on their own unix
 // sockets, and a graceful shutdown through the controller.
 func TestGoPluginProtocol(t *testing.T) {
 	pypeer.Python(t)
 	for _, tc := range []struct {
-		name  string
-		mtls  bool
-		unary bool
-	}{{"plain", false, false}, {"AutoMTLS", true, false}, {"AutoMTLS unary", true, true}} {
+		name string
+		mtls bool
+	}{{"plain", false}, {"AutoMTLS", true}} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			start := func() (*plugin.Client, pluginv1.Endpoint) {
 				cmd := exec.Command("/usr/bin/python3", "-m", "oslohost_plugin", "--endpoint", "hostuse:Relay")
 				cmd.Env = []string{"PYTHONPATH=" + paths.sdk + ":" + paths.testdata, "PYTHONDONTWRITEBYTECODE=1"}
-				var opts []pluginv1.ClientOption
-				if tc.unary {
-					opts = append(opts, pluginv1.WithUnaryInvoke())
-				}
-				ccfg := pluginv1.ClientConfig(cmd, hclog.New(&hclog.LoggerOptions{Name: "py", Level: hclog.Warn, Output: testWriter{t}}), opts...)
+				ccfg := pluginv1.ClientConfig(cmd, hclog.New(&hclog.LoggerOptions{Name: "py", Level: hclog.Warn, Output: testWriter{t}}))
 				ccfg.AutoMTLS = tc.mtls
 				c := plugin.NewClient(ccfg)
 				t.Cleanup(c.Kill)

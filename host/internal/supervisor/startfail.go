@@ -5,12 +5,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/hashicorp/go-hclog"
+
+	"github.com/oslohost/oslohost/plugin/pluginv1"
 )
 
 // startError is a plugin that did not start because of the attribute attr
@@ -36,12 +40,56 @@ func BlamedAttr(err error) string {
 // go-plugin's text for a first stdout line that is not its handshake.
 const unrecognized = "Unrecognized remote plugin message: "
 
+// versionMismatch finds the plugin's protocol version in the start failure
+// of a plugin of another protocol version: go-plugin's own error for a Go
+// plugin ("incompatible API version with plugin. Plugin version: 1, Client
+// versions: [2]"), or what a Python plugin writes on stderr before it exits
+// (the oslohost_plugin SDK of protocol 1: "the host offers protocol versions
+// [2], this plugin speaks [1]"; later ones: "... the host speaks version 2,
+// this plugin (oslohost_plugin SDK) speaks 1 ...").
+var versionMismatch = []*regexp.Regexp{
+	regexp.MustCompile(`incompatible API version with plugin\. Plugin version: (\d+)`),
+	regexp.MustCompile(`the host offers protocol versions \[[\d ]*\], this plugin speaks \[(\d+)\]`),
+	regexp.MustCompile(`this plugin \(oslohost_plugin SDK\) speaks (\d+)`),
+}
+
+// explainVersion is the start failure of a plugin whose go-plugin protocol
+// version is not the host's, and nil for any other failure.
+func explainVersion(msg string, stderr []string) error {
+	text := msg + "\n" + strings.Join(stderr, "\n")
+	for _, re := range versionMismatch {
+		m := re.FindStringSubmatch(text)
+		if m == nil {
+			continue
+		}
+		prefix := msg + ": "
+		if i := strings.Index(msg, "incompatible API version"); i >= 0 {
+			prefix = msg[:i]
+		} else if i := strings.Index(msg, "plugin exited"); i >= 0 {
+			prefix = msg[:i]
+		} else if i := strings.Index(msg, unrecognized); i >= 0 {
+			prefix = msg[:i]
+		}
+		advice := "rebuild the plugin with the current SDK (Go: plugin/sdk of this oslohost release; " +
+			"Python: this release's sdk/python oslohost_plugin on its PYTHONPATH)"
+		if v, _ := strconv.Atoi(m[1]); v > pluginv1.ProtocolVersion {
+			advice = "the plugin is newer than this host: upgrade oslohost, or " + advice
+		}
+		return fmt.Errorf("%sthe plugin speaks oslohost plugin protocol version %s and this host speaks version %d: %s",
+			prefix, m[1], pluginv1.ProtocolVersion, advice)
+	}
+	return nil
+}
+
 // explainStart replaces go-plugin's generic advice on a failed start ("not
-// compiled for this architecture, …") with the cause: what the plugin
-// wrote on stderr before it exited, or the stray line it wrote on stdout,
-// where the handshake belongs.
+// compiled for this architecture, …") with the cause: a plugin of another
+// protocol version, what the plugin wrote on stderr before it exited, or
+// the stray line it wrote on stdout, where the handshake belongs.
 func explainStart(err error, stderr *tailWriter) error {
 	msg := err.Error()
+	if e := explainVersion(msg, stderr.lines()); e != nil {
+		return e
+	}
 	i := strings.Index(msg, unrecognized)
 	if i < 0 && !strings.Contains(msg, "plugin exited before we could connect") {
 		return err

@@ -25,8 +25,10 @@ __all__ = ["serve", "config", "plugin_name", "get_rpc_client",
 
 # plugin/pluginv1's contract (handshake.go, size.go), which Python cannot
 # import; test/pyplugin TestPythonContract keeps them equal.
-# Only version 1 of oslohost's plugin protocol exists (pluginv1).
-PROTOCOL_VERSION = 1
+# Version 2 of oslohost's plugin protocol: every invocation and
+# notification on the one Calls stream (version 1 had unary Invoke and
+# Notify; hosts of version 2 refuse it).
+PROTOCOL_VERSION = 2
 MAGIC_COOKIE_KEY = "OSLOHOST_PLUGIN"
 MAGIC_COOKIE_VALUE = "d8c3a1f0-oslohost-endpoint-plugin-v1"
 ENV_MAX_MESSAGE_SIZE = "OSLOHOST_PLUGIN_MAX_MESSAGE_SIZE"
@@ -87,7 +89,7 @@ def serve(endpoints=(), notification_endpoints=(), serializer=None,
 
     plugin = endpoint.Plugin(endpoints, notification_endpoints, serializer,
                              access_policy, version, workers, on_configure,
-                             batch_notification_endpoints)
+                             batch_notification_endpoints, size)
     _state["plugin"] = plugin
 
     def register(server, ps):

@@ -144,6 +144,20 @@ def _loads(b, default):
     return json.loads(b) if b else default
 
 
+class _CallError(Exception):
+    """A call that could not be made: a gRPC status for its CallResult."""
+
+    def __init__(self, code, message):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def _call_error(call_id, code, message):
+    return endpoint_pb2.CallResult(id=call_id, error=endpoint_pb2.CallError(
+        code=code.value[0], message=message))
+
+
 class Plugin(endpoint_pb2_grpc.EndpointServicer):
     """Serves oslo endpoints as a pluginv1 Endpoint.
 
@@ -155,7 +169,8 @@ class Plugin(endpoint_pb2_grpc.EndpointServicer):
     def __init__(self, endpoints=(), notification_endpoints=(),
                  serializer=None, access_policy=None, version="",
                  workers=64, on_configure=None,
-                 batch_notification_endpoints=()):
+                 batch_notification_endpoints=(),
+                 max_message_size=64 << 20):
         self._specs = list(endpoints)
         self._nspecs = list(notification_endpoints)
         self._bspecs = list(batch_notification_endpoints)
@@ -164,6 +179,7 @@ class Plugin(endpoint_pb2_grpc.EndpointServicer):
         self._version = version
         self._on_configure = on_configure
         self._close_hooks = []
+        self._max_message_size = max_message_size
         self._pool = futures.ThreadPoolExecutor(
             max_workers=workers, thread_name_prefix="endpoint")
         self._lock = threading.Lock()
@@ -378,45 +394,67 @@ class Plugin(endpoint_pb2_grpc.EndpointServicer):
                           "plugin not configured")
         return self.describe()
 
-    def Invoke(self, request, context):
-        if self._dispatcher is None:
-            context.abort(grpc.StatusCode.FAILED_PRECONDITION,
-                          "plugin not configured")
-        return self.invoke(request)
+    def _notify(self, req):
+        if req.handler == NOTIFICATION_HANDLER and \
+                self._ndispatcher is not None:
+            return self.notify(req)
+        if req.handler == BATCH_NOTIFICATION_HANDLER and \
+                self._bdispatcher is not None:
+            return self.notify_batch(req)
+        raise _CallError(grpc.StatusCode.NOT_FOUND,
+                         "no notification handler %r" % req.handler)
 
-    def InvokeStream(self, request_iterator, context):
+    def call(self, frame):
+        """The CallResult of one invoke or notify frame of Calls."""
+        op = frame.WhichOneof("op")
+        try:
+            if self._dispatcher is None:
+                raise _CallError(grpc.StatusCode.FAILED_PRECONDITION,
+                                 "plugin not configured")
+            if op == "invoke":
+                res = endpoint_pb2.CallResult(
+                    id=frame.id, invoke=self.invoke(frame.invoke))
+            else:
+                res = endpoint_pb2.CallResult(
+                    id=frame.id, notify=self._notify(frame.notify))
+        except _CallError as e:
+            res = _call_error(frame.id, e.code, e.message)
+        except Exception as e:  # a bug here, not in the endpoint
+            LOG.exception("%s failed", op)
+            res = _call_error(frame.id, grpc.StatusCode.INTERNAL, str(e))
+        n = res.ByteSize()
+        if n > self._max_message_size:
+            # Alone, as a unary call would fail: a message over the cap
+            # would end the stream.
+            res = _call_error(
+                frame.id, grpc.StatusCode.RESOURCE_EXHAUSTED,
+                "grpc: trying to send message larger than max (%d vs. %d)"
+                % (n, self._max_message_size))
+        return res
+
+    def Calls(self, request_iterator, context):
+        """The host's one stream of invocations and notifications.
+
+        Each invoke and notify frame runs on the worker pool and its
+        CallResult goes back as soon as it is ready, in any order. A
+        cancel frame cannot stop a Python thread: the call runs to its end
+        and the host drops its result. When the host closes its side, the
+        calls still running finish and their results are sent.
+        """
         out = queue.Queue()
         state = {"pending": 0, "reading": True}
         lock = threading.Lock()
 
-        def run(call_id, req):
-            try:
-                if self._dispatcher is None:
-                    res = endpoint_pb2.InvokeResult(
-                        id=call_id, error=endpoint_pb2.CallError(
-                            code=grpc.StatusCode.FAILED_PRECONDITION.value[0],
-                            message="plugin not configured"))
-                else:
-                    res = endpoint_pb2.InvokeResult(
-                        id=call_id, response=self.invoke(req))
-            except Exception as e:  # a bug here, not in the endpoint
-                LOG.exception("invoke failed")
-                res = endpoint_pb2.InvokeResult(
-                    id=call_id, error=endpoint_pb2.CallError(
-                        code=grpc.StatusCode.INTERNAL.value[0],
-                        message=str(e)))
-            out.put(res)
+        def run(frame):
+            out.put(self.call(frame))
 
         def read():
             try:
                 for frame in request_iterator:
-                    # A cancel frame cannot stop a Python thread: the
-                    # call runs to its end and its result is dropped by
-                    # the host.
-                    if frame.WhichOneof("op") == "request":
+                    if frame.WhichOneof("op") in ("invoke", "notify"):
                         with lock:
                             state["pending"] += 1
-                        self._pool.submit(run, frame.id, frame.request)
+                        self._pool.submit(run, frame)
             except Exception:
                 pass
             finally:
@@ -424,7 +462,7 @@ class Plugin(endpoint_pb2_grpc.EndpointServicer):
                     state["reading"] = False
                 out.put(None)
 
-        threading.Thread(target=read, name="invoke-stream",
+        threading.Thread(target=read, name="calls-stream",
                          daemon=True).start()
         while context.is_active():
             try:
@@ -442,19 +480,6 @@ class Plugin(endpoint_pb2_grpc.EndpointServicer):
             yield item
             if done:
                 return
-
-    def Notify(self, request, context):
-        if self._dispatcher is None:
-            context.abort(grpc.StatusCode.FAILED_PRECONDITION,
-                          "plugin not configured")
-        if request.handler == NOTIFICATION_HANDLER and \
-                self._ndispatcher is not None:
-            return self.notify(request)
-        if request.handler == BATCH_NOTIFICATION_HANDLER and \
-                self._bdispatcher is not None:
-            return self.notify_batch(request)
-        context.abort(grpc.StatusCode.NOT_FOUND,
-                      "no notification handler %r" % request.handler)
 
     def on_close(self, hook):
         """Registers hook() to run when the host closes the plugin."""

@@ -72,8 +72,11 @@ def negotiate(magic_key, magic_value, app_versions):
     common = offered & set(app_versions)
     if not common:
         raise HandshakeError(
-            "the host offers protocol versions %s, this plugin speaks %s"
-            % (sorted(offered) or "none", sorted(app_versions)))
+            "oslohost plugin protocol mismatch: the host speaks version %s, "
+            "this plugin (oslohost_plugin SDK) speaks %s: run the plugin "
+            "with the oslohost_plugin SDK of the host's release"
+            % (", ".join(str(v) for v in sorted(offered)) or "none",
+               ", ".join(str(v) for v in sorted(app_versions))))
     return max(common)
 
 
@@ -314,7 +317,7 @@ class PluginServer(object):
             server_creds, channel_creds, handshake_cert = _auto_mtls(
                 client_cert)
         self.broker = Broker(channel_creds)
-        # Long-lived streams (broker, stdio, InvokeStream) each hold a
+        # Long-lived streams (broker, stdio, Calls) each hold a
         # worker for their lifetime, on top of the concurrent calls.
         server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=self._max_workers + 8,

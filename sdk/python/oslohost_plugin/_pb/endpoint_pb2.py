@@ -19,7 +19,7 @@ DESCRIPTOR = _descriptor.FileDescriptor(
   name='endpoint.proto',
   package='oslohost.plugin.v1',
   syntax='proto3',
-  serialized_pb=_b('\n\x0e\x65ndpoint.proto\x12\x12oslohost.plugin.v1\"\\\n\x10\x43onfigureRequest\x12\x13\n\x0b\x63onfig_json\x18\x01 \x01(\x0c\x12\x13\n\x0bplugin_name\x18\x02 \x01(\t\x12\x1e\n\x16host_service_broker_id\x18\x03 \x01(\r\"\x13\n\x11\x43onfigureResponse\"\x11\n\x0f\x44\x65scribeRequest\"\xab\x01\n\x10\x44\x65scribeResponse\x12\x33\n\tendpoints\x18\x01 \x03(\x0b\x32 .oslohost.plugin.v1.EndpointInfo\x12\x16\n\x0eplugin_version\x18\x02 \x01(\t\x12J\n\x15notification_handlers\x18\x03 \x03(\x0b\x32+.oslohost.plugin.v1.NotificationHandlerInfo\"J\n\x17NotificationHandlerInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x12\n\npriorities\x18\x02 \x03(\t\x12\r\n\x05\x62\x61tch\x18\x03 \x01(\x08\"^\n\x0c\x45ndpointInfo\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x0f\n\x07methods\x18\x03 \x03(\t\x12\x19\n\x11legacy_namespaces\x18\x04 \x03(\t\"\xcc\x01\n\rInvokeRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x0e\n\x06method\x18\x03 \x01(\t\x12\x14\n\x0c\x63ontext_json\x18\x04 \x01(\x0c\x12\x11\n\targs_json\x18\x05 \x01(\x0c\x12\x1a\n\x12\x64\x65\x61\x64line_unix_nano\x18\x06 \x01(\x03\x12\x0e\n\x06msg_id\x18\x07 \x01(\t\x12\x19\n\x11request_namespace\x18\x08 \x01(\t\x12\x17\n\x0frequest_version\x18\t \x01(\t\"b\n\x0eInvokeResponse\x12\x15\n\x0bresult_json\x18\x01 \x01(\x0cH\x00\x12.\n\x07\x66\x61ilure\x18\x02 \x01(\x0b\x32\x1b.oslohost.plugin.v1.FailureH\x00\x42\t\n\x07outcome\"\x83\x01\n\x0bInvokeFrame\x12\n\n\x02id\x18\x01 \x01(\x04\x12\x34\n\x07request\x18\x02 \x01(\x0b\x32!.oslohost.plugin.v1.InvokeRequestH\x00\x12\x10\n\x06\x63\x61ncel\x18\x03 \x01(\x08H\x00\x12\x1a\n\x12\x64\x65\x61\x64line_unix_nano\x18\x04 \x01(\x03\x42\x04\n\x02op\"\x8d\x01\n\x0cInvokeResult\x12\n\n\x02id\x18\x01 \x01(\x04\x12\x36\n\x08response\x18\x02 \x01(\x0b\x32\".oslohost.plugin.v1.InvokeResponseH\x00\x12.\n\x05\x65rror\x18\x03 \x01(\x0b\x32\x1d.oslohost.plugin.v1.CallErrorH\x00\x42\t\n\x07outcome\"*\n\tCallError\x12\x0c\n\x04\x63ode\x18\x01 \x01(\r\x12\x0f\n\x07message\x18\x02 \x01(\t\"\x8b\x01\n\x07\x46\x61ilure\x12\x12\n\nclass_name\x18\x01 \x01(\t\x12\x0e\n\x06module\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\x12\x11\n\ttraceback\x18\x04 \x03(\t\x12\x11\n\targs_json\x18\x05 \x01(\x0c\x12\x13\n\x0bkwargs_json\x18\x06 \x01(\x0c\x12\x10\n\x08\x65xpected\x18\x07 \x01(\x08\"u\n\rNotifyRequest\x12\x0f\n\x07handler\x18\x01 \x01(\t\x12\x37\n\rnotifications\x18\x02 \x03(\x0b\x32 .oslohost.plugin.v1.Notification\x12\x1a\n\x12\x64\x65\x61\x64line_unix_nano\x18\x03 \x01(\x03\"\xc4\x01\n\x0cNotification\x12\x10\n\x08priority\x18\x01 \x01(\t\x12\x14\n\x0cpublisher_id\x18\x02 \x01(\t\x12\x12\n\nevent_type\x18\x03 \x01(\t\x12\x14\n\x0cpayload_json\x18\x04 \x01(\x0c\x12\x14\n\x0c\x63ontext_json\x18\x05 \x01(\x0c\x12\x12\n\nmessage_id\x18\x06 \x01(\t\x12\x11\n\ttimestamp\x18\x07 \x01(\t\x12\x13\n\x0bredelivered\x18\x08 \x01(\x08\x12\x10\n\x08\x61ttempts\x18\t \x01(\x05\"C\n\x0eNotifyResponse\x12\x31\n\x07results\x18\x01 \x03(\x0b\x32 .oslohost.plugin.v1.NotifyResult\"}\n\x0cNotifyResult\x12\x39\n\x07outcome\x18\x01 \x01(\x0e\x32(.oslohost.plugin.v1.NotifyResult.Outcome\x12\r\n\x05\x65rror\x18\x02 \x01(\t\"#\n\x07Outcome\x12\x0b\n\x07HANDLED\x10\x00\x12\x0b\n\x07REQUEUE\x10\x01\"\x0e\n\x0c\x43loseRequest\"\x0f\n\rCloseResponse2\x82\x04\n\x08\x45ndpoint\x12X\n\tConfigure\x12$.oslohost.plugin.v1.ConfigureRequest\x1a%.oslohost.plugin.v1.ConfigureResponse\x12U\n\x08\x44\x65scribe\x12#.oslohost.plugin.v1.DescribeRequest\x1a$.oslohost.plugin.v1.DescribeResponse\x12O\n\x06Invoke\x12!.oslohost.plugin.v1.InvokeRequest\x1a\".oslohost.plugin.v1.InvokeResponse\x12U\n\x0cInvokeStream\x12\x1f.oslohost.plugin.v1.InvokeFrame\x1a .oslohost.plugin.v1.InvokeResult(\x01\x30\x01\x12O\n\x06Notify\x12!.oslohost.plugin.v1.NotifyRequest\x1a\".oslohost.plugin.v1.NotifyResponse\x12L\n\x05\x43lose\x12 .oslohost.plugin.v1.CloseRequest\x1a!.oslohost.plugin.v1.CloseResponseB.Z,github.com/oslohost/oslohost/plugin/pluginv1b\x06proto3')
+  serialized_pb=_b('\n\x0e\x65ndpoint.proto\x12\x12oslohost.plugin.v1\"\x8e\x01\n\x10\x43onfigureRequest\x12\x13\n\x0b\x63onfig_json\x18\x01 \x01(\x0c\x12\x13\n\x0bplugin_name\x18\x02 \x01(\t\x12\x1e\n\x16host_service_broker_id\x18\x03 \x01(\r\x12\x30\n\ttelemetry\x18\x04 \x01(\x0b\x32\x1d.oslohost.plugin.v1.Telemetry\"\x8e\x01\n\tTelemetry\x12\x15\n\rotlp_endpoint\x18\x01 \x01(\t\x12\x10\n\x08protocol\x18\x02 \x01(\t\x12\x10\n\x08insecure\x18\x03 \x01(\x08\x12\x14\n\x0cservice_name\x18\x04 \x01(\t\x12\x16\n\x0esampling_ratio\x18\x05 \x01(\x01\x12\x18\n\x10\x62\x61tch_timeout_ms\x18\x06 \x01(\x03\"\x13\n\x11\x43onfigureResponse\"\x11\n\x0f\x44\x65scribeRequest\"\xab\x01\n\x10\x44\x65scribeResponse\x12\x33\n\tendpoints\x18\x01 \x03(\x0b\x32 .oslohost.plugin.v1.EndpointInfo\x12\x16\n\x0eplugin_version\x18\x02 \x01(\t\x12J\n\x15notification_handlers\x18\x03 \x03(\x0b\x32+.oslohost.plugin.v1.NotificationHandlerInfo\"J\n\x17NotificationHandlerInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x12\n\npriorities\x18\x02 \x03(\t\x12\r\n\x05\x62\x61tch\x18\x03 \x01(\x08\"^\n\x0c\x45ndpointInfo\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x0f\n\x07methods\x18\x03 \x03(\t\x12\x19\n\x11legacy_namespaces\x18\x04 \x03(\t\"\xe1\x01\n\rInvokeRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x0e\n\x06method\x18\x03 \x01(\t\x12\x14\n\x0c\x63ontext_json\x18\x04 \x01(\x0c\x12\x11\n\targs_json\x18\x05 \x01(\x0c\x12\x1a\n\x12\x64\x65\x61\x64line_unix_nano\x18\x06 \x01(\x03\x12\x0e\n\x06msg_id\x18\x07 \x01(\t\x12\x19\n\x11request_namespace\x18\x08 \x01(\t\x12\x17\n\x0frequest_version\x18\t \x01(\t\x12\x13\n\x0btraceparent\x18\n \x01(\t\"b\n\x0eInvokeResponse\x12\x15\n\x0bresult_json\x18\x01 \x01(\x0cH\x00\x12.\n\x07\x66\x61ilure\x18\x02 \x01(\x0b\x32\x1b.oslohost.plugin.v1.FailureH\x00\x42\t\n\x07outcome\"\xb5\x01\n\tCallFrame\x12\n\n\x02id\x18\x01 \x01(\x04\x12\x33\n\x06invoke\x18\x02 \x01(\x0b\x32!.oslohost.plugin.v1.InvokeRequestH\x00\x12\x10\n\x06\x63\x61ncel\x18\x03 \x01(\x08H\x00\x12\x33\n\x06notify\x18\x05 \x01(\x0b\x32!.oslohost.plugin.v1.NotifyRequestH\x00\x12\x1a\n\x12\x64\x65\x61\x64line_unix_nano\x18\x04 \x01(\x03\x42\x04\n\x02op\"\xbf\x01\n\nCallResult\x12\n\n\x02id\x18\x01 \x01(\x04\x12\x34\n\x06invoke\x18\x02 \x01(\x0b\x32\".oslohost.plugin.v1.InvokeResponseH\x00\x12.\n\x05\x65rror\x18\x03 \x01(\x0b\x32\x1d.oslohost.plugin.v1.CallErrorH\x00\x12\x34\n\x06notify\x18\x04 \x01(\x0b\x32\".oslohost.plugin.v1.NotifyResponseH\x00\x42\t\n\x07outcome\"*\n\tCallError\x12\x0c\n\x04\x63ode\x18\x01 \x01(\r\x12\x0f\n\x07message\x18\x02 \x01(\t\"\x8b\x01\n\x07\x46\x61ilure\x12\x12\n\nclass_name\x18\x01 \x01(\t\x12\x0e\n\x06module\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\x12\x11\n\ttraceback\x18\x04 \x03(\t\x12\x11\n\targs_json\x18\x05 \x01(\x0c\x12\x13\n\x0bkwargs_json\x18\x06 \x01(\x0c\x12\x10\n\x08\x65xpected\x18\x07 \x01(\x08\"u\n\rNotifyRequest\x12\x0f\n\x07handler\x18\x01 \x01(\t\x12\x37\n\rnotifications\x18\x02 \x03(\x0b\x32 .oslohost.plugin.v1.Notification\x12\x1a\n\x12\x64\x65\x61\x64line_unix_nano\x18\x03 \x01(\x03\"\xd9\x01\n\x0cNotification\x12\x10\n\x08priority\x18\x01 \x01(\t\x12\x14\n\x0cpublisher_id\x18\x02 \x01(\t\x12\x12\n\nevent_type\x18\x03 \x01(\t\x12\x14\n\x0cpayload_json\x18\x04 \x01(\x0c\x12\x14\n\x0c\x63ontext_json\x18\x05 \x01(\x0c\x12\x12\n\nmessage_id\x18\x06 \x01(\t\x12\x11\n\ttimestamp\x18\x07 \x01(\t\x12\x13\n\x0bredelivered\x18\x08 \x01(\x08\x12\x10\n\x08\x61ttempts\x18\t \x01(\x05\x12\x13\n\x0btraceparent\x18\n \x01(\t\"C\n\x0eNotifyResponse\x12\x31\n\x07results\x18\x01 \x03(\x0b\x32 .oslohost.plugin.v1.NotifyResult\"}\n\x0cNotifyResult\x12\x39\n\x07outcome\x18\x01 \x01(\x0e\x32(.oslohost.plugin.v1.NotifyResult.Outcome\x12\r\n\x05\x65rror\x18\x02 \x01(\t\"#\n\x07Outcome\x12\x0b\n\x07HANDLED\x10\x00\x12\x0b\n\x07REQUEUE\x10\x01\"\x0e\n\x0c\x43loseRequest\"\x0f\n\rCloseResponse2\xd5\x02\n\x08\x45ndpoint\x12X\n\tConfigure\x12$.oslohost.plugin.v1.ConfigureRequest\x1a%.oslohost.plugin.v1.ConfigureResponse\x12U\n\x08\x44\x65scribe\x12#.oslohost.plugin.v1.DescribeRequest\x1a$.oslohost.plugin.v1.DescribeResponse\x12J\n\x05\x43\x61lls\x12\x1d.oslohost.plugin.v1.CallFrame\x1a\x1e.oslohost.plugin.v1.CallResult(\x01\x30\x01\x12L\n\x05\x43lose\x12 .oslohost.plugin.v1.CloseRequest\x1a!.oslohost.plugin.v1.CloseResponseB.Z,github.com/oslohost/oslohost/plugin/pluginv1b\x06proto3')
 )
 
 
@@ -41,8 +41,8 @@ _NOTIFYRESULT_OUTCOME = _descriptor.EnumDescriptor(
   ],
   containing_type=None,
   options=None,
-  serialized_start=1766,
-  serialized_end=1801,
+  serialized_start=2104,
+  serialized_end=2139,
 )
 _sym_db.RegisterEnumDescriptor(_NOTIFYRESULT_OUTCOME)
 
@@ -75,6 +75,13 @@ _CONFIGUREREQUEST = _descriptor.Descriptor(
       message_type=None, enum_type=None, containing_type=None,
       is_extension=False, extension_scope=None,
       options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='telemetry', full_name='oslohost.plugin.v1.ConfigureRequest.telemetry', index=3,
+      number=4, type=11, cpp_type=10, label=1,
+      has_default_value=False, default_value=None,
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
   ],
   extensions=[
   ],
@@ -87,8 +94,74 @@ _CONFIGUREREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=38,
-  serialized_end=130,
+  serialized_start=39,
+  serialized_end=181,
+)
+
+
+_TELEMETRY = _descriptor.Descriptor(
+  name='Telemetry',
+  full_name='oslohost.plugin.v1.Telemetry',
+  filename=None,
+  file=DESCRIPTOR,
+  containing_type=None,
+  fields=[
+    _descriptor.FieldDescriptor(
+      name='otlp_endpoint', full_name='oslohost.plugin.v1.Telemetry.otlp_endpoint', index=0,
+      number=1, type=9, cpp_type=9, label=1,
+      has_default_value=False, default_value=_b("").decode('utf-8'),
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='protocol', full_name='oslohost.plugin.v1.Telemetry.protocol', index=1,
+      number=2, type=9, cpp_type=9, label=1,
+      has_default_value=False, default_value=_b("").decode('utf-8'),
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='insecure', full_name='oslohost.plugin.v1.Telemetry.insecure', index=2,
+      number=3, type=8, cpp_type=7, label=1,
+      has_default_value=False, default_value=False,
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='service_name', full_name='oslohost.plugin.v1.Telemetry.service_name', index=3,
+      number=4, type=9, cpp_type=9, label=1,
+      has_default_value=False, default_value=_b("").decode('utf-8'),
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='sampling_ratio', full_name='oslohost.plugin.v1.Telemetry.sampling_ratio', index=4,
+      number=5, type=1, cpp_type=5, label=1,
+      has_default_value=False, default_value=float(0),
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='batch_timeout_ms', full_name='oslohost.plugin.v1.Telemetry.batch_timeout_ms', index=5,
+      number=6, type=3, cpp_type=2, label=1,
+      has_default_value=False, default_value=0,
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+  ],
+  extensions=[
+  ],
+  nested_types=[],
+  enum_types=[
+  ],
+  options=None,
+  is_extendable=False,
+  syntax='proto3',
+  extension_ranges=[],
+  oneofs=[
+  ],
+  serialized_start=184,
+  serialized_end=326,
 )
 
 
@@ -111,8 +184,8 @@ _CONFIGURERESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=132,
-  serialized_end=151,
+  serialized_start=328,
+  serialized_end=347,
 )
 
 
@@ -135,8 +208,8 @@ _DESCRIBEREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=153,
-  serialized_end=170,
+  serialized_start=349,
+  serialized_end=366,
 )
 
 
@@ -180,8 +253,8 @@ _DESCRIBERESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=173,
-  serialized_end=344,
+  serialized_start=369,
+  serialized_end=540,
 )
 
 
@@ -225,8 +298,8 @@ _NOTIFICATIONHANDLERINFO = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=346,
-  serialized_end=420,
+  serialized_start=542,
+  serialized_end=616,
 )
 
 
@@ -277,8 +350,8 @@ _ENDPOINTINFO = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=422,
-  serialized_end=516,
+  serialized_start=618,
+  serialized_end=712,
 )
 
 
@@ -352,6 +425,13 @@ _INVOKEREQUEST = _descriptor.Descriptor(
       message_type=None, enum_type=None, containing_type=None,
       is_extension=False, extension_scope=None,
       options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='traceparent', full_name='oslohost.plugin.v1.InvokeRequest.traceparent', index=9,
+      number=10, type=9, cpp_type=9, label=1,
+      has_default_value=False, default_value=_b("").decode('utf-8'),
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
   ],
   extensions=[
   ],
@@ -364,8 +444,8 @@ _INVOKEREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=519,
-  serialized_end=723,
+  serialized_start=715,
+  serialized_end=940,
 )
 
 
@@ -405,41 +485,48 @@ _INVOKERESPONSE = _descriptor.Descriptor(
       name='outcome', full_name='oslohost.plugin.v1.InvokeResponse.outcome',
       index=0, containing_type=None, fields=[]),
   ],
-  serialized_start=725,
-  serialized_end=823,
+  serialized_start=942,
+  serialized_end=1040,
 )
 
 
-_INVOKEFRAME = _descriptor.Descriptor(
-  name='InvokeFrame',
-  full_name='oslohost.plugin.v1.InvokeFrame',
+_CALLFRAME = _descriptor.Descriptor(
+  name='CallFrame',
+  full_name='oslohost.plugin.v1.CallFrame',
   filename=None,
   file=DESCRIPTOR,
   containing_type=None,
   fields=[
     _descriptor.FieldDescriptor(
-      name='id', full_name='oslohost.plugin.v1.InvokeFrame.id', index=0,
+      name='id', full_name='oslohost.plugin.v1.CallFrame.id', index=0,
       number=1, type=4, cpp_type=4, label=1,
       has_default_value=False, default_value=0,
       message_type=None, enum_type=None, containing_type=None,
       is_extension=False, extension_scope=None,
       options=None, file=DESCRIPTOR),
     _descriptor.FieldDescriptor(
-      name='request', full_name='oslohost.plugin.v1.InvokeFrame.request', index=1,
+      name='invoke', full_name='oslohost.plugin.v1.CallFrame.invoke', index=1,
       number=2, type=11, cpp_type=10, label=1,
       has_default_value=False, default_value=None,
       message_type=None, enum_type=None, containing_type=None,
       is_extension=False, extension_scope=None,
       options=None, file=DESCRIPTOR),
     _descriptor.FieldDescriptor(
-      name='cancel', full_name='oslohost.plugin.v1.InvokeFrame.cancel', index=2,
+      name='cancel', full_name='oslohost.plugin.v1.CallFrame.cancel', index=2,
       number=3, type=8, cpp_type=7, label=1,
       has_default_value=False, default_value=False,
       message_type=None, enum_type=None, containing_type=None,
       is_extension=False, extension_scope=None,
       options=None, file=DESCRIPTOR),
     _descriptor.FieldDescriptor(
-      name='deadline_unix_nano', full_name='oslohost.plugin.v1.InvokeFrame.deadline_unix_nano', index=3,
+      name='notify', full_name='oslohost.plugin.v1.CallFrame.notify', index=3,
+      number=5, type=11, cpp_type=10, label=1,
+      has_default_value=False, default_value=None,
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='deadline_unix_nano', full_name='oslohost.plugin.v1.CallFrame.deadline_unix_nano', index=4,
       number=4, type=3, cpp_type=2, label=1,
       has_default_value=False, default_value=0,
       message_type=None, enum_type=None, containing_type=None,
@@ -457,38 +544,45 @@ _INVOKEFRAME = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
     _descriptor.OneofDescriptor(
-      name='op', full_name='oslohost.plugin.v1.InvokeFrame.op',
+      name='op', full_name='oslohost.plugin.v1.CallFrame.op',
       index=0, containing_type=None, fields=[]),
   ],
-  serialized_start=826,
-  serialized_end=957,
+  serialized_start=1043,
+  serialized_end=1224,
 )
 
 
-_INVOKERESULT = _descriptor.Descriptor(
-  name='InvokeResult',
-  full_name='oslohost.plugin.v1.InvokeResult',
+_CALLRESULT = _descriptor.Descriptor(
+  name='CallResult',
+  full_name='oslohost.plugin.v1.CallResult',
   filename=None,
   file=DESCRIPTOR,
   containing_type=None,
   fields=[
     _descriptor.FieldDescriptor(
-      name='id', full_name='oslohost.plugin.v1.InvokeResult.id', index=0,
+      name='id', full_name='oslohost.plugin.v1.CallResult.id', index=0,
       number=1, type=4, cpp_type=4, label=1,
       has_default_value=False, default_value=0,
       message_type=None, enum_type=None, containing_type=None,
       is_extension=False, extension_scope=None,
       options=None, file=DESCRIPTOR),
     _descriptor.FieldDescriptor(
-      name='response', full_name='oslohost.plugin.v1.InvokeResult.response', index=1,
+      name='invoke', full_name='oslohost.plugin.v1.CallResult.invoke', index=1,
       number=2, type=11, cpp_type=10, label=1,
       has_default_value=False, default_value=None,
       message_type=None, enum_type=None, containing_type=None,
       is_extension=False, extension_scope=None,
       options=None, file=DESCRIPTOR),
     _descriptor.FieldDescriptor(
-      name='error', full_name='oslohost.plugin.v1.InvokeResult.error', index=2,
+      name='error', full_name='oslohost.plugin.v1.CallResult.error', index=2,
       number=3, type=11, cpp_type=10, label=1,
+      has_default_value=False, default_value=None,
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='notify', full_name='oslohost.plugin.v1.CallResult.notify', index=3,
+      number=4, type=11, cpp_type=10, label=1,
       has_default_value=False, default_value=None,
       message_type=None, enum_type=None, containing_type=None,
       is_extension=False, extension_scope=None,
@@ -505,11 +599,11 @@ _INVOKERESULT = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
     _descriptor.OneofDescriptor(
-      name='outcome', full_name='oslohost.plugin.v1.InvokeResult.outcome',
+      name='outcome', full_name='oslohost.plugin.v1.CallResult.outcome',
       index=0, containing_type=None, fields=[]),
   ],
-  serialized_start=960,
-  serialized_end=1101,
+  serialized_start=1227,
+  serialized_end=1418,
 )
 
 
@@ -546,8 +640,8 @@ _CALLERROR = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1103,
-  serialized_end=1145,
+  serialized_start=1420,
+  serialized_end=1462,
 )
 
 
@@ -619,8 +713,8 @@ _FAILURE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1148,
-  serialized_end=1287,
+  serialized_start=1465,
+  serialized_end=1604,
 )
 
 
@@ -664,8 +758,8 @@ _NOTIFYREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1289,
-  serialized_end=1406,
+  serialized_start=1606,
+  serialized_end=1723,
 )
 
 
@@ -739,6 +833,13 @@ _NOTIFICATION = _descriptor.Descriptor(
       message_type=None, enum_type=None, containing_type=None,
       is_extension=False, extension_scope=None,
       options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='traceparent', full_name='oslohost.plugin.v1.Notification.traceparent', index=9,
+      number=10, type=9, cpp_type=9, label=1,
+      has_default_value=False, default_value=_b("").decode('utf-8'),
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
   ],
   extensions=[
   ],
@@ -751,8 +852,8 @@ _NOTIFICATION = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1409,
-  serialized_end=1605,
+  serialized_start=1726,
+  serialized_end=1943,
 )
 
 
@@ -782,8 +883,8 @@ _NOTIFYRESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1607,
-  serialized_end=1674,
+  serialized_start=1945,
+  serialized_end=2012,
 )
 
 
@@ -821,8 +922,8 @@ _NOTIFYRESULT = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1676,
-  serialized_end=1801,
+  serialized_start=2014,
+  serialized_end=2139,
 )
 
 
@@ -845,8 +946,8 @@ _CLOSEREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1803,
-  serialized_end=1817,
+  serialized_start=2141,
+  serialized_end=2155,
 )
 
 
@@ -869,10 +970,11 @@ _CLOSERESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1819,
-  serialized_end=1834,
+  serialized_start=2157,
+  serialized_end=2172,
 )
 
+_CONFIGUREREQUEST.fields_by_name['telemetry'].message_type = _TELEMETRY
 _DESCRIBERESPONSE.fields_by_name['endpoints'].message_type = _ENDPOINTINFO
 _DESCRIBERESPONSE.fields_by_name['notification_handlers'].message_type = _NOTIFICATIONHANDLERINFO
 _INVOKERESPONSE.fields_by_name['failure'].message_type = _FAILURE
@@ -882,26 +984,35 @@ _INVOKERESPONSE.fields_by_name['result_json'].containing_oneof = _INVOKERESPONSE
 _INVOKERESPONSE.oneofs_by_name['outcome'].fields.append(
   _INVOKERESPONSE.fields_by_name['failure'])
 _INVOKERESPONSE.fields_by_name['failure'].containing_oneof = _INVOKERESPONSE.oneofs_by_name['outcome']
-_INVOKEFRAME.fields_by_name['request'].message_type = _INVOKEREQUEST
-_INVOKEFRAME.oneofs_by_name['op'].fields.append(
-  _INVOKEFRAME.fields_by_name['request'])
-_INVOKEFRAME.fields_by_name['request'].containing_oneof = _INVOKEFRAME.oneofs_by_name['op']
-_INVOKEFRAME.oneofs_by_name['op'].fields.append(
-  _INVOKEFRAME.fields_by_name['cancel'])
-_INVOKEFRAME.fields_by_name['cancel'].containing_oneof = _INVOKEFRAME.oneofs_by_name['op']
-_INVOKERESULT.fields_by_name['response'].message_type = _INVOKERESPONSE
-_INVOKERESULT.fields_by_name['error'].message_type = _CALLERROR
-_INVOKERESULT.oneofs_by_name['outcome'].fields.append(
-  _INVOKERESULT.fields_by_name['response'])
-_INVOKERESULT.fields_by_name['response'].containing_oneof = _INVOKERESULT.oneofs_by_name['outcome']
-_INVOKERESULT.oneofs_by_name['outcome'].fields.append(
-  _INVOKERESULT.fields_by_name['error'])
-_INVOKERESULT.fields_by_name['error'].containing_oneof = _INVOKERESULT.oneofs_by_name['outcome']
+_CALLFRAME.fields_by_name['invoke'].message_type = _INVOKEREQUEST
+_CALLFRAME.fields_by_name['notify'].message_type = _NOTIFYREQUEST
+_CALLFRAME.oneofs_by_name['op'].fields.append(
+  _CALLFRAME.fields_by_name['invoke'])
+_CALLFRAME.fields_by_name['invoke'].containing_oneof = _CALLFRAME.oneofs_by_name['op']
+_CALLFRAME.oneofs_by_name['op'].fields.append(
+  _CALLFRAME.fields_by_name['cancel'])
+_CALLFRAME.fields_by_name['cancel'].containing_oneof = _CALLFRAME.oneofs_by_name['op']
+_CALLFRAME.oneofs_by_name['op'].fields.append(
+  _CALLFRAME.fields_by_name['notify'])
+_CALLFRAME.fields_by_name['notify'].containing_oneof = _CALLFRAME.oneofs_by_name['op']
+_CALLRESULT.fields_by_name['invoke'].message_type = _INVOKERESPONSE
+_CALLRESULT.fields_by_name['error'].message_type = _CALLERROR
+_CALLRESULT.fields_by_name['notify'].message_type = _NOTIFYRESPONSE
+_CALLRESULT.oneofs_by_name['outcome'].fields.append(
+  _CALLRESULT.fields_by_name['invoke'])
+_CALLRESULT.fields_by_name['invoke'].containing_oneof = _CALLRESULT.oneofs_by_name['outcome']
+_CALLRESULT.oneofs_by_name['outcome'].fields.append(
+  _CALLRESULT.fields_by_name['error'])
+_CALLRESULT.fields_by_name['error'].containing_oneof = _CALLRESULT.oneofs_by_name['outcome']
+_CALLRESULT.oneofs_by_name['outcome'].fields.append(
+  _CALLRESULT.fields_by_name['notify'])
+_CALLRESULT.fields_by_name['notify'].containing_oneof = _CALLRESULT.oneofs_by_name['outcome']
 _NOTIFYREQUEST.fields_by_name['notifications'].message_type = _NOTIFICATION
 _NOTIFYRESPONSE.fields_by_name['results'].message_type = _NOTIFYRESULT
 _NOTIFYRESULT.fields_by_name['outcome'].enum_type = _NOTIFYRESULT_OUTCOME
 _NOTIFYRESULT_OUTCOME.containing_type = _NOTIFYRESULT
 DESCRIPTOR.message_types_by_name['ConfigureRequest'] = _CONFIGUREREQUEST
+DESCRIPTOR.message_types_by_name['Telemetry'] = _TELEMETRY
 DESCRIPTOR.message_types_by_name['ConfigureResponse'] = _CONFIGURERESPONSE
 DESCRIPTOR.message_types_by_name['DescribeRequest'] = _DESCRIBEREQUEST
 DESCRIPTOR.message_types_by_name['DescribeResponse'] = _DESCRIBERESPONSE
@@ -909,8 +1020,8 @@ DESCRIPTOR.message_types_by_name['NotificationHandlerInfo'] = _NOTIFICATIONHANDL
 DESCRIPTOR.message_types_by_name['EndpointInfo'] = _ENDPOINTINFO
 DESCRIPTOR.message_types_by_name['InvokeRequest'] = _INVOKEREQUEST
 DESCRIPTOR.message_types_by_name['InvokeResponse'] = _INVOKERESPONSE
-DESCRIPTOR.message_types_by_name['InvokeFrame'] = _INVOKEFRAME
-DESCRIPTOR.message_types_by_name['InvokeResult'] = _INVOKERESULT
+DESCRIPTOR.message_types_by_name['CallFrame'] = _CALLFRAME
+DESCRIPTOR.message_types_by_name['CallResult'] = _CALLRESULT
 DESCRIPTOR.message_types_by_name['CallError'] = _CALLERROR
 DESCRIPTOR.message_types_by_name['Failure'] = _FAILURE
 DESCRIPTOR.message_types_by_name['NotifyRequest'] = _NOTIFYREQUEST
@@ -927,6 +1038,13 @@ ConfigureRequest = _reflection.GeneratedProtocolMessageType('ConfigureRequest', 
   # @@protoc_insertion_point(class_scope:oslohost.plugin.v1.ConfigureRequest)
   ))
 _sym_db.RegisterMessage(ConfigureRequest)
+
+Telemetry = _reflection.GeneratedProtocolMessageType('Telemetry', (_message.Message,), dict(
+  DESCRIPTOR = _TELEMETRY,
+  __module__ = 'endpoint_pb2'
+  # @@protoc_insertion_point(class_scope:oslohost.plugin.v1.Telemetry)
+  ))
+_sym_db.RegisterMessage(Telemetry)
 
 ConfigureResponse = _reflection.GeneratedProtocolMessageType('ConfigureResponse', (_message.Message,), dict(
   DESCRIPTOR = _CONFIGURERESPONSE,
@@ -977,19 +1095,19 @@ InvokeResponse = _reflection.GeneratedProtocolMessageType('InvokeResponse', (_me
   ))
 _sym_db.RegisterMessage(InvokeResponse)
 
-InvokeFrame = _reflection.GeneratedProtocolMessageType('InvokeFrame', (_message.Message,), dict(
-  DESCRIPTOR = _INVOKEFRAME,
+CallFrame = _reflection.GeneratedProtocolMessageType('CallFrame', (_message.Message,), dict(
+  DESCRIPTOR = _CALLFRAME,
   __module__ = 'endpoint_pb2'
-  # @@protoc_insertion_point(class_scope:oslohost.plugin.v1.InvokeFrame)
+  # @@protoc_insertion_point(class_scope:oslohost.plugin.v1.CallFrame)
   ))
-_sym_db.RegisterMessage(InvokeFrame)
+_sym_db.RegisterMessage(CallFrame)
 
-InvokeResult = _reflection.GeneratedProtocolMessageType('InvokeResult', (_message.Message,), dict(
-  DESCRIPTOR = _INVOKERESULT,
+CallResult = _reflection.GeneratedProtocolMessageType('CallResult', (_message.Message,), dict(
+  DESCRIPTOR = _CALLRESULT,
   __module__ = 'endpoint_pb2'
-  # @@protoc_insertion_point(class_scope:oslohost.plugin.v1.InvokeResult)
+  # @@protoc_insertion_point(class_scope:oslohost.plugin.v1.CallResult)
   ))
-_sym_db.RegisterMessage(InvokeResult)
+_sym_db.RegisterMessage(CallResult)
 
 CallError = _reflection.GeneratedProtocolMessageType('CallError', (_message.Message,), dict(
   DESCRIPTOR = _CALLERROR,
@@ -1057,8 +1175,8 @@ _ENDPOINT = _descriptor.ServiceDescriptor(
   file=DESCRIPTOR,
   index=0,
   options=None,
-  serialized_start=1837,
-  serialized_end=2351,
+  serialized_start=2175,
+  serialized_end=2516,
   methods=[
   _descriptor.MethodDescriptor(
     name='Configure',
@@ -1079,36 +1197,18 @@ _ENDPOINT = _descriptor.ServiceDescriptor(
     options=None,
   ),
   _descriptor.MethodDescriptor(
-    name='Invoke',
-    full_name='oslohost.plugin.v1.Endpoint.Invoke',
+    name='Calls',
+    full_name='oslohost.plugin.v1.Endpoint.Calls',
     index=2,
     containing_service=None,
-    input_type=_INVOKEREQUEST,
-    output_type=_INVOKERESPONSE,
-    options=None,
-  ),
-  _descriptor.MethodDescriptor(
-    name='InvokeStream',
-    full_name='oslohost.plugin.v1.Endpoint.InvokeStream',
-    index=3,
-    containing_service=None,
-    input_type=_INVOKEFRAME,
-    output_type=_INVOKERESULT,
-    options=None,
-  ),
-  _descriptor.MethodDescriptor(
-    name='Notify',
-    full_name='oslohost.plugin.v1.Endpoint.Notify',
-    index=4,
-    containing_service=None,
-    input_type=_NOTIFYREQUEST,
-    output_type=_NOTIFYRESPONSE,
+    input_type=_CALLFRAME,
+    output_type=_CALLRESULT,
     options=None,
   ),
   _descriptor.MethodDescriptor(
     name='Close',
     full_name='oslohost.plugin.v1.Endpoint.Close',
-    index=5,
+    index=3,
     containing_service=None,
     input_type=_CLOSEREQUEST,
     output_type=_CLOSERESPONSE,

@@ -6,22 +6,16 @@ from . import endpoint_pb2 as endpoint__pb2
 
 class EndpointStub(object):
   """Protocol between oslohost (the host, a go-plugin client) and an endpoint plugin
-  (a go-plugin server). Version 1; any incompatible change gets a new package
-  (oslohost.plugin.v2) and a new go-plugin protocol version.
+  (a go-plugin server). The go-plugin handshake's protocol version
+  (pluginv1.ProtocolVersion) is what host and plugin agree on: version 2 is
+  this file. Version 1 had unary Invoke and Notify RPCs and an optional
+  InvokeStream; a host of version 2 refuses a plugin of version 1 at the
+  handshake (rebuild it with the current SDK). The package name stays v1.
 
   Lifecycle, driven by the host: Configure once, then Describe (readiness; the
-  plugin may decide its endpoints from its configuration), then any number of
-  concurrent Invoke and Notify calls, then Close before the process is stopped.
-
-  Notification handlers and Notify were added to version 1 compatibly: a
-  plugin that handles no notifications describes none, and a plugin built
-  before they existed answers Notify with UNIMPLEMENTED.
-
-  InvokeStream was added to version 1 compatibly: it carries the same calls
-  as Invoke, many at once over one long-lived stream, which costs the host
-  far less per call than a unary RPC. A host opens it when it first invokes
-  and falls back to Invoke for good when the plugin answers UNIMPLEMENTED (a
-  plugin built before it existed).
+  plugin may decide its endpoints from its configuration), then one Calls
+  stream carrying any number of concurrent invocations and notification
+  deliveries, then Close before the process is stopped.
 
   JSON fields carry the oslo.messaging values unchanged (UTF-8 JSON text).
   A namespace of "" means oslo's null (default) namespace.
@@ -43,20 +37,10 @@ class EndpointStub(object):
         request_serializer=endpoint__pb2.DescribeRequest.SerializeToString,
         response_deserializer=endpoint__pb2.DescribeResponse.FromString,
         )
-    self.Invoke = channel.unary_unary(
-        '/oslohost.plugin.v1.Endpoint/Invoke',
-        request_serializer=endpoint__pb2.InvokeRequest.SerializeToString,
-        response_deserializer=endpoint__pb2.InvokeResponse.FromString,
-        )
-    self.InvokeStream = channel.stream_stream(
-        '/oslohost.plugin.v1.Endpoint/InvokeStream',
-        request_serializer=endpoint__pb2.InvokeFrame.SerializeToString,
-        response_deserializer=endpoint__pb2.InvokeResult.FromString,
-        )
-    self.Notify = channel.unary_unary(
-        '/oslohost.plugin.v1.Endpoint/Notify',
-        request_serializer=endpoint__pb2.NotifyRequest.SerializeToString,
-        response_deserializer=endpoint__pb2.NotifyResponse.FromString,
+    self.Calls = channel.stream_stream(
+        '/oslohost.plugin.v1.Endpoint/Calls',
+        request_serializer=endpoint__pb2.CallFrame.SerializeToString,
+        response_deserializer=endpoint__pb2.CallResult.FromString,
         )
     self.Close = channel.unary_unary(
         '/oslohost.plugin.v1.Endpoint/Close',
@@ -67,22 +51,16 @@ class EndpointStub(object):
 
 class EndpointServicer(object):
   """Protocol between oslohost (the host, a go-plugin client) and an endpoint plugin
-  (a go-plugin server). Version 1; any incompatible change gets a new package
-  (oslohost.plugin.v2) and a new go-plugin protocol version.
+  (a go-plugin server). The go-plugin handshake's protocol version
+  (pluginv1.ProtocolVersion) is what host and plugin agree on: version 2 is
+  this file. Version 1 had unary Invoke and Notify RPCs and an optional
+  InvokeStream; a host of version 2 refuses a plugin of version 1 at the
+  handshake (rebuild it with the current SDK). The package name stays v1.
 
   Lifecycle, driven by the host: Configure once, then Describe (readiness; the
-  plugin may decide its endpoints from its configuration), then any number of
-  concurrent Invoke and Notify calls, then Close before the process is stopped.
-
-  Notification handlers and Notify were added to version 1 compatibly: a
-  plugin that handles no notifications describes none, and a plugin built
-  before they existed answers Notify with UNIMPLEMENTED.
-
-  InvokeStream was added to version 1 compatibly: it carries the same calls
-  as Invoke, many at once over one long-lived stream, which costs the host
-  far less per call than a unary RPC. A host opens it when it first invokes
-  and falls back to Invoke for good when the plugin answers UNIMPLEMENTED (a
-  plugin built before it existed).
+  plugin may decide its endpoints from its configuration), then one Calls
+  stream carrying any number of concurrent invocations and notification
+  deliveries, then Close before the process is stopped.
 
   JSON fields carry the oslo.messaging values unchanged (UTF-8 JSON text).
   A namespace of "" means oslo's null (default) namespace.
@@ -102,33 +80,22 @@ class EndpointServicer(object):
     context.set_details('Method not implemented!')
     raise NotImplementedError('Method not implemented!')
 
-  def Invoke(self, request, context):
-    """Invoke calls one method of one described endpoint. Errors raised by the
-    method come back as a Failure in the response; a gRPC error means the
-    call could not be made (plugin not configured, transport failure).
-    """
-    context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-    context.set_details('Method not implemented!')
-    raise NotImplementedError('Method not implemented!')
+  def Calls(self, request_iterator, context):
+    """Calls is the one path of calls into the plugin: the host sends one
+    CallFrame per invocation, per notification delivery or per
+    cancellation, and the plugin answers each invocation and delivery with
+    one CallResult carrying the same id, in any order and as soon as it has
+    it. Calls run concurrently, each with its own context, cancelled by a
+    cancel frame or at its deadline. The host keeps one Calls stream open
+    per plugin process (a new one after it broke). When the stream ends the
+    plugin cancels the calls still running; the host treats calls without
+    a result as having failed with UNAVAILABLE (outcome unknown), and
+    notifications without a result as requeued.
 
-  def InvokeStream(self, request_iterator, context):
-    """InvokeStream multiplexes Invoke calls: the host sends one InvokeFrame per
-    call (or per cancellation) and the plugin answers each call with one
-    InvokeResult carrying the same id, in any order and as soon as it has it.
-    Calls run concurrently, as with Invoke. When the stream ends the plugin
-    cancels the calls still running; the host treats calls without a result
-    as having failed with UNAVAILABLE (outcome unknown).
-    """
-    context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-    context.set_details('Method not implemented!')
-    raise NotImplementedError('Method not implemented!')
-
-  def Notify(self, request, context):
-    """Notify hands notifications received by a listener to one described
-    notification handler and returns one result per notification, in order.
-    The host acknowledges a notification only after it has the result. A
-    gRPC error means none of them was handled (unknown handler, plugin not
-    configured, transport failure): the host treats them as requeued.
+    A frame or result may be as large as the connection's message size cap
+    (OSLOHOST_PLUGIN_MAX_MESSAGE_SIZE). Each side checks the size before it
+    sends: a call whose request or result is over the cap fails alone with
+    RESOURCE_EXHAUSTED instead of ending the stream.
     """
     context.set_code(grpc.StatusCode.UNIMPLEMENTED)
     context.set_details('Method not implemented!')
@@ -136,7 +103,7 @@ class EndpointServicer(object):
 
   def Close(self, request, context):
     """Close runs the plugin's close hook. The host calls it before stopping the
-    process; the plugin serves no further Invoke calls reliably afterwards.
+    process; the plugin serves no further calls reliably afterwards.
     """
     context.set_code(grpc.StatusCode.UNIMPLEMENTED)
     context.set_details('Method not implemented!')
@@ -155,20 +122,10 @@ def add_EndpointServicer_to_server(servicer, server):
           request_deserializer=endpoint__pb2.DescribeRequest.FromString,
           response_serializer=endpoint__pb2.DescribeResponse.SerializeToString,
       ),
-      'Invoke': grpc.unary_unary_rpc_method_handler(
-          servicer.Invoke,
-          request_deserializer=endpoint__pb2.InvokeRequest.FromString,
-          response_serializer=endpoint__pb2.InvokeResponse.SerializeToString,
-      ),
-      'InvokeStream': grpc.stream_stream_rpc_method_handler(
-          servicer.InvokeStream,
-          request_deserializer=endpoint__pb2.InvokeFrame.FromString,
-          response_serializer=endpoint__pb2.InvokeResult.SerializeToString,
-      ),
-      'Notify': grpc.unary_unary_rpc_method_handler(
-          servicer.Notify,
-          request_deserializer=endpoint__pb2.NotifyRequest.FromString,
-          response_serializer=endpoint__pb2.NotifyResponse.SerializeToString,
+      'Calls': grpc.stream_stream_rpc_method_handler(
+          servicer.Calls,
+          request_deserializer=endpoint__pb2.CallFrame.FromString,
+          response_serializer=endpoint__pb2.CallResult.SerializeToString,
       ),
       'Close': grpc.unary_unary_rpc_method_handler(
           servicer.Close,

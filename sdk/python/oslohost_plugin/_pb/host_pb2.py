@@ -20,7 +20,7 @@ DESCRIPTOR = _descriptor.FileDescriptor(
   name='host.proto',
   package='oslohost.plugin.v1',
   syntax='proto3',
-  serialized_pb=_b('\n\nhost.proto\x12\x12oslohost.plugin.v1\x1a\x0e\x65ndpoint.proto\"q\n\nHostTarget\x12\x10\n\x08\x65xchange\x18\x01 \x01(\t\x12\r\n\x05topic\x18\x02 \x01(\t\x12\x0e\n\x06server\x18\x03 \x01(\t\x12\x11\n\tnamespace\x18\x04 \x01(\t\x12\x0f\n\x07version\x18\x05 \x01(\t\x12\x0e\n\x06\x66\x61nout\x18\x06 \x01(\x08\"\xaf\x01\n\x0fHostCallRequest\x12.\n\x06target\x18\x01 \x01(\x0b\x32\x1e.oslohost.plugin.v1.HostTarget\x12\x0e\n\x06method\x18\x02 \x01(\t\x12\x11\n\targs_json\x18\x03 \x01(\x0c\x12\x14\n\x0c\x63ontext_json\x18\x04 \x01(\x0c\x12\x12\n\ntimeout_ms\x18\x05 \x01(\x03\x12\x1f\n\x17\x63\x61ll_monitor_timeout_ms\x18\x06 \x01(\x03\"d\n\x10HostCallResponse\x12\x15\n\x0bresult_json\x18\x01 \x01(\x0cH\x00\x12.\n\x07\x66\x61ilure\x18\x02 \x01(\x0b\x32\x1b.oslohost.plugin.v1.FailureH\x00\x42\t\n\x07outcome\"\x8e\x01\n\x0fHostCastRequest\x12.\n\x06target\x18\x01 \x01(\x0b\x32\x1e.oslohost.plugin.v1.HostTarget\x12\x0e\n\x06method\x18\x02 \x01(\t\x12\x11\n\targs_json\x18\x03 \x01(\x0c\x12\x14\n\x0c\x63ontext_json\x18\x04 \x01(\x0c\x12\x12\n\ntimeout_ms\x18\x05 \x01(\x03\"\x12\n\x10HostCastResponse\"\x8b\x01\n\x11HostNotifyRequest\x12\x14\n\x0cpublisher_id\x18\x01 \x01(\t\x12\x0e\n\x06topics\x18\x02 \x03(\t\x12\x10\n\x08priority\x18\x03 \x01(\t\x12\x12\n\nevent_type\x18\x04 \x01(\t\x12\x14\n\x0cpayload_json\x18\x05 \x01(\x0c\x12\x14\n\x0c\x63ontext_json\x18\x06 \x01(\x0c\"\x14\n\x12HostNotifyResponse2\x85\x02\n\x04Host\x12Q\n\x04\x43\x61ll\x12#.oslohost.plugin.v1.HostCallRequest\x1a$.oslohost.plugin.v1.HostCallResponse\x12Q\n\x04\x43\x61st\x12#.oslohost.plugin.v1.HostCastRequest\x1a$.oslohost.plugin.v1.HostCastResponse\x12W\n\x06Notify\x12%.oslohost.plugin.v1.HostNotifyRequest\x1a&.oslohost.plugin.v1.HostNotifyResponseB.Z,github.com/oslohost/oslohost/plugin/pluginv1b\x06proto3')
+  serialized_pb=_b('\n\nhost.proto\x12\x12oslohost.plugin.v1\x1a\x0e\x65ndpoint.proto\"q\n\nHostTarget\x12\x10\n\x08\x65xchange\x18\x01 \x01(\t\x12\r\n\x05topic\x18\x02 \x01(\t\x12\x0e\n\x06server\x18\x03 \x01(\t\x12\x11\n\tnamespace\x18\x04 \x01(\t\x12\x0f\n\x07version\x18\x05 \x01(\t\x12\x0e\n\x06\x66\x61nout\x18\x06 \x01(\x08\"\xc4\x01\n\x0fHostCallRequest\x12.\n\x06target\x18\x01 \x01(\x0b\x32\x1e.oslohost.plugin.v1.HostTarget\x12\x0e\n\x06method\x18\x02 \x01(\t\x12\x11\n\targs_json\x18\x03 \x01(\x0c\x12\x14\n\x0c\x63ontext_json\x18\x04 \x01(\x0c\x12\x12\n\ntimeout_ms\x18\x05 \x01(\x03\x12\x1f\n\x17\x63\x61ll_monitor_timeout_ms\x18\x06 \x01(\x03\x12\x13\n\x0btraceparent\x18\x07 \x01(\t\"d\n\x10HostCallResponse\x12\x15\n\x0bresult_json\x18\x01 \x01(\x0cH\x00\x12.\n\x07\x66\x61ilure\x18\x02 \x01(\x0b\x32\x1b.oslohost.plugin.v1.FailureH\x00\x42\t\n\x07outcome\"\xa3\x01\n\x0fHostCastRequest\x12.\n\x06target\x18\x01 \x01(\x0b\x32\x1e.oslohost.plugin.v1.HostTarget\x12\x0e\n\x06method\x18\x02 \x01(\t\x12\x11\n\targs_json\x18\x03 \x01(\x0c\x12\x14\n\x0c\x63ontext_json\x18\x04 \x01(\x0c\x12\x12\n\ntimeout_ms\x18\x05 \x01(\x03\x12\x13\n\x0btraceparent\x18\x06 \x01(\t\"\x12\n\x10HostCastResponse\"\xa0\x01\n\x11HostNotifyRequest\x12\x14\n\x0cpublisher_id\x18\x01 \x01(\t\x12\x0e\n\x06topics\x18\x02 \x03(\t\x12\x10\n\x08priority\x18\x03 \x01(\t\x12\x12\n\nevent_type\x18\x04 \x01(\t\x12\x14\n\x0cpayload_json\x18\x05 \x01(\x0c\x12\x14\n\x0c\x63ontext_json\x18\x06 \x01(\x0c\x12\x13\n\x0btraceparent\x18\x07 \x01(\t\"\x14\n\x12HostNotifyResponse2\x85\x02\n\x04Host\x12Q\n\x04\x43\x61ll\x12#.oslohost.plugin.v1.HostCallRequest\x1a$.oslohost.plugin.v1.HostCallResponse\x12Q\n\x04\x43\x61st\x12#.oslohost.plugin.v1.HostCastRequest\x1a$.oslohost.plugin.v1.HostCastResponse\x12W\n\x06Notify\x12%.oslohost.plugin.v1.HostNotifyRequest\x1a&.oslohost.plugin.v1.HostNotifyResponseB.Z,github.com/oslohost/oslohost/plugin/pluginv1b\x06proto3')
   ,
   dependencies=[endpoint__pb2.DESCRIPTOR,])
 
@@ -142,6 +142,13 @@ _HOSTCALLREQUEST = _descriptor.Descriptor(
       message_type=None, enum_type=None, containing_type=None,
       is_extension=False, extension_scope=None,
       options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='traceparent', full_name='oslohost.plugin.v1.HostCallRequest.traceparent', index=6,
+      number=7, type=9, cpp_type=9, label=1,
+      has_default_value=False, default_value=_b("").decode('utf-8'),
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
   ],
   extensions=[
   ],
@@ -155,7 +162,7 @@ _HOSTCALLREQUEST = _descriptor.Descriptor(
   oneofs=[
   ],
   serialized_start=166,
-  serialized_end=341,
+  serialized_end=362,
 )
 
 
@@ -195,8 +202,8 @@ _HOSTCALLRESPONSE = _descriptor.Descriptor(
       name='outcome', full_name='oslohost.plugin.v1.HostCallResponse.outcome',
       index=0, containing_type=None, fields=[]),
   ],
-  serialized_start=343,
-  serialized_end=443,
+  serialized_start=364,
+  serialized_end=464,
 )
 
 
@@ -242,6 +249,13 @@ _HOSTCASTREQUEST = _descriptor.Descriptor(
       message_type=None, enum_type=None, containing_type=None,
       is_extension=False, extension_scope=None,
       options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='traceparent', full_name='oslohost.plugin.v1.HostCastRequest.traceparent', index=5,
+      number=6, type=9, cpp_type=9, label=1,
+      has_default_value=False, default_value=_b("").decode('utf-8'),
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
   ],
   extensions=[
   ],
@@ -254,8 +268,8 @@ _HOSTCASTREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=446,
-  serialized_end=588,
+  serialized_start=467,
+  serialized_end=630,
 )
 
 
@@ -278,8 +292,8 @@ _HOSTCASTRESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=590,
-  serialized_end=608,
+  serialized_start=632,
+  serialized_end=650,
 )
 
 
@@ -332,6 +346,13 @@ _HOSTNOTIFYREQUEST = _descriptor.Descriptor(
       message_type=None, enum_type=None, containing_type=None,
       is_extension=False, extension_scope=None,
       options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='traceparent', full_name='oslohost.plugin.v1.HostNotifyRequest.traceparent', index=6,
+      number=7, type=9, cpp_type=9, label=1,
+      has_default_value=False, default_value=_b("").decode('utf-8'),
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
   ],
   extensions=[
   ],
@@ -344,8 +365,8 @@ _HOSTNOTIFYREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=611,
-  serialized_end=750,
+  serialized_start=653,
+  serialized_end=813,
 )
 
 
@@ -368,8 +389,8 @@ _HOSTNOTIFYRESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=752,
-  serialized_end=772,
+  serialized_start=815,
+  serialized_end=835,
 )
 
 _HOSTCALLREQUEST.fields_by_name['target'].message_type = _HOSTTARGET
@@ -449,8 +470,8 @@ _HOST = _descriptor.ServiceDescriptor(
   file=DESCRIPTOR,
   index=0,
   options=None,
-  serialized_start=775,
-  serialized_end=1036,
+  serialized_start=838,
+  serialized_end=1099,
   methods=[
   _descriptor.MethodDescriptor(
     name='Call',

@@ -42,28 +42,38 @@ func (g *streamGate) Big(_ context.Context, a gateArgs) (string, error) {
 	return strings.Repeat("x", a.Size), nil
 }
 
-// fakeStream is the plugin's end of an InvokeStream: Recv reads frames until
+// infoOnly handles info notifications, failing those of event type "bad".
+type infoOnly struct{}
+
+func (infoOnly) Info(_ context.Context, n Notification) error {
+	if n.EventType == "bad" {
+		return errors.New("bad event")
+	}
+	return nil
+}
+
+// fakeStream is the plugin's end of a Calls stream: Recv reads frames until
 // frames is closed (io.EOF) or recvErr has an error; Send records results.
 type fakeStream struct {
 	grpc.ServerStream
 	ctx     context.Context
-	frames  chan *pluginv1.InvokeFrame
+	frames  chan *pluginv1.CallFrame
 	recvErr chan error
-	sent    chan *pluginv1.InvokeResult
+	sent    chan *pluginv1.CallResult
 }
 
 func newFakeStream() *fakeStream {
 	return &fakeStream{
 		ctx:     context.Background(),
-		frames:  make(chan *pluginv1.InvokeFrame),
+		frames:  make(chan *pluginv1.CallFrame),
 		recvErr: make(chan error, 1),
-		sent:    make(chan *pluginv1.InvokeResult, 10),
+		sent:    make(chan *pluginv1.CallResult, 10),
 	}
 }
 
 func (f *fakeStream) Context() context.Context { return f.ctx }
 
-func (f *fakeStream) Recv() (*pluginv1.InvokeFrame, error) {
+func (f *fakeStream) Recv() (*pluginv1.CallFrame, error) {
 	select {
 	case fr, ok := <-f.frames:
 		if !ok {
@@ -75,22 +85,22 @@ func (f *fakeStream) Recv() (*pluginv1.InvokeFrame, error) {
 	}
 }
 
-func (f *fakeStream) Send(r *pluginv1.InvokeResult) error {
+func (f *fakeStream) Send(r *pluginv1.CallResult) error {
 	f.sent <- r
 	return nil
 }
 
-func startFrame(id uint64, method, args string) *pluginv1.InvokeFrame {
-	return &pluginv1.InvokeFrame{Id: id, Op: &pluginv1.InvokeFrame_Request{Request: &pluginv1.InvokeRequest{
+func startFrame(id uint64, method, args string) *pluginv1.CallFrame {
+	return &pluginv1.CallFrame{Id: id, Op: &pluginv1.CallFrame_Invoke{Invoke: &pluginv1.InvokeRequest{
 		Version: "1.0", Method: method, ArgsJson: []byte(args),
 	}}}
 }
 
-// serveFakeStream configures a server of g and runs its InvokeStream on a
-// fake stream; the returned channel gets InvokeStream's error.
+// serveFakeStream configures a server of g and runs its Calls on a fake
+// stream; the returned channel gets Calls's error.
 func serveFakeStream(t *testing.T, g *streamGate, maxSize int) (*fakeStream, <-chan error) {
 	t.Helper()
-	s := newServer(Static(Endpoint{Impl: g}), hclog.NewNullLogger())
+	s := newServer(StaticAll(Endpoint{Impl: g}, Notifications{Name: "info", Impl: infoOnly{}}), hclog.NewNullLogger())
 	if maxSize > 0 {
 		s.maxSize = maxSize
 	}
@@ -99,7 +109,7 @@ func serveFakeStream(t *testing.T, g *streamGate, maxSize int) (*fakeStream, <-c
 	}
 	fs := newFakeStream()
 	done := make(chan error, 1)
-	go func() { done <- s.InvokeStream(fs) }()
+	go func() { done <- s.Calls(fs) }()
 	return fs, done
 }
 
@@ -118,29 +128,29 @@ func newGate() *streamGate {
 	return &streamGate{started: make(chan string, 10), ended: make(chan error, 10), release: make(chan struct{})}
 }
 
-func TestInvokeStreamCancelFrame(t *testing.T) {
+func TestCallsCancelFrame(t *testing.T) {
 	g := newGate()
 	fs, done := serveFakeStream(t, g, 0)
 	fs.frames <- startFrame(7, "hold", `{"name":"a"}`)
 	within(t, g.started)
-	fs.frames <- &pluginv1.InvokeFrame{Id: 99, Op: &pluginv1.InvokeFrame_Cancel{Cancel: true}} // unknown: ignored
-	fs.frames <- &pluginv1.InvokeFrame{Id: 7, Op: &pluginv1.InvokeFrame_Cancel{Cancel: true}}
+	fs.frames <- &pluginv1.CallFrame{Id: 99, Op: &pluginv1.CallFrame_Cancel{Cancel: true}} // unknown: ignored
+	fs.frames <- &pluginv1.CallFrame{Id: 7, Op: &pluginv1.CallFrame_Cancel{Cancel: true}}
 	if err := within(t, g.ended); !errors.Is(err, context.Canceled) {
 		t.Errorf("call ended with %v, want Canceled", err)
 	}
-	if r := within(t, fs.sent); r.GetId() != 7 || r.GetResponse().GetFailure() == nil {
+	if r := within(t, fs.sent); r.GetId() != 7 || r.GetInvoke().GetFailure() == nil {
 		t.Errorf("result %v, want call 7's failure", r)
 	}
 	close(fs.frames)
 	if err := within(t, done); err != nil {
-		t.Errorf("InvokeStream = %v", err)
+		t.Errorf("Calls = %v", err)
 	}
 }
 
-// TestInvokeStreamEnd: when the host closes its side, running calls finish
+// TestCallsEnd: when the host closes its side, running calls finish
 // and their results are sent; when the stream breaks, they are cancelled.
-// InvokeStream returns only after its calls.
-func TestInvokeStreamEnd(t *testing.T) {
+// Calls returns only after its calls.
+func TestCallsEnd(t *testing.T) {
 	t.Run("closed", func(t *testing.T) {
 		g := newGate()
 		fs, done := serveFakeStream(t, g, 0)
@@ -149,15 +159,15 @@ func TestInvokeStreamEnd(t *testing.T) {
 		close(fs.frames)
 		select {
 		case err := <-done:
-			t.Fatalf("InvokeStream returned %v with a call running", err)
+			t.Fatalf("Calls returned %v with a call running", err)
 		case <-time.After(20 * time.Millisecond):
 		}
 		close(g.release)
-		if r := within(t, fs.sent); r.GetId() != 1 || string(r.GetResponse().GetResultJson()) != `"a"` {
+		if r := within(t, fs.sent); r.GetId() != 1 || string(r.GetInvoke().GetResultJson()) != `"a"` {
 			t.Errorf("result %v, want call 1's", r)
 		}
 		if err := within(t, done); err != nil {
-			t.Errorf("InvokeStream = %v", err)
+			t.Errorf("Calls = %v", err)
 		}
 	})
 	t.Run("broken", func(t *testing.T) {
@@ -175,12 +185,12 @@ func TestInvokeStreamEnd(t *testing.T) {
 			}
 		}
 		if err := within(t, done); err != broken {
-			t.Errorf("InvokeStream = %v, want %v", err, broken)
+			t.Errorf("Calls = %v, want %v", err, broken)
 		}
 	})
 }
 
-func TestInvokeStreamDeadlineAndErrors(t *testing.T) {
+func TestCallsDeadlineAndErrors(t *testing.T) {
 	g := newGate()
 	fs, done := serveFakeStream(t, g, 1<<20)
 	// The frame's deadline bounds the call as gRPC's would.
@@ -192,24 +202,53 @@ func TestInvokeStreamDeadlineAndErrors(t *testing.T) {
 		t.Errorf("call ended with %v, want DeadlineExceeded", err)
 	}
 	within(t, fs.sent)
-	// A result over the size cap fails alone, as unary Invoke would.
+	// A result over the size cap fails alone, as a unary gRPC call would.
 	fs.frames <- startFrame(2, "big", `{"size":2000000}`)
 	if r := within(t, fs.sent); r.GetId() != 2 || codes.Code(r.GetError().GetCode()) != codes.ResourceExhausted {
 		t.Errorf("2 MB result with a 1 MiB cap = %v, want ResourceExhausted", r)
 	}
 	// gRPC errors of Invoke travel as CallError.
 	bad := startFrame(3, "hold", `{}`)
-	bad.GetRequest().ContextJson = []byte("[")
+	bad.GetInvoke().ContextJson = []byte("[")
 	fs.frames <- bad
 	if r := within(t, fs.sent); r.GetId() != 3 || codes.Code(r.GetError().GetCode()) != codes.InvalidArgument {
 		t.Errorf("bad context = %v, want InvalidArgument", r)
 	}
 	fs.frames <- startFrame(4, "big", `{"size":3}`)
-	if r := within(t, fs.sent); r.GetId() != 4 || string(r.GetResponse().GetResultJson()) != `"xxx"` {
+	if r := within(t, fs.sent); r.GetId() != 4 || string(r.GetInvoke().GetResultJson()) != `"xxx"` {
 		t.Errorf("result %v, want call 4's", r)
 	}
 	close(fs.frames)
 	if err := within(t, done); err != nil {
-		t.Errorf("InvokeStream = %v", err)
+		t.Errorf("Calls = %v", err)
+	}
+}
+
+// TestCallsNotifyFrame: a notify frame runs the handler and comes back as
+// one result of the same id, beside a running invocation.
+func TestCallsNotifyFrame(t *testing.T) {
+	g := newGate()
+	fs, done := serveFakeStream(t, g, 0)
+	fs.frames <- startFrame(1, "hold", `{"name":"a"}`)
+	within(t, g.started)
+	fs.frames <- &pluginv1.CallFrame{Id: 2, Op: &pluginv1.CallFrame_Notify{Notify: &pluginv1.NotifyRequest{
+		Handler: "info", Notifications: []*pluginv1.Notification{{Priority: "info", EventType: "ok"}, {Priority: "info", EventType: "bad"}},
+	}}}
+	r := within(t, fs.sent)
+	if rs := r.GetNotify().GetResults(); r.GetId() != 2 || len(rs) != 2 ||
+		rs[0].GetOutcome() != pluginv1.NotifyResult_HANDLED || rs[1].GetOutcome() != pluginv1.NotifyResult_REQUEUE {
+		t.Errorf("result %v, want call 2's HANDLED, REQUEUE", r)
+	}
+	fs.frames <- &pluginv1.CallFrame{Id: 3, Op: &pluginv1.CallFrame_Notify{Notify: &pluginv1.NotifyRequest{Handler: "nope"}}}
+	if r := within(t, fs.sent); r.GetId() != 3 || codes.Code(r.GetError().GetCode()) != codes.NotFound {
+		t.Errorf("unknown handler = %v, want NotFound", r)
+	}
+	close(g.release)
+	if r := within(t, fs.sent); r.GetId() != 1 || string(r.GetInvoke().GetResultJson()) != `"a"` {
+		t.Errorf("result %v, want call 1's", r)
+	}
+	close(fs.frames)
+	if err := within(t, done); err != nil {
+		t.Errorf("Calls = %v", err)
 	}
 }

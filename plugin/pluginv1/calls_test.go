@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -20,21 +19,22 @@ import (
 	"google.golang.org/grpc/test/bufconn"
 )
 
-// streamer is a plugin that implements InvokeStream as the SDK does (each
-// call in its own goroutine, results sent as they come) with methods:
+// streamer is a plugin serving the Calls stream with pluginv1.ServeCalls,
+// as the SDK does, with methods:
 //
 //	echo      returns the args after sleeping args-as-integer microseconds
 //	deadline  returns its context's deadline in Unix nanoseconds (0: none)
-//	block     reports its id on started, waits for its context to end and
-//	          reports the context's error on ended
+//	block     waits for its context to end and reports the context's
+//	          error on ended (its frame's id goes to started on receipt)
 //	break     ends the stream with an error
 //
-// It counts the streams opened and the unary Invoke calls.
+// and the notification handler "count", which handles every notification
+// after sleeping payload-as-integer microseconds. It counts the streams
+// opened and records the cancel frames.
 type streamer struct {
 	pluginv1.UnimplementedEndpointServer
 
 	opened  atomic.Int32
-	unary   atomic.Int32
 	started chan uint64
 	ended   chan error
 	cancels chan uint64
@@ -45,11 +45,6 @@ func newStreamer() *streamer {
 }
 
 func (s *streamer) Invoke(ctx context.Context, req *pluginv1.InvokeRequest) (*pluginv1.InvokeResponse, error) {
-	s.unary.Add(1)
-	return s.call(ctx, 0, req)
-}
-
-func (s *streamer) call(ctx context.Context, id uint64, req *pluginv1.InvokeRequest) (*pluginv1.InvokeResponse, error) {
 	result := func(b []byte) *pluginv1.InvokeResponse {
 		return &pluginv1.InvokeResponse{Outcome: &pluginv1.InvokeResponse_ResultJson{ResultJson: b}}
 	}
@@ -66,7 +61,6 @@ func (s *streamer) call(ctx context.Context, id uint64, req *pluginv1.InvokeRequ
 		}
 		return result([]byte(strconv.FormatInt(d.UnixNano(), 10))), nil
 	case "block":
-		s.started <- id
 		<-ctx.Done()
 		s.ended <- ctx.Err()
 		return result([]byte("null")), nil
@@ -74,96 +68,69 @@ func (s *streamer) call(ctx context.Context, id uint64, req *pluginv1.InvokeRequ
 	return nil, status.Errorf(codes.NotFound, "no method %q", req.GetMethod())
 }
 
-func (s *streamer) InvokeStream(stream pluginv1.Endpoint_InvokeStreamServer) error {
-	s.opened.Add(1)
-	var (
-		wg     sync.WaitGroup
-		sendMu sync.Mutex
-		mu     sync.Mutex
-		calls  = map[uint64]context.CancelFunc{}
-		broken atomic.Bool // no more results: as if the plugin died
-	)
-	defer wg.Wait() // after cancelAll
-	ctx, cancelAll := context.WithCancel(stream.Context())
-	defer cancelAll()
-	for {
-		f, err := stream.Recv()
-		if err != nil {
-			return err
-		}
-		if f.GetCancel() {
-			s.cancels <- f.GetId()
-			mu.Lock()
-			if c := calls[f.GetId()]; c != nil {
-				c()
-			}
-			mu.Unlock()
-			continue
-		}
-		req := f.GetRequest()
-		if req.GetMethod() == "break" {
-			broken.Store(true)
-			return status.Error(codes.Internal, "broken on purpose")
-		}
-		cctx, cancel := context.WithCancel(ctx)
-		if d, ok := f.Deadline(); ok {
-			cctx, cancel = context.WithDeadline(ctx, d)
-		}
-		mu.Lock()
-		calls[f.GetId()] = cancel
-		mu.Unlock()
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer cancel()
-			resp, err := s.call(cctx, f.GetId(), req)
-			res := &pluginv1.InvokeResult{Id: f.GetId()}
-			if err != nil {
-				st := status.Convert(err)
-				res.Outcome = &pluginv1.InvokeResult_Error{Error: &pluginv1.CallError{Code: uint32(st.Code()), Message: st.Message()}}
-			} else {
-				res.Outcome = &pluginv1.InvokeResult_Response{Response: resp}
-			}
-			sendMu.Lock()
-			defer sendMu.Unlock()
-			if !broken.Load() {
-				_ = stream.Send(res)
-			}
-		}()
+func (s *streamer) Notify(_ context.Context, req *pluginv1.NotifyRequest) (*pluginv1.NotifyResponse, error) {
+	if req.GetHandler() != "count" {
+		return nil, status.Errorf(codes.NotFound, "no notification handler %q", req.GetHandler())
 	}
+	resp := &pluginv1.NotifyResponse{}
+	for _, n := range req.GetNotifications() {
+		if us, err := strconv.Atoi(string(n.GetPayloadJson())); err == nil {
+			time.Sleep(time.Duration(us) * time.Microsecond)
+		}
+		resp.Results = append(resp.Results, &pluginv1.NotifyResult{Error: n.GetMessageId()})
+	}
+	return resp, nil
 }
 
-// serveConn is serve with the connection returned, for tests that close it,
-// and client options.
-func serveConn(t *testing.T, impl pluginv1.EndpointServer, maxSize int, opts ...pluginv1.ClientOption) (pluginv1.Endpoint, *grpc.ClientConn) {
-	t.Helper()
-	lis := bufconn.Listen(1 << 20)
-	srv := grpc.NewServer(pluginv1.ServerOptions(maxSize)...)
-	pluginv1.RegisterEndpointServer(srv, impl)
-	done := make(chan struct{})
-	go func() { defer close(done); _ = srv.Serve(lis) }()
-	conn, err := grpc.NewClient("passthrough:///test", append([]grpc.DialOption{
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-	}, pluginv1.DialOptions(maxSize)...)...)
-	if err != nil {
-		t.Fatal(err)
+func (s *streamer) Calls(stream pluginv1.Endpoint_CallsServer) error {
+	s.opened.Add(1)
+	return pluginv1.ServeCalls(&tap{Endpoint_CallsServer: stream, s: s}, s, 0)
+}
+
+// tap is the plugin's end of a Calls stream as the streamer sees it: it
+// reports block frames and cancel frames on receipt, and breaks the stream
+// on a break frame (no more results go out, as if the plugin died).
+type tap struct {
+	pluginv1.Endpoint_CallsServer
+	s      *streamer
+	broken atomic.Bool
+}
+
+func (t *tap) Recv() (*pluginv1.CallFrame, error) {
+	f, err := t.Endpoint_CallsServer.Recv()
+	switch {
+	case err != nil:
+	case f.GetCancel():
+		t.s.cancels <- f.GetId()
+	case f.GetInvoke().GetMethod() == "block":
+		t.s.started <- f.GetId()
+	case f.GetInvoke().GetMethod() == "break":
+		t.broken.Store(true)
+		return nil, status.Error(codes.Internal, "broken on purpose")
 	}
-	t.Cleanup(func() { _ = conn.Close(); srv.Stop(); <-done })
-	return pluginv1.NewClient(conn, append([]pluginv1.ClientOption{pluginv1.WithMaxMessageSize(maxSize)}, opts...)...), conn
+	return f, err
+}
+
+func (t *tap) Send(r *pluginv1.CallResult) error {
+	if t.broken.Load() {
+		return nil
+	}
+	return t.Endpoint_CallsServer.Send(r)
 }
 
 func echoReq(args string) *pluginv1.InvokeRequest {
 	return &pluginv1.InvokeRequest{Version: "1.0", Method: "echo", ArgsJson: []byte(args)}
 }
 
-func TestInvokeStreamConcurrent(t *testing.T) {
+// TestCallsConcurrent: invocations and notifications share the one stream,
+// concurrently and out of order, each result reaching its caller.
+func TestCallsConcurrent(t *testing.T) {
 	s := newStreamer()
-	ep, _ := serveConn(t, s, 0)
+	ep := serve(t, s, 0)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	const n = 200
-	errs := make(chan error, n)
+	errs := make(chan error, 2*n)
 	for i := range n {
 		go func() {
 			// Later calls sleep less: results come back out of order.
@@ -174,8 +141,18 @@ func TestInvokeStreamConcurrent(t *testing.T) {
 			}
 			errs <- err
 		}()
+		go func() {
+			id := strconv.Itoa(i)
+			req := &pluginv1.NotifyRequest{Handler: "count", Notifications: []*pluginv1.Notification{
+				{MessageId: id + "a", PayloadJson: []byte(strconv.Itoa(i * 20))}, {MessageId: id + "b"}}}
+			resp, err := ep.Notify(ctx, req)
+			if err == nil && (resp.GetResults()[0].GetError() != id+"a" || resp.GetResults()[1].GetError() != id+"b") {
+				err = fmt.Errorf("notify %s got %v", id, resp.GetResults())
+			}
+			errs <- err
+		}()
 	}
-	for range n {
+	for range 2 * n {
 		if err := <-errs; err != nil {
 			t.Error(err)
 		}
@@ -183,17 +160,17 @@ func TestInvokeStreamConcurrent(t *testing.T) {
 	if got := s.opened.Load(); got != 1 {
 		t.Errorf("%d streams opened, want 1", got)
 	}
-	if got := s.unary.Load(); got != 0 {
-		t.Errorf("%d unary calls, want 0", got)
-	}
-	// The plugin's gRPC errors come back as they would from unary Invoke.
+	// The plugin's gRPC errors come back as gRPC errors.
 	if _, err := ep.Invoke(ctx, &pluginv1.InvokeRequest{Method: "nope"}); status.Code(err) != codes.NotFound || status.Convert(err).Message() != `no method "nope"` {
 		t.Errorf("unknown method = %v, want the plugin's NotFound", err)
 	}
+	if _, err := ep.Notify(ctx, &pluginv1.NotifyRequest{Handler: "nope"}); status.Code(err) != codes.NotFound {
+		t.Errorf("unknown handler = %v, want the plugin's NotFound", err)
+	}
 }
 
-func TestInvokeStreamDeadline(t *testing.T) {
-	ep, _ := serveConn(t, newStreamer(), 0)
+func TestCallsDeadline(t *testing.T) {
+	ep := serve(t, newStreamer(), 0)
 	req := &pluginv1.InvokeRequest{Method: "deadline"}
 	resp, err := ep.Invoke(context.Background(), req)
 	if err != nil || string(resp.GetResultJson()) != "0" {
@@ -207,7 +184,7 @@ func TestInvokeStreamDeadline(t *testing.T) {
 	if err != nil || string(resp.GetResultJson()) != strconv.FormatInt(d.UnixNano(), 10) {
 		t.Errorf("with deadline %d: %s, %v", d.UnixNano(), resp.GetResultJson(), err)
 	}
-	// An expired context fails as unary Invoke does, without a call.
+	// An expired context fails as a unary gRPC call does, without a call.
 	past, cancelPast := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
 	defer cancelPast()
 	if _, err := ep.Invoke(past, req); status.Code(err) != codes.DeadlineExceeded {
@@ -215,9 +192,9 @@ func TestInvokeStreamDeadline(t *testing.T) {
 	}
 }
 
-func TestInvokeStreamCancel(t *testing.T) {
+func TestCallsCancel(t *testing.T) {
 	s := newStreamer()
-	ep, _ := serveConn(t, s, 0)
+	ep := serve(t, s, 0)
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	go func() {
@@ -256,9 +233,9 @@ func TestInvokeStreamCancel(t *testing.T) {
 	}
 }
 
-func TestInvokeStreamBreak(t *testing.T) {
+func TestCallsBreak(t *testing.T) {
 	s := newStreamer()
-	ep, _ := serveConn(t, s, 0)
+	ep := serve(t, s, 0)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	const n = 5
@@ -292,10 +269,10 @@ func TestInvokeStreamBreak(t *testing.T) {
 	}
 }
 
-// TestInvokeStreamConnClosed is go-plugin killing the plugin: the client's
+// TestCallsConnClosed is go-plugin killing the plugin: the client's
 // connection closes under pending calls, which fail with Unavailable, and
 // the receiving goroutine ends.
-func TestInvokeStreamConnClosed(t *testing.T) {
+func TestCallsConnClosed(t *testing.T) {
 	before := goleak.IgnoreCurrent()
 	s := newStreamer()
 	lis := bufconn.Listen(1 << 20)
@@ -328,116 +305,16 @@ func TestInvokeStreamConnClosed(t *testing.T) {
 	goleak.VerifyNone(t, before)
 }
 
-// TestInvokeUnaryFallback is a plugin built before InvokeStream existed:
-// the client falls back to unary Invoke for good, for the calls made while
-// it finds out too.
-func TestInvokeUnaryFallback(t *testing.T) {
-	var opened atomic.Int32
-	count := grpc.StreamInterceptor(func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
-		opened.Add(1)
-		return h(srv, ss)
-	})
-	lis := bufconn.Listen(1 << 20)
-	srv := grpc.NewServer(count)
-	old := &unaryOnly{}
-	pluginv1.RegisterEndpointServer(srv, old)
-	done := make(chan struct{})
-	go func() { defer close(done); _ = srv.Serve(lis) }()
-	conn, err := grpc.NewClient("passthrough:///test",
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
-		grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = conn.Close(); srv.Stop(); <-done })
-	ep := pluginv1.NewClient(conn)
-
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	const n = 20
-	errs := make(chan error, n)
-	for i := range n {
-		go func() {
-			args := strconv.Itoa(i)
-			resp, err := ep.Invoke(ctx, echoReq(args))
-			if err == nil && string(resp.GetResultJson()) != args {
-				err = fmt.Errorf("call %s got %q", args, resp.GetResultJson())
-			}
-			errs <- err
-		}()
-	}
-	for range n {
-		if err := <-errs; err != nil {
-			t.Error(err)
-		}
-	}
-	for i := range 5 {
-		if _, err := ep.Invoke(ctx, echoReq(strconv.Itoa(i))); err != nil {
-			t.Error(err)
-		}
-	}
-	if got := old.calls.Load(); got != n+5 {
-		t.Errorf("plugin ran %d calls, want %d (each once)", got, n+5)
-	}
-	if got := opened.Load(); got != 1 {
-		t.Errorf("InvokeStream tried %d times, want 1", got)
-	}
-}
-
-// unaryOnly implements Invoke only, as a plugin built before InvokeStream.
-type unaryOnly struct {
-	pluginv1.UnimplementedEndpointServer
-	calls atomic.Int32
-}
-
-func (u *unaryOnly) Invoke(_ context.Context, req *pluginv1.InvokeRequest) (*pluginv1.InvokeResponse, error) {
-	u.calls.Add(1)
-	return &pluginv1.InvokeResponse{Outcome: &pluginv1.InvokeResponse_ResultJson{ResultJson: req.GetArgsJson()}}, nil
-}
-
-func TestInvokeUnarySwitch(t *testing.T) {
-	tests := []struct {
-		name string
-		env  string
-		opts []pluginv1.ClientOption
-		want int32 // streams opened
-	}{
-		{"default", "", nil, 1},
-		{"env 0", "0", nil, 1},
-		{"env", "1", nil, 0},
-		{"option", "", []pluginv1.ClientOption{pluginv1.WithUnaryInvoke()}, 0},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Setenv(pluginv1.EnvUnary, tt.env)
-			s := newStreamer()
-			ep, _ := serveConn(t, s, 0, tt.opts...)
-			if _, err := ep.Invoke(context.Background(), echoReq("1")); err != nil {
-				t.Fatal(err)
-			}
-			if got := s.opened.Load(); got != tt.want {
-				t.Errorf("%d streams opened, want %d", got, tt.want)
-			}
-			if got, want := s.unary.Load(), 1-tt.want; got != want {
-				t.Errorf("%d unary calls, want %d", got, want)
-			}
-		})
-	}
-}
-
-// TestInvokeStreamLargeRequest: a request over the stream's frame limit
-// goes unary, and one over the size cap fails alone with gRPC's
-// ResourceExhausted, the stream unharmed.
-func TestInvokeStreamLargeRequest(t *testing.T) {
+// TestCallsLargeRequest: a request of several MiB goes on the stream, and
+// one over the size cap fails alone with gRPC's ResourceExhausted, the
+// stream unharmed.
+func TestCallsLargeRequest(t *testing.T) {
 	s := newStreamer()
-	ep, _ := serveConn(t, s, 4<<20)
+	ep := serve(t, s, 4<<20)
 	ctx := context.Background()
-	big := `"` + string(bytes.Repeat([]byte("y"), 2<<20)) + `"`
+	big := `"` + string(bytes.Repeat([]byte("y"), 3<<20)) + `"`
 	if resp, err := ep.Invoke(ctx, echoReq(big)); err != nil || len(resp.GetResultJson()) != len(big) {
-		t.Fatalf("2 MiB request: %v", err)
-	}
-	if s.unary.Load() != 1 {
-		t.Errorf("2 MiB request: %d unary calls, want 1", s.unary.Load())
+		t.Fatalf("3 MiB request: %v", err)
 	}
 	huge := `"` + string(bytes.Repeat([]byte("y"), 5<<20)) + `"`
 	if _, err := ep.Invoke(ctx, echoReq(huge)); status.Code(err) != codes.ResourceExhausted {
