@@ -32,47 +32,41 @@ const UnknownMethod = "_unknown"
 func newMetrics() *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
-		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: "oslohost", Name: "rpc_calls_total",
-			Help: "RPC requests dispatched, by server, method (" + UnknownMethod + " for a method no endpoint describes) and outcome (ok, error, rejected).",
-		}, []string{"server", "method", "outcome"}),
-		notes: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: "oslohost", Name: "notifications_total",
-			Help: "Notifications a listener settled, by listener and outcome (handled, requeued, dropped).",
-		}, []string{"listener", "outcome"}),
+		calls: counterVec("rpc_calls_total",
+			"RPC requests dispatched, by server, method ("+UnknownMethod+" for a method no endpoint describes) and outcome (ok, error, rejected).",
+			"server", "method", "outcome"),
+		notes: counterVec("notifications_total",
+			"Notifications a listener settled, by listener and outcome (handled, requeued, dropped).",
+			"listener", "outcome"),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Namespace: "oslohost", Name: "rpc_call_duration_seconds",
+			Namespace: metricsNamespace, Name: "rpc_call_duration_seconds",
 			Help:    "Time from dispatch to the handler's return, by server.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
 		}, []string{"server"}),
-		inflight: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Namespace: "oslohost", Name: "rpc_in_flight",
-			Help: "RPC requests being handled now, by server.",
-		}, []string{"server"}),
-		restarts: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: "oslohost", Name: "plugin_restarts_total",
-			Help: "Plugin restarts after a crash.",
-		}, []string{"plugin"}),
-		swaps: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: "oslohost", Name: "plugin_swaps_total",
-			Help: "Plugin hot swaps, by result (ok, failed).",
-		}, []string{"plugin", "result"}),
-		pluginUp: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Namespace: "oslohost", Name: "plugin_up",
-			Help: "1 while the plugin has a serving process.",
-		}, []string{"plugin"}),
+		inflight: gaugeVec("rpc_in_flight", "RPC requests being handled now, by server.", "server"),
+		restarts: counterVec("plugin_restarts_total", "Plugin restarts after a crash.", "plugin"),
+		swaps:    counterVec("plugin_swaps_total", "Plugin hot swaps, by result (ok, failed).", "plugin", "result"),
+		pluginUp: gaugeVec("plugin_up", "1 while the plugin has a serving process.", "plugin"),
 		reconnects: prometheus.NewCounter(prometheus.CounterOpts{
-			Namespace: "oslohost", Name: "broker_reconnects_total",
+			Namespace: metricsNamespace, Name: "broker_reconnects_total",
 			Help: "Broker connections made after the first.",
 		}),
-		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: "oslohost", Name: "config_reloads_total",
-			Help: "Configuration reloads, by result (ok, failed).",
-		}, []string{"result"}),
+		reloads: counterVec("config_reloads_total", "Configuration reloads, by result (ok, failed).", "result"),
 	}
 	m.reg.MustRegister(m.calls, m.notes, m.latency, m.inflight, m.restarts, m.swaps, m.pluginUp, m.reconnects, m.reloads,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// metricsNamespace prefixes the host's metric names (oslohost_rpc_calls_total).
+const metricsNamespace = "oslohost"
+
+func counterVec(name, help string, labels ...string) *prometheus.CounterVec {
+	return prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: metricsNamespace, Name: name, Help: help}, labels)
+}
+
+func gaugeVec(name, help string, labels ...string) *prometheus.GaugeVec {
+	return prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: metricsNamespace, Name: name, Help: help}, labels)
 }
 
 // forgetServer deletes the series of a server no longer configured.

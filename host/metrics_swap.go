@@ -15,19 +15,18 @@ type swapCollector struct{ sup *supervisor.Supervisor }
 var _ prometheus.Collector = swapCollector{}
 
 var (
-	descDraining = prometheus.NewDesc("oslohost_plugin_draining_generations",
-		"Old generations of the plugin still finishing calls after a swap.", []string{"plugin"}, nil)
-	descDrainingCalls = prometheus.NewDesc("oslohost_plugin_draining_calls",
-		"Calls in flight on the plugin's old generations.", []string{"plugin"}, nil)
-	descDrainCut = prometheus.NewDesc("oslohost_plugin_drain_cut_calls",
-		"Calls cut by the drain limits on the old generations alive now.", []string{"plugin"}, nil)
-	descProbation = prometheus.NewDesc("oslohost_plugin_on_probation",
-		"1 while the serving generation is on probation, the previous one kept to roll back to.", []string{"plugin"}, nil)
-	descQueued = prometheus.NewDesc("oslohost_plugin_swap_queued",
-		"1 while a swap of the plugin waits to start.", []string{"plugin"}, nil)
-	descRollbacks = prometheus.NewDesc("oslohost_plugin_rollbacks_total",
-		"Swaps rolled back because the new generation died on probation.", []string{"plugin"}, nil)
+	descDraining      = pluginDesc("plugin_draining_generations", "Old generations of the plugin still finishing calls after a swap.")
+	descDrainingCalls = pluginDesc("plugin_draining_calls", "Calls in flight on the plugin's old generations.")
+	descDrainCut      = pluginDesc("plugin_drain_cut_calls", "Calls cut by the drain limits on the old generations alive now.")
+	descProbation     = pluginDesc("plugin_on_probation", "1 while the serving generation is on probation, the previous one kept to roll back to.")
+	descQueued        = pluginDesc("plugin_swap_queued", "1 while a swap of the plugin waits to start.")
+	descRollbacks     = pluginDesc("plugin_rollbacks_total", "Swaps rolled back because the new generation died on probation.")
 )
+
+// pluginDesc describes a metric of the host's, labelled by plugin.
+func pluginDesc(name, help string) *prometheus.Desc {
+	return prometheus.NewDesc(prometheus.BuildFQName(metricsNamespace, "", name), help, []string{"plugin"}, nil)
+}
 
 func (swapCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descDraining, descDrainingCalls, descDrainCut, descProbation, descQueued, descRollbacks} {

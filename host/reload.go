@@ -324,22 +324,8 @@ func (tx *reloadTx) commit(cur *config.Config, res *ReloadResult) {
 		used[pc.Name] = true
 	}
 	h.mu.Lock()
-	for _, e := range tx.servers {
-		if h.servers[e.cfg.Name] != nil {
-			res.ServersReplaced = append(res.ServersReplaced, e.cfg.Name)
-		} else {
-			res.ServersStarted = append(res.ServersStarted, e.cfg.Name)
-		}
-		h.servers[e.cfg.Name] = e
-	}
-	for _, e := range tx.lsns {
-		if h.lsns[e.cfg.Name] != nil {
-			res.ListenersReplaced = append(res.ListenersReplaced, e.cfg.Name)
-		} else {
-			res.ListenersStarted = append(res.ListenersStarted, e.cfg.Name)
-		}
-		h.lsns[e.cfg.Name] = e
-	}
+	install(h.servers, tx.servers, &res.ServersReplaced, &res.ServersStarted)
+	install(h.lsns, tx.lsns, &res.ListenersReplaced, &res.ListenersStarted)
 	for _, r := range tx.retiring {
 		switch e := r.(type) {
 		case *serverEntry:
@@ -456,6 +442,19 @@ func zeroSources(v reflect.Value) {
 type runningBlock interface {
 	name() string
 	shutdown(ctx context.Context) error
+}
+
+// install puts each of blocks into running under its name, listing the
+// name in replaced when it took another block's place, else in started.
+func install[B runningBlock](running map[string]B, blocks []B, replaced, started *[]string) {
+	for _, b := range blocks {
+		if _, ok := running[b.name()]; ok {
+			*replaced = append(*replaced, b.name())
+		} else {
+			*started = append(*started, b.name())
+		}
+		running[b.name()] = b
+	}
 }
 
 func (e *serverEntry) name() string                       { return e.cfg.Name }

@@ -26,9 +26,9 @@ func (v *validator) value(i, depth int) (int, bool) {
 	case c == '"':
 		return v.str(i)
 	case c == '{':
-		return v.object(i, depth+1)
+		return v.container(i, depth+1, '}')
 	case c == '[':
-		return v.array(i, depth+1)
+		return v.container(i, depth+1, ']')
 	case c == 't':
 		return v.literal(i, "true")
 	case c == 'f':
@@ -48,54 +48,25 @@ func (v *validator) literal(i int, lit string) (int, bool) {
 	return i + len(lit), true
 }
 
-func (v *validator) object(i, depth int) (int, bool) {
+// container parses an object (close '}') or an array (close ']') from its
+// opening bracket at i: members separated by commas, an object's each a
+// "key": value, an array's a value.
+func (v *validator) container(i, depth int, close byte) (int, bool) {
 	if depth > maxDepth {
 		return i, false
 	}
 	d := v.data
 	i = v.space(i + 1)
-	if i < len(d) && d[i] == '}' {
-		return i + 1, true
-	}
-	for {
-		if i >= len(d) || d[i] != '"' {
-			return i, false
-		}
-		var ok bool
-		if i, ok = v.str(i); !ok {
-			return i, false
-		}
-		if i = v.space(i); i >= len(d) || d[i] != ':' {
-			return i, false
-		}
-		if i, ok = v.value(v.space(i+1), depth); !ok {
-			return i, false
-		}
-		if i = v.space(i); i >= len(d) {
-			return i, false
-		}
-		switch d[i] {
-		case ',':
-			i = v.space(i + 1)
-		case '}':
-			return i + 1, true
-		default:
-			return i, false
-		}
-	}
-}
-
-func (v *validator) array(i, depth int) (int, bool) {
-	if depth > maxDepth {
-		return i, false
-	}
-	d := v.data
-	i = v.space(i + 1)
-	if i < len(d) && d[i] == ']' {
+	if i < len(d) && d[i] == close {
 		return i + 1, true
 	}
 	for {
 		var ok bool
+		if close == '}' {
+			if i, ok = v.key(i); !ok {
+				return i, false
+			}
+		}
 		if i, ok = v.value(i, depth); !ok {
 			return i, false
 		}
@@ -105,12 +76,28 @@ func (v *validator) array(i, depth int) (int, bool) {
 		switch d[i] {
 		case ',':
 			i = v.space(i + 1)
-		case ']':
+		case close:
 			return i + 1, true
 		default:
 			return i, false
 		}
 	}
+}
+
+// key parses an object member's "key": and the space up to its value.
+func (v *validator) key(i int) (int, bool) {
+	d := v.data
+	if i >= len(d) || d[i] != '"' {
+		return i, false
+	}
+	i, ok := v.str(i)
+	if !ok {
+		return i, false
+	}
+	if i = v.space(i); i >= len(d) || d[i] != ':' {
+		return i, false
+	}
+	return v.space(i + 1), true
 }
 
 func (v *validator) str(i int) (int, bool) {

@@ -43,6 +43,8 @@ import (
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/oslohost/oslohost/oslo"
 )
 
 // ackBatch is how many requests are acked at once at most (multiple=true);
@@ -51,7 +53,7 @@ const ackBatch = 32
 
 func main() {
 	url := flag.String("url", "amqp://guest:guest@127.0.0.1:5672/", "AMQP URL of the broker")
-	exchange := flag.String("exchange", "openstack", "control exchange (topic)")
+	exchange := flag.String("exchange", oslo.DefaultControlExchange, "control exchange (topic)")
 	topic := flag.String("topic", "", "topic to serve (required)")
 	server := flag.String("server", "ceiling", "server name: also consumes topic.server")
 	channels := flag.Int("channels", runtime.NumCPU(), "consumer channels, each with its own goroutine")

@@ -41,11 +41,12 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/oslohost/oslohost/internal/bench"
+	"github.com/oslohost/oslohost/oslo"
 )
 
 func main() {
 	url := flag.String("url", "amqp://guest:guest@127.0.0.1:5672/", "AMQP URL of the broker")
-	exchange := flag.String("exchange", "openstack", "control exchange")
+	exchange := flag.String("exchange", oslo.DefaultControlExchange, "control exchange")
 	topic := flag.String("topic", "", "topic of the RPC server (required)")
 	method := flag.String("method", "echo", "method called with args {\"value\": PAYLOAD}")
 	payload := flag.Int("payload-size", 100, "length in bytes of the value string")

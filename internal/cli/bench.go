@@ -20,12 +20,13 @@ import (
 
 type benchFlags struct {
 	brokerFlags
-	topic, server, namespace, version, exchange, method string
-	payloadSize                                         int
-	concurrency, maxInFlight, count, transports         int
-	rate                                                float64
-	duration, warmup, timeout                           time.Duration
-	jsonOut, quiet                                      bool
+	targetFlags
+	method                                      string
+	payloadSize                                 int
+	concurrency, maxInFlight, count, transports int
+	rate                                        float64
+	duration, warmup, timeout                   time.Duration
+	jsonOut, quiet                              bool
 }
 
 func newBenchCommand() *cobra.Command {
@@ -70,11 +71,7 @@ failed or timed out, or when interrupted (the partial result is printed).`,
 		RunE: runE(func(cmd *cobra.Command, _ []string) error { return f.run(cmd) }),
 	}
 	fs := cmd.Flags()
-	fs.StringVar(&f.topic, "topic", "", "topic of the RPC server (required)")
-	fs.StringVar(&f.server, "server", "", "one server of the topic (default: any)")
-	fs.StringVar(&f.namespace, "namespace", "", "endpoint namespace")
-	fs.StringVar(&f.version, "version", "", "requested endpoint version")
-	fs.StringVar(&f.exchange, "exchange", "", "exchange of the target (default: --control-exchange)")
+	f.targetFlags.register(fs)
 	fs.StringVar(&f.method, "method", "echo", "method to call with args {\"value\": PAYLOAD}")
 	fs.IntVar(&f.payloadSize, "payload-size", 100, "length in bytes of the value string sent")
 	fs.IntVarP(&f.concurrency, "concurrency", "c", 1, "closed loop: callers calling back-to-back")
@@ -154,7 +151,7 @@ func (f *benchFlags) run(cmd *cobra.Command) error {
 	ctx, stop := interruptContext(cmd.Context())
 	defer stop()
 
-	target := oslo.Target{Topic: f.topic, Server: f.server, Namespace: f.namespace, Version: f.version, Exchange: f.exchange}
+	target := f.target()
 	clients := make([]*client.Client, 0, f.transports)
 	for range f.transports {
 		t, err := f.dial(ctx, stderr)

@@ -16,12 +16,9 @@ import (
 	"github.com/oslohost/oslohost/oslo"
 )
 
-// targetFlags say where a call or cast goes and what it carries.
+// targetFlags say where a call or cast goes: the flags of an oslo.Target.
 type targetFlags struct {
-	brokerFlags
 	topic, server, namespace, version, exchange string
-	context                                     []string
-	atLeastOnce                                 bool
 }
 
 func (f *targetFlags) register(fs *pflag.FlagSet) {
@@ -30,12 +27,28 @@ func (f *targetFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.namespace, "namespace", "", "endpoint namespace")
 	fs.StringVar(&f.version, "version", "", "requested endpoint version, e.g. 1.2 (oslo's default: 1.0)")
 	fs.StringVar(&f.exchange, "exchange", "", "exchange of the target (default: --control-exchange)")
+}
+
+func (f *targetFlags) target() oslo.Target {
+	return oslo.Target{Topic: f.topic, Server: f.server, Namespace: f.namespace, Version: f.version, Exchange: f.exchange}
+}
+
+// requestFlags say where a call or cast goes and what it carries.
+type requestFlags struct {
+	brokerFlags
+	targetFlags
+	context     []string
+	atLeastOnce bool
+}
+
+func (f *requestFlags) register(fs *pflag.FlagSet) {
+	f.targetFlags.register(fs)
 	fs.StringArrayVar(&f.context, "context", nil, "request context entry key=value (repeatable)")
 	fs.BoolVar(&f.atLeastOnce, "at-least-once", true, "fail at once when no queue receives the message (oslo at_least_once)")
 }
 
 // request parses the target, METHOD and key=value arguments.
-func (f *targetFlags) request(args []string) (target oslo.Target, method string, kwargs, reqCtx map[string]json.RawMessage, err error) {
+func (f *requestFlags) request(args []string) (target oslo.Target, method string, kwargs, reqCtx map[string]json.RawMessage, err error) {
 	method = args[0]
 	if method == "" {
 		return target, "", nil, nil, usageErrorf("empty METHOD")
@@ -46,12 +59,11 @@ func (f *targetFlags) request(args []string) (target oslo.Target, method string,
 	if reqCtx, err = parseKeyValues(f.context, "--context"); err != nil {
 		return target, "", nil, nil, usageErrorf("%v", err)
 	}
-	target = oslo.Target{Topic: f.topic, Server: f.server, Namespace: f.namespace, Version: f.version, Exchange: f.exchange}
-	return target, method, kwargs, reqCtx, nil
+	return f.target(), method, kwargs, reqCtx, nil
 }
 
 type callFlags struct {
-	targetFlags
+	requestFlags
 	timeout            time.Duration
 	callMonitorTimeout time.Duration
 	verbose            bool
@@ -79,7 +91,7 @@ timeouts and undeliverable messages.`,
 		RunE: runE(func(cmd *cobra.Command, args []string) error { return f.run(cmd, args) }),
 	}
 	fs := cmd.Flags()
-	f.targetFlags.register(fs)
+	f.requestFlags.register(fs)
 	fs.DurationVar(&f.timeout, "timeout", client.DefaultTimeout, "how long to wait for the reply")
 	fs.DurationVar(&f.callMonitorTimeout, "call-monitor-timeout", 0, "ask for heartbeats and fail when none comes within this (0: off)")
 	fs.BoolVarP(&f.verbose, "verbose", "v", false, "print the remote traceback of a remote exception")
@@ -124,7 +136,7 @@ func (f *callFlags) run(cmd *cobra.Command, args []string) error {
 }
 
 type castFlags struct {
-	targetFlags
+	requestFlags
 	fanout bool
 }
 
@@ -145,7 +157,7 @@ JSON, anything else as a plain string.`,
 		RunE: runE(func(cmd *cobra.Command, args []string) error { return f.run(cmd, args) }),
 	}
 	fs := cmd.Flags()
-	f.targetFlags.register(fs)
+	f.requestFlags.register(fs)
 	fs.BoolVar(&f.fanout, "fanout", false, "send to every server of the topic")
 	return f.brokerFlags.finish(cmd, "topic")
 }

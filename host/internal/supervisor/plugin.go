@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/oslohost/oslohost/host/config"
+	"github.com/oslohost/oslohost/internal/retry"
 	"github.com/oslohost/oslohost/oslo"
 	"github.com/oslohost/oslohost/plugin/pluginv1"
 )
@@ -406,11 +406,7 @@ func (s *Plugin) recentCrashes() int {
 
 // backoff is restartBackoffMin doubled per attempt, capped, ±20 % jitter.
 func backoff(attempt int) time.Duration {
-	d := restartBackoffMin << min(attempt, 16)
-	if d > restartBackoffMax || d <= 0 {
-		d = restartBackoffMax
-	}
-	return d*8/10 + rand.N(d*4/10+1)
+	return retry.Jitter(retry.Doubling(restartBackoffMin, restartBackoffMax, attempt))
 }
 
 // stop ends supervision, drains the serving generation within ctx and
