@@ -22,7 +22,7 @@ const (
 	defaultProbation       = 30 * time.Second
 	defaultDedupWindow     = time.Minute // oslo's rpc_response_timeout
 	defaultDedupMaxIDs     = 1_200_000   // 2 min at 10k messages/s, about 80 MB
-	defaultMaxMessageSize  = 16 << 20
+	defaultMaxMessageSize  = oslo.DefaultMaxMessageSize
 	defaultWorkers         = 64
 	defaultStartTimeout    = 10 * time.Second
 	defaultMaxRequeues     = 5
