@@ -30,7 +30,7 @@ type SetupTimeoutError struct {
 func (e *SetupTimeoutError) Error() string {
 	s := fmt.Sprintf("%s: no answer from the broker within %s", e.Step, e.After)
 	if e.ConnectionClosed {
-		s += " (channel close unanswered too: connection closed)"
+		s += " (its channel did not close in time either: connection closed)"
 	}
 	return s
 }
