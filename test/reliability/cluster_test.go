@@ -235,6 +235,7 @@ server "s" {
 	// Every execution, by call id: the hosts' journals and the Python
 	// server's record lines (which it emits before it answers).
 	execs := map[string]int{}
+	by := map[string][]string{} // call id -> who executed it, in journal order
 	for _, hs := range hosts {
 		f, err := os.Open(hs.journal)
 		if err != nil {
@@ -243,6 +244,7 @@ server "s" {
 		sc := bufio.NewScanner(f)
 		for sc.Scan() {
 			execs[sc.Text()]++
+			by[sc.Text()] = append(by[sc.Text()], hs.name)
 		}
 		f.Close()
 	}
@@ -250,6 +252,7 @@ server "s" {
 	for _, cs := range casts {
 		if id, ok := cs.Kwargs["id"].(string); ok {
 			execs[id]++
+			by[id] = append(by[id], "p")
 		}
 	}
 
@@ -284,6 +287,9 @@ server "s" {
 			if cc.elapsed > clusterCallTimeout+2*time.Second {
 				ct.hung++
 			}
+		}
+		if execs[id] > 1 {
+			t.Logf("executed twice: call %s (phase %d, %s after %v) by %v", id, cc.phase, cc.outcome, cc.elapsed.Round(time.Millisecond), by[id])
 		}
 		if cc.outcome != "ok" && cc.outcome != "timeout" {
 			failedHow[cc.outcome]++
@@ -422,16 +428,24 @@ func leaderOf(t testing.TB, nodes []*privateNode, q string) *privateNode {
 // broker shows "<program>:<pid>:..." as the connection_name).
 func connectedNode(t testing.TB, nodes []*privateNode, pid int) *privateNode {
 	t.Helper()
+	// list_connections lists the whole cluster's connections on any node:
+	// the node column says where each one is.
 	mark := fmt.Sprintf(":%d:", pid)
-	for _, n := range nodes {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		out, err := n.ctlOutput(ctx, "list_connections", "--no-table-headers", "client_properties")
-		cancel()
-		if err != nil {
-			t.Fatal(err)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, err := live(t, nodes).ctlOutput(ctx, "list_connections", "--no-table-headers", "node", "client_properties")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if !strings.Contains(line, mark) {
+			continue
 		}
-		if strings.Contains(out, mark) {
-			return n
+		name, _, _ := strings.Cut(strings.TrimSpace(line), "\t")
+		for _, n := range nodes {
+			if n.name == strings.TrimSpace(name) {
+				return n
+			}
 		}
 	}
 	t.Fatalf("no cluster node has a connection of pid %d", pid)
