@@ -429,11 +429,11 @@ func leaderOf(t testing.TB, nodes []*privateNode, q string) *privateNode {
 func connectedNode(t testing.TB, nodes []*privateNode, pid int) *privateNode {
 	t.Helper()
 	// list_connections lists the whole cluster's connections on any node:
-	// the node column says where each one is.
+	// the connection process's pid, "<node.N.N.N>", says where each one is.
 	mark := fmt.Sprintf(":%d:", pid)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	out, err := live(t, nodes).ctlOutput(ctx, "list_connections", "--no-table-headers", "node", "client_properties")
+	out, err := live(t, nodes).ctlOutput(ctx, "list_connections", "--no-table-headers", "pid", "client_properties")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -441,9 +441,9 @@ func connectedNode(t testing.TB, nodes []*privateNode, pid int) *privateNode {
 		if !strings.Contains(line, mark) {
 			continue
 		}
-		name, _, _ := strings.Cut(strings.TrimSpace(line), "\t")
+		connPid, _, _ := strings.Cut(strings.TrimSpace(line), "\t")
 		for _, n := range nodes {
-			if n.name == strings.TrimSpace(name) {
+			if strings.HasPrefix(connPid, "<"+n.name+".") {
 				return n
 			}
 		}
