@@ -485,4 +485,3 @@ func connectedNode(t testing.TB, nodes []*privateNode, pid int) *privateNode {
 	t.Fatalf("no cluster node has a connection of pid %d", pid)
 	return nil
 }
-
