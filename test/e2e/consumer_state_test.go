@@ -15,16 +15,7 @@ import (
 // error, the log has "consuming again" with the downtime, /readyz and
 // oslohost_consumer_ready are back at ready, and calls are served.
 func TestStatusAfterReconnect(t *testing.T) {
-	topic := pypeer.UniqueName(t, "consumerstate")
-	h := runHost(t, writeConfig(t, transportBlock()+adminBlock+fmt.Sprintf(`
-plugin "svc" {
-  command = %q
-}
-server "svc" {
-  topic   = %q
-  plugins = ["svc"]
-}
-`, faultyBuild(t, "v1", ""), topic)))
+	h, _, topic := svcHost(t, faultyBuild(t, "v1", ""), "")
 	c := goClient(t, topic)
 	ctx := bg(t, time.Minute)
 	if err := c.Call(ctx, nil, "ok", nil, nil); err != nil {
