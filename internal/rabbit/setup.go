@@ -35,14 +35,19 @@ func (e *SetupTimeoutError) Error() string {
 	return s
 }
 
-// noLocalReplica reports whether err is RabbitMQ's 406 PRECONDITION_FAILED
-// for a stream (or quorum) queue that has no replica on the node the
-// connection is on ("... does not have a replica on the local node"): the
-// queue is fine, this node cannot serve it now; another node can.
+// noLocalReplica reports whether err is RabbitMQ's refusal of a stream (or
+// quorum) queue that has no usable replica on the node the connection is
+// on: 406 PRECONDITION_FAILED "... does not have a replica on the local
+// node", or 506 RESOURCE_ERROR "... does not have a running local replica"
+// (a member still starting after the node came back). The queue is fine,
+// this node cannot serve it now; another node can.
 func noLocalReplica(err error) bool {
 	var ae *amqp.Error
-	return errors.As(err, &ae) && ae.Code == amqp.PreconditionFailed &&
-		strings.Contains(strings.ToLower(ae.Reason), "replica on the local node")
+	if !errors.As(err, &ae) || (ae.Code != amqp.PreconditionFailed && ae.Code != amqp.ResourceError) {
+		return false
+	}
+	r := strings.ToLower(ae.Reason)
+	return strings.Contains(r, "replica on the local node") || strings.Contains(r, "running local replica")
 }
 
 // setup runs the steps of one consumer session's setup, each bounded by

@@ -302,8 +302,9 @@ func TestConsumerStateTransitions(t *testing.T) {
 }
 
 // TestNoLocalReplicaClassified: RabbitMQ's 406 for a stream without a
-// replica on the node is neither a refusal (Failed before the first ready)
-// nor like other 406s; wrapped as the consumer wraps it, it is still seen.
+// replica on the node (and its 506 for one not running yet) is neither a
+// refusal (Failed before the first ready) nor like other 406s; wrapped as
+// the consumer wraps it, it is still seen.
 func TestNoLocalReplicaClassified(t *testing.T) {
 	replica := &amqp.Error{Code: amqp.PreconditionFailed, Reason: "PRECONDITION_FAILED - stream queue 'q_fanout' in vhost '/' does not have a replica on the local node"}
 	for _, tc := range []struct {
@@ -312,6 +313,9 @@ func TestNoLocalReplicaClassified(t *testing.T) {
 	}{
 		{replica, true, true},
 		{fmt.Errorf("consume %q: %w", "q", replica), true, true},
+		// Seen in cluster run D, closing the connection.
+		{&amqp.Error{Code: amqp.ResourceError, Reason: "RESOURCE_ERROR - queue 'q_fanout' in vhost '/' does not have a running local replica"}, true, false},
+		{&amqp.Error{Code: amqp.ResourceError, Reason: "RESOURCE_ERROR - cannot allocate channel"}, false, false},
 		{&amqp.Error{Code: amqp.PreconditionFailed, Reason: "PRECONDITION_FAILED - inequivalent arg 'x-queue-type'"}, false, true},
 		{&amqp.Error{Code: amqp.AccessRefused, Reason: "ACCESS_REFUSED"}, false, true},
 		{&amqp.Error{Code: amqp.NotFound, Reason: "NOT_FOUND - no queue 'q' ... replica on the local node"}, false, false},
