@@ -100,7 +100,7 @@ func New(cfg *config.Config, log hclog.Logger, opts ...Option) (*Host, error) {
 		Telemetry:        pluginTelemetry,
 		Logger:           log,
 	})
-	h.metrics.reg.MustRegister(swapCollector{h.sup})
+	h.metrics.reg.MustRegister(swapCollector{h.sup}, consumerCollector{h})
 	for _, o := range opts {
 		o(h)
 	}

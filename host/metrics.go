@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/oslohost/oslohost/host/internal/supervisor"
+	"github.com/oslohost/oslohost/internal/rabbit"
 	"github.com/oslohost/oslohost/server"
 )
 
@@ -67,6 +68,40 @@ func counterVec(name, help string, labels ...string) *prometheus.CounterVec {
 
 func gaugeVec(name, help string, labels ...string) *prometheus.GaugeVec {
 	return prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: metricsNamespace, Name: name, Help: help}, labels)
+}
+
+// consumerCollector reports at scrape time whether each server's and
+// listener's consumer is consuming (oslohost_consumer_ready), read from
+// the consumers themselves, so a removed block's series go with it.
+type consumerCollector struct{ h *Host }
+
+var _ prometheus.Collector = consumerCollector{}
+
+var descConsumerReady = prometheus.NewDesc(metricsNamespace+"_consumer_ready",
+	"1 while the block's consumer consumes all its queues, 0 while it starts or reconnects (kind: server or listener).",
+	[]string{"kind", "name"}, nil)
+
+func (consumerCollector) Describe(ch chan<- *prometheus.Desc) { ch <- descConsumerReady }
+
+func (c consumerCollector) Collect(ch chan<- prometheus.Metric) {
+	h := c.h
+	h.mu.RLock()
+	consumers := h.consumersLocked()
+	var metrics []prometheus.Metric
+	ready := func(kind, name string, cs *rabbit.Consumer) {
+		up := cs != nil && cs.State().Ready()
+		metrics = append(metrics, prometheus.MustNewConstMetric(descConsumerReady, prometheus.GaugeValue, b2f(up), kind, name))
+	}
+	for name, e := range h.servers {
+		ready("server", name, e.consumer(consumers))
+	}
+	for name, e := range h.lsns {
+		ready("listener", name, e.consumer(consumers))
+	}
+	h.mu.RUnlock()
+	for _, m := range metrics {
+		ch <- m
+	}
 }
 
 // forgetServer deletes the series of a server no longer configured.

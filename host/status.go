@@ -1,10 +1,13 @@
 package host
 
 import (
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/oslohost/oslohost/host/internal/supervisor"
+	"github.com/oslohost/oslohost/internal/rabbit"
 )
 
 // Plugin states shown in status.
@@ -33,6 +36,23 @@ type ListenerStatus struct {
 	Pool    string   `json:"pool,omitempty"`
 	Queues  []string `json:"queues"`
 	Plugins []string `json:"plugins"`
+	ConsumerStatus
+}
+
+// ConsumerStatus is the state of a server's or listener's consumer.
+type ConsumerStatus struct {
+	// State is the consumer's: "starting", "consuming", "reconnecting"
+	// (consuming was lost; it is setting up again), "failed" or
+	// "stopped"; a server not started yet is "waiting".
+	State string `json:"state"`
+	// StateSince is when it entered State (for reconnecting: when
+	// consuming was lost).
+	StateSince *time.Time `json:"state_since,omitempty"`
+	// LastError is why the consumer last lost consuming or failed to set
+	// up; kept after it consumes again.
+	LastError string `json:"last_error,omitempty"`
+	// Attempts counts the failed setup attempts since StateSince.
+	Attempts int `json:"attempts,omitempty"`
 }
 
 // BrokerStatus is the broker connection.
@@ -51,9 +71,7 @@ type ServerStatus struct {
 	Exchange string   `json:"exchange"`
 	Executor string   `json:"executor"`
 	Plugins  []string `json:"plugins"`
-	// State is "consuming", or "waiting" while the host has not started
-	// the server yet (it waits for the broker).
-	State string `json:"state"`
+	ConsumerStatus
 }
 
 // PluginStatus is one plugin.
@@ -124,23 +142,25 @@ func (h *Host) Status() Status {
 	if !st.Broker.Connected && h.brokerErr != nil {
 		st.Broker.Error = h.brokerErr.Error()
 	}
+	consumers := h.consumersLocked()
 	for _, e := range h.servers {
 		st.Servers = append(st.Servers, ServerStatus{
 			Name: e.cfg.Name, Topic: e.cfg.Topic, Server: e.srv.Target().Server, Exchange: e.cfg.Exchange,
-			Executor: e.cfg.Executor, Plugins: e.cfg.Plugins, State: "consuming",
+			Executor: e.cfg.Executor, Plugins: e.cfg.Plugins, ConsumerStatus: consumerStatus(e.consumer(consumers)),
 		})
 	}
 	if h.conn == nil && !h.shutdown { // still starting: the servers it will start
 		for _, sc := range h.cfg.Servers {
 			st.Servers = append(st.Servers, ServerStatus{
 				Name: sc.Name, Topic: sc.Topic, Server: sc.Server, Exchange: sc.Exchange,
-				Executor: sc.Executor, Plugins: sc.Plugins, State: "waiting",
+				Executor: sc.Executor, Plugins: sc.Plugins, ConsumerStatus: ConsumerStatus{State: "waiting"},
 			})
 		}
 	}
 	sort.Slice(st.Servers, func(i, j int) bool { return st.Servers[i].Name < st.Servers[j].Name })
 	for _, e := range h.lsns {
-		st.Listeners = append(st.Listeners, ListenerStatus{Name: e.cfg.Name, Topics: e.cfg.Topics, Pool: e.cfg.Pool, Queues: e.l.Queues(), Plugins: e.cfg.Plugins})
+		st.Listeners = append(st.Listeners, ListenerStatus{Name: e.cfg.Name, Topics: e.cfg.Topics, Pool: e.cfg.Pool, Queues: e.l.Queues(),
+			Plugins: e.cfg.Plugins, ConsumerStatus: consumerStatus(e.consumer(consumers))})
 	}
 	sort.Slice(st.Listeners, func(i, j int) bool { return st.Listeners[i].Name < st.Listeners[j].Name })
 	for _, p := range h.sup.Plugins() {
@@ -150,11 +170,29 @@ func (h *Host) Status() Status {
 	return st
 }
 
-// Ready reports whether the broker is connected and every plugin serves.
+// Ready reports whether the broker is connected, every server and
+// listener consumes and every plugin serves.
 func (h *Host) Ready() (bool, string) {
 	st := h.Status()
 	if !st.Broker.Connected {
 		return false, "broker not connected"
+	}
+	notConsuming := func(kind, name string, c ConsumerStatus) (bool, string) {
+		why := kind + " " + name + " is " + c.State
+		if c.State != rabbit.ConsumerStarting && c.LastError != "" {
+			why += ": " + c.LastError
+		}
+		return false, why
+	}
+	for _, s := range st.Servers {
+		if s.State != rabbit.ConsumerConsuming {
+			return notConsuming("server", s.Name, s.ConsumerStatus)
+		}
+	}
+	for _, l := range st.Listeners {
+		if l.State != rabbit.ConsumerConsuming {
+			return notConsuming("listener", l.Name, l.ConsumerStatus)
+		}
 	}
 	for _, p := range st.Plugins {
 		if p.State != StateServing {
@@ -193,4 +231,55 @@ func timeOrNil(t time.Time) *time.Time {
 		return nil
 	}
 	return &t
+}
+
+// consumersLocked are the consumers running on the host's connection;
+// h.mu is held.
+func (h *Host) consumersLocked() []*rabbit.Consumer {
+	if h.conn == nil {
+		return nil
+	}
+	return h.conn.Consumers()
+}
+
+// consumer finds the server's consumer among consumers: the newest one
+// named for its topic that consumes its topic and server queues (nil
+// when it has stopped).
+func (e *serverEntry) consumer(consumers []*rabbit.Consumer) *rabbit.Consumer {
+	t := e.srv.Target()
+	return newestConsumer(consumers, "rpc-"+t.Topic, func(qs []string) bool {
+		return slices.Contains(qs, t.Topic) && slices.Contains(qs, t.Topic+"."+t.Server)
+	})
+}
+
+// consumer finds the listener's consumer among consumers: the newest
+// one consuming exactly its queues.
+func (e *listenerEntry) consumer(consumers []*rabbit.Consumer) *rabbit.Consumer {
+	want := e.l.Queues()
+	return newestConsumer(consumers, "notify-", func(qs []string) bool { return slices.Equal(qs, want) })
+}
+
+// newestConsumer is the last of consumers (oldest first) whose name starts
+// with prefix and whose queues match.
+func newestConsumer(consumers []*rabbit.Consumer, prefix string, match func([]string) bool) *rabbit.Consumer {
+	for i := len(consumers) - 1; i >= 0; i-- {
+		if c := consumers[i]; strings.HasPrefix(c.Name(), prefix) && match(c.Queues()) {
+			return c
+		}
+	}
+	return nil
+}
+
+// consumerStatus is c's state as status shows it; "stopped" when c is
+// nil (the server or listener stopped consuming for good).
+func consumerStatus(c *rabbit.Consumer) ConsumerStatus {
+	if c == nil {
+		return ConsumerStatus{State: rabbit.ConsumerStopped}
+	}
+	st := c.State()
+	cs := ConsumerStatus{State: st.State, StateSince: timeOrNil(st.Since), Attempts: st.Attempts}
+	if st.LastError != nil {
+		cs.LastError = st.LastError.Error()
+	}
+	return cs
 }

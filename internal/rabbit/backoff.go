@@ -72,3 +72,12 @@ func (r *hostRing) next() int {
 	r.cur = (r.cur + 1) % r.n
 	return i
 }
+
+// nextAvoiding is next, but not avoid (an index) when there is another.
+func (r *hostRing) nextAvoiding(avoid int) int {
+	i := r.next()
+	for i == avoid && r.n > 1 {
+		i = r.next()
+	}
+	return i
+}

@@ -94,6 +94,12 @@ type Conn struct {
 	pub *publisherPool
 	// wire is the socket of the connection dialed last (see wire.go).
 	wire *wire
+
+	// host is the index in the URL's hosts of the current connection's
+	// node; avoid, when >= 0, one the next dial skips (see failover).
+	host, avoid int
+	// consumers are the consumers started and not yet done, oldest first.
+	consumers []*Consumer
 }
 
 // Dial starts a Conn and waits until it is connected or ctx ends. Once
@@ -108,6 +114,7 @@ func Dial(ctx context.Context, cfg Config) (*Conn, error) {
 		ready:   make(chan struct{}),
 		done:    make(chan struct{}),
 		refused: make(chan struct{}),
+		avoid:   -1,
 	}
 	if c.log == nil {
 		c.log = hclog.NewNullLogger()
@@ -232,7 +239,11 @@ func (c *Conn) supervise() {
 	b := newBackoff(c.cfg.URL.Options)
 	hosts := newHostRing(c.cfg.URL.Hosts, c.cfg.URL.Options.FailoverStrategy)
 	for {
-		conn, host, err := c.dialOnce(hosts.next())
+		c.mu.Lock()
+		i := hosts.nextAvoiding(c.avoid)
+		c.avoid = -1
+		c.mu.Unlock()
+		conn, host, err := c.dialOnce(i)
 		if err != nil {
 			if Permanent(err) {
 				err = fmt.Errorf("%s: %w", refusal(err), err)
@@ -262,6 +273,7 @@ func (c *Conn) supervise() {
 		blocked := conn.NotifyBlocked(make(chan amqp.Blocking, 4))
 		c.mu.Lock()
 		c.conn = conn
+		c.host = i
 		c.gen++
 		close(c.ready)
 		gen := c.gen
@@ -299,6 +311,26 @@ func (c *Conn) supervise() {
 		default:
 		}
 	}
+}
+
+// failover closes conn, if it is still the current connection and the URL
+// lists other hosts, so that the Conn reconnects to another node (one the
+// next dial does not take again): a consumer refused by this node (a queue
+// with no replica here) may be served there. Every consumer and publisher
+// of the Conn resumes on the new connection. It reports whether it closed
+// conn.
+func (c *Conn) failover(conn *amqp.Connection, why error, timeout time.Duration) bool {
+	c.mu.Lock()
+	if c.conn != conn || len(c.cfg.URL.Hosts) < 2 {
+		c.mu.Unlock()
+		return false
+	}
+	c.avoid = c.host
+	h := c.cfg.URL.Hosts[c.host]
+	c.mu.Unlock()
+	c.log.Warn("moving to another broker node", "host", net.JoinHostPort(h.Host, fmt.Sprint(h.Port)), "reason", why)
+	c.closeConn(conn, timeout)
+	return true
 }
 
 // markDown forgets conn if it is still the current connection.

@@ -33,6 +33,12 @@ type ConsumeSpec struct {
 	Args amqp.Table
 	// DeleteOnStop are queues deleted by Stop (a server's fanout queue).
 	DeleteOnStop []string
+	// SetupTimeout bounds each step of setting up a session (channel.open,
+	// each declaration, basic.qos, basic.consume; also basic.cancel and
+	// queue.delete at Stop); 0 is DefaultSetupTimeout. A step the broker
+	// does not answer in time closes its channel (or, that unanswered too,
+	// the connection) and the consumer tries again with backoff.
+	SetupTimeout time.Duration
 }
 
 // Handler receives each delivery. ctx ends when the consumer stops; the
@@ -64,6 +70,8 @@ type Consumer struct {
 	// last delivery's x-stream-offset (oslo's next_stream_offset).
 	offsetMu sync.Mutex
 	offsets  map[string]any
+
+	state *consumerState
 }
 
 // Consume starts a Consumer. It runs until Stop or Close of the Conn.
@@ -72,7 +80,7 @@ func (c *Conn) Consume(spec ConsumeSpec, h Handler) *Consumer {
 	cs := &Consumer{
 		c: c, spec: spec, h: h,
 		ready: make(chan struct{}), failed: make(chan struct{}), stopping: make(chan struct{}), done: make(chan struct{}),
-		ctx: ctx, cancel: cancel,
+		ctx: ctx, cancel: cancel, state: newConsumerState(time.Now()),
 	}
 	for _, q := range spec.Declare.Queues {
 		if q.Stream {
@@ -82,8 +90,44 @@ func (c *Conn) Consume(spec ConsumeSpec, h Handler) *Consumer {
 			cs.offsets[q.Name] = "last"
 		}
 	}
+	c.addConsumer(cs)
 	go cs.run()
 	return cs
+}
+
+// Name is the spec's Name.
+func (cs *Consumer) Name() string { return cs.spec.Name }
+
+// Queues are the queues the consumer consumes.
+func (cs *Consumer) Queues() []string { return append([]string(nil), cs.spec.Queues...) }
+
+// State is what the consumer is doing now: starting, consuming,
+// reconnecting (since when, and why), failed or stopped.
+func (cs *Consumer) State() ConsumerState { return cs.state.get() }
+
+// Consumers are the consumers started on c and not yet stopped, oldest
+// first.
+func (c *Conn) Consumers() []*Consumer {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]*Consumer(nil), c.consumers...)
+}
+
+func (c *Conn) addConsumer(cs *Consumer) {
+	c.mu.Lock()
+	c.consumers = append(c.consumers, cs)
+	c.mu.Unlock()
+}
+
+func (c *Conn) forgetConsumer(cs *Consumer) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, o := range c.consumers {
+		if o == cs {
+			c.consumers = append(c.consumers[:i], c.consumers[i+1:]...)
+			return
+		}
+	}
 }
 
 // Ready is closed once the consumer has declared its topology and started
@@ -107,7 +151,8 @@ func (cs *Consumer) Err() error {
 	}
 }
 
-// refusedDeclaration reports whether err is a broker refusal no retry mends.
+// refusedDeclaration reports whether err is a broker refusal no retry mends
+// (the caller excepts noLocalReplica).
 func refusedDeclaration(err error) bool {
 	var ae *amqp.Error
 	return errors.As(err, &ae) && (ae.Code == amqp.PreconditionFailed || ae.Code == amqp.AccessRefused)
@@ -135,11 +180,13 @@ func (cs *Consumer) Stop(ctx context.Context) error {
 func (cs *Consumer) run() {
 	defer close(cs.done)
 	defer cs.cancel()
+	defer cs.c.forgetConsumer(cs)
 	log := cs.c.log.With("consumer", cs.spec.Name)
 	b := newBackoff(cs.c.cfg.URL.Options)
 	for {
-		stopped, consumed, err := cs.session()
-		if stopped {
+		stopped, consumed, conn, err := cs.session()
+		if stopped || errors.Is(err, ErrClosed) { // Stop, or Close of the Conn
+			cs.state.end(time.Now(), nil)
 			return
 		}
 		if consumed {
@@ -147,33 +194,54 @@ func (cs *Consumer) run() {
 			// another failed attempt at the last one.
 			b.reset()
 		}
+		cs.state.down(time.Now(), consumed, err)
+		local := noLocalReplica(err)
 		select {
 		case <-cs.ready:
 		default:
-			if refusedDeclaration(err) {
+			// A node without a replica of a queue is no refusal: another
+			// node serves it.
+			if refusedDeclaration(err) && !local {
 				cs.err = err
+				cs.state.end(time.Now(), err)
 				close(cs.failed)
 				return
 			}
 		}
 		wait := b.next()
-		if err != nil {
-			log.Warn("consumer interrupted", "error", err, "retry_in", wait.Round(time.Millisecond))
+		args := []any{"error", err, "retry_in", wait.Round(time.Millisecond)}
+		if local && cs.c.failover(conn, err, cs.setupTimeout()) {
+			args = append(args, "action", "reconnecting to another node")
+		}
+		if consumed {
+			log.Warn("consumer interrupted; setting up again", args...)
+		} else {
+			st := cs.state.get()
+			log.Warn("consumer setup failed; retrying", append(args, "state", st.State, "attempt", st.Attempts)...)
 		}
 		select {
 		case <-cs.stopping:
+			cs.state.end(time.Now(), nil)
 			return
 		case <-time.After(wait):
 		}
 	}
 }
 
+func (cs *Consumer) setupTimeout() time.Duration {
+	if cs.spec.SetupTimeout > 0 {
+		return cs.spec.SetupTimeout
+	}
+	return DefaultSetupTimeout
+}
+
 // session consumes, each queue on its own channel, until a channel closes
 // (stopped false) or Stop (stopped true); consumed reports whether it got as
-// far as consuming. A channel per queue keeps each channel's delivery tags
-// in the order its one handler goroutine sees them, which batched acks
-// rely on.
-func (cs *Consumer) session() (stopped, consumed bool, err error) {
+// far as consuming, conn is the connection it used (nil if none). Every
+// step of the setup is bounded (setup.do). A channel per queue keeps each
+// channel's delivery tags in the order its one handler goroutine sees
+// them, which batched acks rely on.
+func (cs *Consumer) session() (stopped, consumed bool, conn *amqp.Connection, err error) {
 	ctx, cancel := context.WithCancel(cs.ctx)
 	defer cancel()
 	go func() {
@@ -183,38 +251,45 @@ func (cs *Consumer) session() (stopped, consumed bool, err error) {
 		case <-ctx.Done():
 		}
 	}()
+	s := &setup{c: cs.c, ctx: ctx, timeout: cs.setupTimeout()}
 	n := len(cs.spec.Queues)
 	chans := make([]*amqp.Channel, 0, n)
 	defer func() {
 		for _, ch := range chans {
-			_ = ch.Close()
+			s.closeChannel(s.conn, ch)
 		}
 	}()
-	ch, _, err := cs.c.Channel(ctx)
-	if err != nil {
-		return cs.isStopping(), false, err
+	fail := func(err error) (bool, bool, *amqp.Connection, error) {
+		return cs.isStopping(), false, s.conn, err
 	}
-	if ch, err = cs.c.declare(ctx, ch, &cs.spec.Declare); err != nil {
+	ch, err := s.channel()
+	if err != nil {
+		return fail(err)
+	}
+	if ch, err = cs.c.declareBounded(ctx, ch, &cs.spec.Declare, s); err != nil {
 		if ch != nil {
-			_ = ch.Close()
+			s.closeChannel(s.conn, ch)
 		}
-		return cs.isStopping(), false, err
+		return fail(err)
 	}
 	chans = append(chans, ch)
 	for len(chans) < n {
-		ch, _, err := cs.c.Channel(ctx)
+		ch, err := s.channel()
 		if err != nil {
-			return cs.isStopping(), false, err
+			return fail(err)
 		}
 		chans = append(chans, ch)
 	}
 	tags := make([]string, n)
 	streams := make([]<-chan amqp.Delivery, n)
-	cancelled := make([]chan string, n)
+	isStream := make([]bool, n)
+	cancels := make([]chan string, n)
+	closes := make([]chan *amqp.Error, n)
 	for i, q := range cs.spec.Queues {
 		if cs.spec.Prefetch > 0 {
-			if err := chans[i].Qos(cs.spec.Prefetch, 0, false); err != nil {
-				return cs.isStopping(), false, fmt.Errorf("qos: %w", err)
+			err := s.do("basic.qos", s.conn, chans[i], func() error { return chans[i].Qos(cs.spec.Prefetch, 0, false) })
+			if err != nil {
+				return fail(fmt.Errorf("qos: %w", err))
 			}
 		}
 		tags[i] = fmt.Sprintf("%s-%d-%s", cs.spec.Name, i+1, q)
@@ -222,36 +297,48 @@ func (cs *Consumer) session() (stopped, consumed bool, err error) {
 		if offset, ok := cs.streamOffset(q); ok {
 			// oslo replaces the consumer arguments for a stream.
 			args = amqp.Table{"x-stream-offset": offset}
-			cancelled[i] = chans[i].NotifyCancel(make(chan string, 1))
+			isStream[i] = true
 		}
-		if streams[i], err = chans[i].Consume(q, tags[i], false, false, false, false, args); err != nil {
-			return cs.isStopping(), false, fmt.Errorf("consume %q: %w", q, err)
+		cancels[i] = chans[i].NotifyCancel(make(chan string, 1))
+		closes[i] = chans[i].NotifyClose(make(chan *amqp.Error, 1))
+		err := s.do("basic.consume on queue "+quote(q), s.conn, chans[i], func() error {
+			var err error
+			streams[i], err = chans[i].Consume(q, tags[i], false, false, false, false, args)
+			return err
+		})
+		if err != nil {
+			return fail(fmt.Errorf("consume %q: %w", q, err))
 		}
 	}
 	cs.readyOnce.Do(func() { close(cs.ready) })
-	cs.c.log.Debug("consuming", "consumer", cs.spec.Name, "queues", cs.spec.Queues)
+	if down, attempts := cs.state.consuming(time.Now()); down > 0 {
+		cs.c.log.Info("consuming again", "consumer", cs.spec.Name, "queues", cs.spec.Queues,
+			"downtime", down.Round(time.Millisecond), "failed_attempts", attempts)
+	} else {
+		cs.c.log.Debug("consuming", "consumer", cs.spec.Name, "queues", cs.spec.Queues)
+	}
 
 	var wg sync.WaitGroup
 	ended := make(chan struct{}, n)
 	wire := cs.c.currentWire()
-	for i, s := range streams {
+	for i, st := range streams {
 		var acker amqp.Acknowledger
 		if cs.spec.BatchAcks {
 			acker = newBatchAcker(chans[i], wire)
 		}
-		queue, stream := cs.spec.Queues[i], cancelled[i] != nil
+		queue, stream := cs.spec.Queues[i], isStream[i]
 		wg.Add(1)
 		if cs.spec.AckOnReceipt {
 			go func() {
 				defer wg.Done()
-				cs.ackOnReceipt(ctx, chans[i], s)
+				cs.ackOnReceipt(ctx, chans[i], st)
 				ended <- struct{}{}
 			}()
 			continue
 		}
 		go func() {
 			defer wg.Done()
-			for d := range s {
+			for d := range st {
 				if stream {
 					cs.sawStreamOffset(queue, d.Headers["x-stream-offset"])
 				}
@@ -271,25 +358,71 @@ func (cs *Consumer) session() (stopped, consumed bool, err error) {
 	}
 	select {
 	case <-ended: // a channel or consumer closed under us
+		why, cancelled := sessionEnd(closes, cancels, cs.spec.Queues)
 		for _, ch := range chans {
-			_ = ch.Close()
+			s.closeChannel(s.conn, ch)
 		}
+		chans = nil
 		wg.Wait()
-		cs.resetOffsetsIfCancelled(cancelled)
-		return cs.isStopping(), true, fmt.Errorf("channel closed")
+		for i := range cancelled {
+			if cancelled[i] && isStream[i] {
+				cs.resetStreamOffsets()
+				break
+			}
+		}
+		return cs.isStopping(), true, s.conn, why
 	case <-cs.stopping:
 	}
+	// Stopping: the steps are bounded too, by the setup timeout or the end
+	// of Stop's ctx (cs.ctx), whichever comes first.
+	stop := *s
+	stop.ctx = cs.ctx
 	for i, t := range tags {
-		_ = chans[i].Cancel(t, false)
+		_ = stop.do("basic.cancel", s.conn, chans[i], func() error { return chans[i].Cancel(t, false) })
 	}
 	cancel()
 	wg.Wait()
 	for _, q := range cs.spec.DeleteOnStop {
-		if _, err := chans[0].QueueDelete(q, false, false, false); err != nil {
+		err := stop.do("queue.delete", s.conn, chans[0], func() error {
+			_, err := chans[0].QueueDelete(q, false, false, false)
+			return err
+		})
+		if err != nil {
 			cs.c.log.Debug("delete queue on stop", "queue", q, "error", err)
 		}
 	}
-	return true, true, nil
+	return true, true, s.conn, nil
+}
+
+// sessionEnd says why a session that consumed ended: the first channel's
+// close reason (the broker's error, or the connection's), else a broker
+// cancel of a queue's consumer, else a plain "channel closed"; cancelled
+// are the queues whose consumer the broker cancelled.
+func sessionEnd(closes []chan *amqp.Error, cancels []chan string, queues []string) (why error, cancelled []bool) {
+	cancelled = make([]bool, len(cancels))
+	for i, c := range cancels {
+		select {
+		case _, ok := <-c:
+			cancelled[i] = ok // not closed with its channel: a cancel
+			if ok && why == nil {
+				why = fmt.Errorf("the broker cancelled the consumer of queue %s", quote(queues[i]))
+			}
+		default:
+		}
+	}
+	for _, c := range closes {
+		select {
+		case e, ok := <-c:
+			if ok && e != nil {
+				return fmt.Errorf("channel closed: %w", e), cancelled
+			}
+		default:
+		}
+	}
+	if why == nil {
+		why = errors.New("channel closed")
+	}
+	return why, cancelled
 }
 
 // streamOffset is where to resume consuming stream queue q.
@@ -317,28 +450,15 @@ func (cs *Consumer) sawStreamOffset(q string, header any) {
 	cs.offsetMu.Unlock()
 }
 
-// resetOffsetsIfCancelled starts every stream over from "last" when the
+// resetStreamOffsets starts every stream over from "last" after the
 // broker cancelled one of its consumers (the stream was deleted, say: its
 // offsets mean nothing any more), as oslo does on a Basic.cancel.
-func (cs *Consumer) resetOffsetsIfCancelled(cancelled []chan string) {
-	for _, c := range cancelled {
-		if c == nil {
-			continue
-		}
-		select {
-		case _, ok := <-c:
-			if !ok { // closed with its channel, not a cancel
-				continue
-			}
-			cs.offsetMu.Lock()
-			for q, off := range cs.offsets {
-				cs.c.log.Warn("stream consumer cancelled by the broker; resuming from last", "queue", q, "offset", off)
-				cs.offsets[q] = "last"
-			}
-			cs.offsetMu.Unlock()
-			return
-		default:
-		}
+func (cs *Consumer) resetStreamOffsets() {
+	cs.offsetMu.Lock()
+	defer cs.offsetMu.Unlock()
+	for q, off := range cs.offsets {
+		cs.c.log.Warn("stream consumer cancelled by the broker; resuming from last", "queue", q, "offset", off)
+		cs.offsets[q] = "last"
 	}
 }
 

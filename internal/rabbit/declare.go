@@ -24,16 +24,35 @@ type Declarations struct {
 // that worked in d so that redeclarations after a reconnect use it. It
 // returns the channel to go on with (ch, or its replacement).
 func (c *Conn) declare(ctx context.Context, ch *amqp.Channel, d *Declarations) (*amqp.Channel, error) {
+	return c.declareBounded(ctx, ch, d, nil)
+}
+
+// declareBounded is declare with each method and reopened channel run by
+// s (bounded; see setup), or directly when s is nil.
+func (c *Conn) declareBounded(ctx context.Context, ch *amqp.Channel, d *Declarations, s *setup) (*amqp.Channel, error) {
+	do := func(step string, f func() error) error {
+		if s == nil {
+			return f()
+		}
+		return s.do(step, s.conn, ch, f)
+	}
+	reopen := func() (*amqp.Channel, error) {
+		if s == nil {
+			return c.reopen(ctx)
+		}
+		return s.channel()
+	}
 	for i := range d.Exchanges {
 		x := &d.Exchanges[i]
-		err := ch.ExchangeDeclare(x.Name, x.Kind, x.Durable, x.AutoDelete, false, false, nil)
+		declareX := func() error { return ch.ExchangeDeclare(x.Name, x.Kind, x.Durable, x.AutoDelete, false, false, nil) }
+		err := do("exchange.declare", declareX)
 		if isDurableMismatch(err) {
 			c.log.Warn("exchange exists with the other durable flag; using it", "exchange", x.Name, "durable", !x.Durable)
-			if ch, err = c.reopen(ctx); err != nil {
+			if ch, err = reopen(); err != nil {
 				return nil, err
 			}
 			x.Durable = !x.Durable
-			err = ch.ExchangeDeclare(x.Name, x.Kind, x.Durable, x.AutoDelete, false, false, nil)
+			err = do("exchange.declare", declareX)
 		}
 		if err != nil {
 			return ch, declareError("exchange", x.Name, err)
@@ -41,21 +60,25 @@ func (c *Conn) declare(ctx context.Context, ch *amqp.Channel, d *Declarations) (
 	}
 	for i := range d.Queues {
 		q := &d.Queues[i]
-		_, err := ch.QueueDeclare(q.Name, q.Durable, q.AutoDelete, q.Exclusive, false, q.Args)
+		declareQ := func() error {
+			_, err := ch.QueueDeclare(q.Name, q.Durable, q.AutoDelete, q.Exclusive, false, q.Args)
+			return err
+		}
+		err := do("queue.declare", declareQ)
 		if isDurableMismatch(err) {
 			c.log.Warn("queue exists with the other durable flag; using it", "queue", q.Name, "durable", !q.Durable)
-			if ch, err = c.reopen(ctx); err != nil {
+			if ch, err = reopen(); err != nil {
 				return nil, err
 			}
 			q.Durable = !q.Durable
-			_, err = ch.QueueDeclare(q.Name, q.Durable, q.AutoDelete, q.Exclusive, false, q.Args)
+			err = do("queue.declare", declareQ)
 		}
 		if err != nil {
 			return ch, declareError("queue", q.Name, err)
 		}
 	}
 	for _, b := range d.Bindings {
-		if err := ch.QueueBind(b.Queue, b.Key, b.Exchange, false, nil); err != nil {
+		if err := do("queue.bind", func() error { return ch.QueueBind(b.Queue, b.Key, b.Exchange, false, nil) }); err != nil {
 			return ch, declareError("binding of queue "+b.Queue+" to", b.Exchange, err)
 		}
 	}

@@ -15,7 +15,8 @@ import (
 // TestMetricsBoundedAndComplete: the method label takes only the methods
 // the endpoints describe (30 random names are one "_unknown" series);
 // listeners count notifications handled, requeued and dropped; a reload
-// that removes a server, a listener and a plugin deletes their series.
+// that removes a server, a listener and a plugin deletes their series;
+// every server's and listener's consumer is ready (status and gauge).
 func TestMetricsBoundedAndComplete(t *testing.T) {
 	topic, good, bad := pypeer.UniqueName(t, "metrics"), pypeer.UniqueName(t, "mgood"), pypeer.UniqueName(t, "mbad")
 	dir := t.TempDir()
@@ -86,6 +87,10 @@ listener "bad" {
 		`oslohost_notifications_total{listener="bad",outcome="dropped"}`:              1,
 		`oslohost_rpc_calls_total{method="ok",outcome="ok",server="gone"}`:            1,
 		`oslohost_plugin_up{plugin="unjournaled"}`:                                    1,
+		`oslohost_consumer_ready{kind="server",name="svc"}`:                           1,
+		`oslohost_consumer_ready{kind="server",name="gone"}`:                          1,
+		`oslohost_consumer_ready{kind="listener",name="good"}`:                        1,
+		`oslohost_consumer_ready{kind="listener",name="bad"}`:                         1,
 	}
 	waitFor(t, 30*time.Second, "the metrics", func() bool {
 		m := h.Metrics(t)
@@ -96,6 +101,17 @@ listener "bad" {
 		}
 		return true
 	})
+	st := h.Status(t)
+	for _, s := range st.Servers {
+		if s.State != "consuming" || s.StateSince == nil {
+			t.Errorf("server %s: state %q since %v, want consuming", s.Name, s.State, s.StateSince)
+		}
+	}
+	for _, l := range st.Listeners {
+		if l.State != "consuming" {
+			t.Errorf("listener %s: state %q, want consuming", l.Name, l.State)
+		}
+	}
 	for k := range h.Metrics(t) {
 		if strings.Contains(k, "no_such_method") {
 			t.Fatalf("a series per unknown method: %s", k)

@@ -149,6 +149,13 @@ server "s" {
 		}
 	}
 
+	probeReply := ""
+	for name := range listQueues(t, nodes) {
+		if strings.HasPrefix(name, "reply_") && name != callerReply {
+			probeReply = name
+		}
+	}
+
 	// The load: 4 callers, one call at a time each, until stopped.
 	var (
 		phase   atomic.Int32
@@ -195,7 +202,11 @@ server "s" {
 		what   string
 		node   func() *privateNode
 		served [2]time.Duration // h1, h2 answering again after the kill
-		down   string
+		probe  [2]error         // the last probe's error when it never answered
+		// consuming is when each host's server consumer consumed again
+		// after the kill, by its own status (0: never interrupted).
+		consuming [2]time.Duration
+		down      string
 	}
 	kills := []*kill{
 		{what: "node h1 is connected to", node: func() *privateNode { return connectedNode(t, nodes, hosts[0].h.Pid()) }},
@@ -205,7 +216,8 @@ server "s" {
 	for i, k := range kills {
 		n := k.node()
 		k.down = n.name
-		t.Logf("kill %d (%s): %s; queues (name leader members): %s", i+1, k.what, n.name, queueMembers(t, nodes, topic, callerReply))
+		t.Logf("kill %d (%s): %s; queues (name leader members): %s", i+1, k.what, n.name,
+			queueMembers(t, nodes, topic, topic+".h1", topic+".h2", callerReply, probeReply))
 		phase.Store(int32(i + 1))
 		killedAt := time.Now()
 		n.kill9(t)
@@ -215,10 +227,25 @@ server "s" {
 			go func() {
 				defer wg.Done()
 				pc := client.New(probes, oslo.Target{Topic: topic, Server: hs.name})
-				k.served[j] = serveAgainNoFatal(pc, "ok", killedAt, 60*time.Second)
+				k.served[j], k.probe[j] = serveAgainErr(pc, "ok", killedAt, 60*time.Second)
 			}()
 		}
 		wg.Wait()
+		for j, hs := range hosts {
+			for _, s := range hs.h.Status(t).Servers {
+				switch {
+				case s.State != "consuming":
+					k.consuming[j] = -1
+					t.Logf("kill %d: %s's server is %s since %v: %s", i+1, hs.name, s.State, s.StateSince, s.LastError)
+				case s.StateSince != nil && s.StateSince.After(killedAt):
+					k.consuming[j] = s.StateSince.Sub(killedAt)
+					t.Logf("kill %d: %s consuming again %v after the kill (last error: %s)", i+1, hs.name, k.consuming[j].Round(time.Millisecond), s.LastError)
+				}
+			}
+			if k.probe[j] != nil {
+				t.Logf("kill %d: %s's probes never answered; the last: %v", i+1, hs.name, k.probe[j])
+			}
+		}
 		if rest := clusterOutage - time.Since(killedAt); rest > 0 {
 			time.Sleep(rest) // the node stays down a moment, under load
 		}
@@ -235,6 +262,7 @@ server "s" {
 	// Every execution, by call id: the hosts' journals and the Python
 	// server's record lines (which it emits before it answers).
 	execs := map[string]int{}
+	by := map[string][]string{} // call id -> who executed it, in journal order
 	for _, hs := range hosts {
 		f, err := os.Open(hs.journal)
 		if err != nil {
@@ -243,6 +271,7 @@ server "s" {
 		sc := bufio.NewScanner(f)
 		for sc.Scan() {
 			execs[sc.Text()]++
+			by[sc.Text()] = append(by[sc.Text()], hs.name)
 		}
 		f.Close()
 	}
@@ -250,6 +279,7 @@ server "s" {
 	for _, cs := range casts {
 		if id, ok := cs.Kwargs["id"].(string); ok {
 			execs[id]++
+			by[id] = append(by[id], "p")
 		}
 	}
 
@@ -285,6 +315,9 @@ server "s" {
 				ct.hung++
 			}
 		}
+		if execs[id] > 1 {
+			t.Logf("executed twice: call %s (phase %d, %s after %v) by %v", id, cc.phase, cc.outcome, cc.elapsed.Round(time.Millisecond), by[id])
+		}
 		if cc.outcome != "ok" && cc.outcome != "timeout" {
 			failedHow[cc.outcome]++
 		}
@@ -300,7 +333,14 @@ server "s" {
 	t.Logf("result: total calls=%d answered=%d failed=%d timed_out=%d not_executed=%d executed_not_answered=%d executed_twice=%d answered_not_executed=%d past_timeout=%d failures=%v",
 		all.calls, all.ok, all.failed, all.timeout, all.notRun, all.runNotAnswered, all.runTwice, all.answeredNotRun, all.hung, failedHow)
 	for i, k := range kills {
-		t.Logf("result: kill %d (%s): h1 serving again after %v, h2 after %v", i+1, k.what, k.served[0].Round(time.Millisecond), k.served[1].Round(time.Millisecond))
+		t.Logf("result: kill %d (%s): h1 serving again after %v, h2 after %v; consuming again (host status; 0 = not interrupted): h1 %v, h2 %v",
+			i+1, k.what, k.served[0].Round(time.Millisecond), k.served[1].Round(time.Millisecond),
+			k.consuming[0].Round(time.Millisecond), k.consuming[1].Round(time.Millisecond))
+		for j, d := range k.consuming {
+			if d < 0 || d > clusterServeBound {
+				t.Errorf("kill %d (%s): %s's consumer consuming again after %v, want within %v", i+1, k.what, hosts[j].name, d, clusterServeBound)
+			}
+		}
 		for j, d := range k.served {
 			if d < 0 || d > clusterServeBound {
 				t.Errorf("kill %d (%s): %s serving again after %v, want within %v", i+1, k.what, hosts[j].name, d, clusterServeBound)
@@ -422,16 +462,24 @@ func leaderOf(t testing.TB, nodes []*privateNode, q string) *privateNode {
 // broker shows "<program>:<pid>:..." as the connection_name).
 func connectedNode(t testing.TB, nodes []*privateNode, pid int) *privateNode {
 	t.Helper()
+	// list_connections lists the whole cluster's connections on any node:
+	// the connection process's pid, "<node.N.N.N>", says where each one is.
 	mark := fmt.Sprintf(":%d:", pid)
-	for _, n := range nodes {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		out, err := n.ctlOutput(ctx, "list_connections", "--no-table-headers", "client_properties")
-		cancel()
-		if err != nil {
-			t.Fatal(err)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, err := live(t, nodes).ctlOutput(ctx, "list_connections", "--no-table-headers", "pid", "client_properties")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if !strings.Contains(line, mark) {
+			continue
 		}
-		if strings.Contains(out, mark) {
-			return n
+		connPid, _, _ := strings.Cut(strings.TrimSpace(line), "\t")
+		for _, n := range nodes {
+			if strings.HasPrefix(connPid, "<"+n.name+".") {
+				return n
+			}
 		}
 	}
 	t.Fatalf("no cluster node has a connection of pid %d", pid)

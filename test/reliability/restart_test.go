@@ -165,16 +165,24 @@ server "s" {
 // serveAgainNoFatal is serveAgain for use off the test goroutine: it
 // returns -1 when the bound passes.
 func serveAgainNoFatal(c *client.Client, method string, since time.Time, bound time.Duration) time.Duration {
+	d, _ := serveAgainErr(c, method, since, bound)
+	return d
+}
+
+// serveAgainErr is serveAgainNoFatal that also returns the last call's
+// error when the bound passes.
+func serveAgainErr(c *client.Client, method string, since time.Time, bound time.Duration) (time.Duration, error) {
 	c = c.Prepare(client.Timeout(time.Second))
 	deadline := time.Now().Add(bound)
+	var err error
 	for time.Now().Before(deadline) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		err := c.Call(ctx, nil, method, nil, nil)
+		err = c.Call(ctx, nil, method, nil, nil)
 		cancel()
 		if err == nil {
-			return time.Since(since)
+			return time.Since(since), nil
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return -1
+	return -1, err
 }
