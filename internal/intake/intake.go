@@ -35,11 +35,7 @@ func (m *Msg[M]) TTL() time.Duration { return expiration(&m.Delivery) }
 type Config[M any] struct {
 	// Source gives the deliveries.
 	Source Source
-	// Consume says what to declare and consume (Name, Declare, Queues,
-	// Prefetch, DeleteOnStop); BatchAcks is set by the policy and Args by
-	// the Source.
-	Consume rabbit.ConsumeSpec
-	Policy  Policy
+	Policy Policy
 	// MaxBodySize bounds bodies, before and after decompression
 	// (oslo.DefaultMaxMessageSize when not positive).
 	MaxBodySize int
@@ -145,9 +141,11 @@ func New[M any](cfg Config[M]) (*Intake[M], error) {
 	return in, nil
 }
 
-// Start starts consuming and returns once the consumer is ready, failed
-// for good, or ctx ends (then it is stopped).
-func (in *Intake[M]) Start(ctx context.Context) error {
+// Start starts consuming what spec names (Name, Declare, Queues,
+// Prefetch, DeleteOnStop; BatchAcks is the policy's and Args the
+// Source's) and returns once the consumer is ready, failed for good, or
+// ctx ends (then it is stopped).
+func (in *Intake[M]) Start(ctx context.Context, spec rabbit.ConsumeSpec) error {
 	in.mu.Lock()
 	if in.started {
 		in.mu.Unlock()
@@ -155,7 +153,6 @@ func (in *Intake[M]) Start(ctx context.Context) error {
 	}
 	in.started = true
 	in.mu.Unlock()
-	spec := in.cfg.Consume
 	// Under AckOnReceipt the workers ack at once as they start: their
 	// acks coalesce.
 	spec.BatchAcks = in.cfg.Policy == AckOnReceipt
