@@ -205,7 +205,6 @@ func TestDeliveryOutcomes(t *testing.T) {
 		for _, tt := range tests {
 			t.Run(fmt.Sprintf("%d/%s", policy, tt.name), func(t *testing.T) {
 				r := newRig(t, policy, nil, nil)
-				defer r.shutdown(t)
 				if tt.seed {
 					r.dups.Seen("u-dup", 0)
 				}
@@ -243,6 +242,7 @@ func TestDeliveryOutcomes(t *testing.T) {
 				if tt.log != "" && !strings.Contains(r.logs.String(), tt.log) {
 					t.Errorf("log lacks %q:\n%s", tt.log, r.logs.String())
 				}
+				r.shutdown(t) // the record follows the ack
 				if !r.dups.Contains("u-next") {
 					t.Error("the handled message's unique id was not recorded")
 				}
