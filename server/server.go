@@ -77,7 +77,7 @@ type Observer interface {
 // Server is an oslo.messaging RPC server. Safe for concurrent use.
 type Server struct {
 	cfg     Config
-	t       *transportx.Shared
+	opts    rabbit.Options
 	log     hclog.Logger
 	replies *replySender
 	// in is the intake: acks on receipt, then dispatch runs the request.
@@ -114,11 +114,17 @@ func New(t *transport.Transport, cfg Config) (*Server, error) {
 		exec = executors.NewPool(64)
 	}
 	cfg.Executor = exec
+	return newServer(cfg, sh.Options, intake.Rabbit{Conn: sh.Conn, Options: sh.Options}, sh.Conn.Publish)
+}
+
+// newServer is a Server of cfg (its defaults filled in) consuming from src
+// and replying with publish.
+func newServer(cfg Config, o rabbit.Options, src intake.Source, publish func(context.Context, rabbit.Message) error) (*Server, error) {
 	log := cfg.Logger.With("topic", cfg.Target.Topic, "server", cfg.Target.Server)
-	s := &Server{cfg: cfg, t: sh, log: log, replies: newReplySender(sh.Conn.Publish, log, sh.Options)}
+	s := &Server{cfg: cfg, opts: o, log: log, replies: newReplySender(publish, log, o)}
 	var err error
 	s.in, err = intake.New(intake.Config[*oslo.Request]{
-		Source:      intake.Rabbit{Conn: sh.Conn, Options: sh.Options},
+		Source:      src,
 		Policy:      intake.AckOnReceipt,
 		MaxBodySize: cfg.MaxBodySize,
 		Decode:      decodeRequest,
@@ -128,7 +134,7 @@ func New(t *transport.Transport, cfg Config) (*Server, error) {
 		Handle:      s.handle,
 		Noun:        "message",
 		Describe:    describeRequest,
-		Executor:    exec,
+		Executor:    cfg.Executor,
 		Logger:      log,
 	})
 	if err != nil {
@@ -144,10 +150,10 @@ func (s *Server) Target() oslo.Target { return s.cfg.Target }
 // by the queue manager with use_queue_manager, else at random). Each call
 // names a new fanout queue.
 func (s *Server) plan() rabbit.Plan {
-	namer := s.t.Options.Namer(func(err error) {
+	namer := s.opts.Namer(func(err error) {
 		s.log.Warn("queue manager unavailable; naming the fanout queue at random", "error", err)
 	})
-	return PlanFor(s.t.Options, s.cfg, namer)
+	return PlanFor(s.opts, s.cfg, namer)
 }
 
 // PlanFor is what a server configured with cfg on a transport with
@@ -170,7 +176,7 @@ func (s *Server) Start(ctx context.Context) error {
 	plan := s.plan()
 	prefetch := s.cfg.Prefetch
 	if prefetch == 0 {
-		prefetch = s.t.Options.ConsumerPrefetch(s.cfg.Executor.Capacity())
+		prefetch = s.opts.ConsumerPrefetch(s.cfg.Executor.Capacity())
 	}
 	err := s.in.Start(ctx, rabbit.ConsumeSpec{
 		Name:         "rpc-" + t.Topic,
