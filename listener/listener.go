@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
-	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/oslohost/oslohost/executors"
 	"github.com/oslohost/oslohost/internal/intake"
@@ -147,9 +146,6 @@ func New(t *transport.Transport, cfg Config) (*Listener, error) {
 	if cfg.MaxRequeues == 0 {
 		cfg.MaxRequeues = DefaultMaxRequeues
 	}
-	if cfg.MaxBodySize <= 0 {
-		cfg.MaxBodySize = DefaultMaxBodySize
-	}
 	if cfg.Logger == nil {
 		cfg.Logger = hclog.NewNullLogger()
 	}
@@ -186,9 +182,10 @@ func New(t *transport.Transport, cfg Config) (*Listener, error) {
 		attempts:  newAttemptCounter(attemptsTracked),
 	}
 	icfg := intake.Config[*item]{
+		Name:        "listener",
 		Source:      intake.Rabbit{Conn: sh.Conn, Options: sh.Options},
 		Policy:      intake.AckAfterHandling,
-		MaxBodySize: cfg.MaxBodySize,
+		MaxBodySize: cfg.MaxBodySize, // DefaultMaxBodySize when not positive
 		Decode:      decodeItem,
 		UniqueID:    itemUniqueID,
 		Duplicates:  cfg.Duplicates,
@@ -254,17 +251,13 @@ func (l *Listener) Start(ctx context.Context) error {
 	if l.cfg.Pool != "" {
 		name += "-" + l.cfg.Pool
 	}
-	err := l.in.Start(ctx, rabbit.ConsumeSpec{
+	if err := l.in.Start(ctx, rabbit.ConsumeSpec{
 		Name:     name,
 		Declare:  l.topo.decl,
 		Queues:   l.topo.queues,
 		Prefetch: l.prefetch,
-	})
-	if errors.Is(err, intake.ErrStarted) {
-		return errors.New("listener: already started")
-	}
-	if err != nil {
-		return fmt.Errorf("listener: start: %w", err)
+	}); err != nil {
+		return err
 	}
 	l.log.Info("listening for notifications", "queues", l.topo.queues, "prefetch", l.prefetch)
 	return nil
@@ -281,171 +274,4 @@ func (l *Listener) Run(ctx context.Context, drain time.Duration) error {
 // handler, waits until the running handlers return and their messages are
 // acked or requeued, or ctx ends (then the handlers' ctx is cancelled),
 // stops the consumer and shuts the executor down. Idempotent.
-func (l *Listener) Shutdown(ctx context.Context) error {
-	if err := l.in.Shutdown(ctx); err != nil {
-		return fmt.Errorf("listener: shutdown: %w", err)
-	}
-	return nil
-}
-
-// item is a notification taken for the handler.
-type item struct {
-	msg Message
-	// priorityKnown is whether the priority is one of oslo's.
-	priorityKnown bool
-	// key identifies the message across redeliveries for attempt counting:
-	// its _unique_id, else its message_id.
-	key      string
-	uniqueID string
-}
-
-func itemUniqueID(it *item) string { return it.uniqueID }
-
-func describeItem(it *item) []any {
-	return []any{"event_type", it.msg.EventType, "message_id", it.msg.Metadata.MessageID}
-}
-
-// decodeItem decodes a notification into what the handler will see.
-func decodeItem(d *amqp.Delivery, body []byte) (*item, error) {
-	n, err := oslo.DecodeNotification(body)
-	if err != nil {
-		return nil, err
-	}
-	p, known := oslo.NormalizePriority(n.Priority)
-	it := &item{
-		msg: Message{
-			Priority:    p,
-			PublisherID: n.PublisherID,
-			EventType:   n.EventType,
-			Payload:     n.Payload,
-			Context:     n.EndpointContext(),
-			Metadata:    Metadata{MessageID: n.MessageID, Timestamp: n.Timestamp},
-			Topic:       strings.TrimSuffix(d.RoutingKey, "."+p),
-			Redelivered: d.Redelivered,
-		},
-		priorityKnown: known,
-		key:           n.UniqueID,
-		uniqueID:      n.UniqueID,
-	}
-	if it.msg.Payload == nil {
-		it.msg.Payload = []byte("null")
-	}
-	if it.key == "" {
-		it.key = n.MessageID
-	}
-	return it, nil
-}
-
-// screen decides whether a decoded notification goes to the handler
-// (the others are acked by the intake) and counts its attempts.
-func (l *Listener) screen(d *amqp.Delivery, it *item) bool {
-	m := &it.msg
-	if !it.priorityKnown {
-		l.log.Warn(fmt.Sprintf("Unknown priority %q", m.Priority), "event_type", m.EventType, "message_id", m.Metadata.MessageID)
-		return false
-	}
-	if !l.priorities[m.Priority] {
-		// No handler for it, as a Python listener without that endpoint
-		// method (reachable only through foreign bindings of a pool queue).
-		l.log.Debug("notification of a priority not listened to", "priority", m.Priority, "event_type", m.EventType)
-		return false
-	}
-	if !l.cfg.Filter.Match(m) {
-		l.log.Trace("notification filtered out", "event_type", m.EventType, "publisher_id", m.PublisherID)
-		return false
-	}
-	count := l.attempts.requeues(it.key)
-	if bc, ok := brokerDeliveryCount(d.Headers); ok && bc > count {
-		count = bc
-	}
-	m.Attempts = count + 1
-	return true
-}
-
-// handle runs the handler on one notification.
-func (l *Listener) handle(ctx context.Context, m *intake.Msg[*item]) intake.Verdict {
-	return l.verdict(m.Message, l.callHandler(ctx, m.Message))
-}
-
-// callHandler runs the handler; an error or a panic is a Requeue.
-func (l *Listener) callHandler(ctx context.Context, it *item) (res Result) {
-	defer func() {
-		if r := recover(); r != nil {
-			l.log.Error("notification handler panicked", "panic", fmt.Sprint(r), "event_type", it.msg.EventType, "message_id", it.msg.Metadata.MessageID)
-			res = Requeue
-		}
-	}()
-	res, err := l.cfg.Handler.HandleNotification(ctx, &it.msg)
-	if err != nil {
-		l.log.Warn("notification handler failed", "error", err, "event_type", it.msg.EventType, "message_id", it.msg.Metadata.MessageID)
-		return Requeue
-	}
-	return res
-}
-
-// handleBatch runs the batch handler on one batch.
-func (l *Listener) handleBatch(ctx context.Context, batch []*intake.Msg[*item]) []intake.Verdict {
-	res := l.callBatchHandler(ctx, batch)
-	vs := make([]intake.Verdict, len(batch))
-	for i, m := range batch {
-		vs[i] = l.verdict(m.Message, res[i])
-	}
-	return vs
-}
-
-// callBatchHandler returns one Result per message.
-func (l *Listener) callBatchHandler(ctx context.Context, batch []*intake.Msg[*item]) (res []Result) {
-	all := func(r Result) []Result {
-		out := make([]Result, len(batch))
-		for i := range out {
-			out[i] = r
-		}
-		return out
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			l.log.Error("notification batch handler panicked", "panic", fmt.Sprint(r), "batch_size", len(batch))
-			res = all(Requeue)
-		}
-	}()
-	msgs := make([]*Message, len(batch))
-	for i, m := range batch {
-		msgs[i] = &m.Message.msg
-	}
-	got, err := l.cfg.BatchHandler.HandleNotifications(ctx, msgs)
-	switch {
-	case err != nil:
-		l.log.Warn("notification batch handler failed", "error", err, "batch_size", len(batch))
-		return all(Requeue)
-	case got == nil:
-		return all(Handled)
-	case len(got) != len(batch):
-		l.log.Error("notification batch handler returned the wrong number of results; requeueing the batch", "results", len(got), "batch_size", len(batch))
-		return all(Requeue)
-	}
-	return got
-}
-
-// verdict is how a handled message is settled: a Requeue is requeued
-// when allowed and not asked for too often, else dropped (acked).
-func (l *Listener) verdict(it *item, res Result) intake.Verdict {
-	m := &it.msg
-	if res != Requeue {
-		l.attempts.done(it.key)
-		return intake.Handled
-	}
-	switch {
-	case !l.cfg.AllowRequeue:
-		l.log.Warn("handler asked to requeue but requeue is not allowed: notification dropped",
-			"event_type", m.EventType, "message_id", m.Metadata.MessageID)
-	case l.cfg.MaxRequeues >= 0 && m.Attempts > l.cfg.MaxRequeues:
-		l.log.Error("dropping poison notification: requeued too often",
-			"event_type", m.EventType, "message_id", m.Metadata.MessageID, "publisher_id", m.PublisherID,
-			"priority", m.Priority, "attempts", m.Attempts, "max_requeues", l.cfg.MaxRequeues)
-	default:
-		l.attempts.requeued(it.key)
-		return intake.Requeued
-	}
-	l.attempts.done(it.key)
-	return intake.Dropped
-}
+func (l *Listener) Shutdown(ctx context.Context) error { return l.in.Shutdown(ctx) }

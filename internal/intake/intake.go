@@ -3,6 +3,7 @@ package intake
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -33,6 +34,8 @@ func (m *Msg[M]) TTL() time.Duration { return expiration(&m.Delivery) }
 
 // Config configures an Intake of messages of type M.
 type Config[M any] struct {
+	// Name prefixes the errors of Start and Shutdown ("server calc").
+	Name string
 	// Source gives the deliveries.
 	Source Source
 	Policy Policy
@@ -113,6 +116,9 @@ func New[M any](cfg Config[M]) (*Intake[M], error) {
 	if cfg.Logger == nil {
 		cfg.Logger = hclog.NewNullLogger()
 	}
+	if cfg.Name == "" {
+		cfg.Name = "intake"
+	}
 	if cfg.Noun == "" {
 		cfg.Noun = "message"
 	}
@@ -149,7 +155,7 @@ func (in *Intake[M]) Start(ctx context.Context, spec rabbit.ConsumeSpec) error {
 	in.mu.Lock()
 	if in.started {
 		in.mu.Unlock()
-		return ErrStarted
+		return fmt.Errorf("%s: %w", in.cfg.Name, ErrStarted)
 	}
 	in.started = true
 	in.mu.Unlock()
@@ -160,7 +166,10 @@ func (in *Intake[M]) Start(ctx context.Context, spec rabbit.ConsumeSpec) error {
 	in.mu.Lock()
 	in.consumer = c
 	in.mu.Unlock()
-	return c.WaitReady(ctx)
+	if err := c.WaitReady(ctx); err != nil {
+		return fmt.Errorf("%s: start: %w", in.cfg.Name, err)
+	}
+	return nil
 }
 
 // Go runs f on a goroutine of its own that Shutdown waits for, with the
@@ -202,14 +211,20 @@ func (in *Intake[M]) Shutdown(ctx context.Context) error {
 		case <-in.shut:
 			return nil
 		case <-ctx.Done():
-			return context.Cause(ctx)
+			return fmt.Errorf("%s: shutdown: %w", in.cfg.Name, context.Cause(ctx))
 		}
 	}
 	defer close(in.shut)
+	var err error
 	if in.cfg.Policy == AckOnReceipt {
-		return in.stopThenDrain(ctx, c)
+		err = in.stopThenDrain(ctx, c)
+	} else {
+		err = in.drainThenStop(ctx, c)
 	}
-	return in.drainThenStop(ctx, c)
+	if err != nil {
+		return fmt.Errorf("%s: shutdown: %w", in.cfg.Name, err)
+	}
+	return nil
 }
 
 // stopThenDrain is AckOnReceipt's shutdown: the running messages are
