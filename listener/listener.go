@@ -112,6 +112,11 @@ func New(t *transport.Transport, cfg Config) (*Listener, error) {
 	if sh == nil {
 		return nil, errors.New("listener: a transport is required")
 	}
+	return newListener(sh, intake.Rabbit{Conn: sh.Conn, Options: sh.Options}, cfg)
+}
+
+// newListener is New consuming from src.
+func newListener(sh *transportx.Shared, src intake.Source, cfg Config) (*Listener, error) {
 	if len(cfg.Targets) == 0 {
 		return nil, errors.New("listener: no target")
 	}
@@ -183,7 +188,7 @@ func New(t *transport.Transport, cfg Config) (*Listener, error) {
 	}
 	icfg := intake.Config[*item]{
 		Name:        "listener",
-		Source:      intake.Rabbit{Conn: sh.Conn, Options: sh.Options},
+		Source:      src,
 		Policy:      intake.AckAfterHandling,
 		MaxBodySize: cfg.MaxBodySize, // DefaultMaxBodySize when not positive
 		Decode:      decodeItem,
