@@ -94,7 +94,6 @@ type DuplicateWindow interface {
 // concurrent use.
 type Listener struct {
 	cfg        Config
-	t          *transportx.Shared
 	log        hclog.Logger
 	priorities map[string]bool
 	topo       topology
@@ -180,7 +179,7 @@ func newListener(sh *transportx.Shared, src intake.Source, cfg Config) (*Listene
 		batchSize = prefetch
 	}
 	l := &Listener{
-		cfg: cfg, t: sh, log: log, priorities: prios,
+		cfg: cfg, log: log, priorities: prios,
 		topo:      declarations(sh.Topology(), cfg.Exchange, cfg.Targets, cfg.Priorities, cfg.Pool),
 		prefetch:  prefetch,
 		batchSize: batchSize,
