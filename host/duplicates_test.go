@@ -18,7 +18,7 @@ func TestDuplicatesKeptPerBlock(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := h.duplicates("server", "a")
-	a.Add("id-1", 0)
+	a.Seen("id-1", 0)
 	tests := []struct {
 		name      string
 		kind, blk string

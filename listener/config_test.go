@@ -78,16 +78,16 @@ func TestNewDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b.prefetch != 20 || b.batch.size != 10 {
-		t.Errorf("prefetch %d, batch size %d; want 20 and 10", b.prefetch, b.batch.size)
+	if b.prefetch != 20 || b.batchSize != 10 {
+		t.Errorf("prefetch %d, batch size %d; want 20 and 10", b.prefetch, b.batchSize)
 	}
 	c, err := New(over(conn), Config{Targets: []Target{{Topic: "t"}}, BatchHandler: nopBatch,
 		Batch: &BatchConfig{Size: 10}, Prefetch: 4})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.batch.size != 4 {
-		t.Errorf("batch size %d, want the prefetch 4", c.batch.size)
+	if c.batchSize != 4 {
+		t.Errorf("batch size %d, want the prefetch 4", c.batchSize)
 	}
 }
 

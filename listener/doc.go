@@ -15,8 +15,9 @@
 // each pool (and the pool-less queue) gets its own copy of every
 // notification and the listeners of one pool share the work.
 //
-// Delivery is at least once: a notification is acked after its handler
-// returned. A handler returns Handled or Requeue (an error or a panic
+// Consuming is internal/intake's, with its AckAfterHandling policy (the
+// same checks, decoder and duplicate window as package server's). Delivery
+// is at least once: a notification is acked after its handler returned. A handler returns Handled or Requeue (an error or a panic
 // counts as Requeue). Requeue puts the message back on its queue
 // (basic.reject requeue=true) when AllowRequeue is set, else the message
 // is acked and dropped, as oslo does. Requeues are bounded: after
@@ -26,9 +27,13 @@
 // What a handler may see twice: a message it asked to requeue (by design),
 // and a message whose handling was under way when the connection, the
 // process or the handler's host crashed (it was never acked, so the broker
-// delivers it again). A message redelivered after it was handled but before
-// the ack reached the broker is caught by the duplicate window (the
+// delivers it again). A message redelivered after it was handled but
+// before the ack reached the broker is caught by the duplicate window (the
 // _unique_id values handled in the last minute or more, where oslo keeps
 // the last 16; see Config.Duplicates) when it comes back to the same
 // Listener, or to one sharing its window.
+//
+// Shutdown lets the running handlers finish while the channel is still
+// open, so that their acks reach the broker, and holds what arrives
+// meanwhile until the consumer stops, then gives it back.
 package listener

@@ -2,6 +2,7 @@ package oslo
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -128,46 +129,105 @@ func DecodeNotification(body []byte) (*Notification, error) {
 	if err != nil {
 		return nil, err
 	}
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(inner, &fields); err != nil {
-		return nil, fmt.Errorf("%w: notification: %v", ErrMalformed, err)
+	return decodeNotificationInner(inner)
+}
+
+// Indexes of the string members of a notification, in the order they are
+// checked.
+const (
+	nMessageID = iota
+	nPublisherID
+	nEventType
+	nPriority
+	nTimestamp
+	nUniqueID
+	nStrings
+)
+
+var notificationStringKeys = [nStrings]string{"message_id", "publisher_id", "event_type", "priority", "timestamp", "_unique_id"}
+
+// decodeNotificationInner parses the inner notification object with the
+// scanner requests are decoded with (no map, no reflection). A key given
+// twice counts with its last value, as in Python's json.loads, and only
+// that value is checked.
+func decodeNotificationInner(inner []byte) (*Notification, error) {
+	if !validJSON(inner) {
+		var v any
+		return nil, fmt.Errorf("%w: notification: %v", ErrMalformed, json.Unmarshal(inner, &v))
 	}
-	if fields == nil {
-		return nil, fmt.Errorf("%w: notification is not an object", ErrMalformed)
-	}
+	var raw [nStrings]json.RawMessage
 	n := &Notification{}
-	for k, v := range fields {
-		var err error
+	err := pyjson.EachMember(inner, func(key []byte, escaped bool, v []byte) error {
+		k, known := notificationKey(key)
+		if escaped || !known {
+			k = pyjson.MemberKey(key, escaped)
+		}
 		switch k {
 		case "message_id":
-			err = optString(v, &n.MessageID)
+			raw[nMessageID] = v
 		case "publisher_id":
-			err = optString(v, &n.PublisherID)
+			raw[nPublisherID] = v
 		case "event_type":
-			err = optString(v, &n.EventType)
+			raw[nEventType] = v
 		case "priority":
-			err = optString(v, &n.Priority)
+			raw[nPriority] = v
 		case "timestamp":
-			err = optString(v, &n.Timestamp)
+			raw[nTimestamp] = v
 		case "_unique_id":
-			err = optString(v, &n.UniqueID)
+			raw[nUniqueID] = v
 		case "payload":
+			n.Payload = nil
 			if string(v) != "null" {
 				n.Payload = v
 			}
 		default:
 			if name, ok := strings.CutPrefix(k, ContextPrefix); ok {
 				if n.Context == nil {
-					n.Context = make(Context, len(fields))
+					n.Context = make(Context, 8)
 				}
 				n.Context[name] = v
 			}
 		}
-		if err != nil {
-			return nil, fmt.Errorf("%w: notification %s: %v", ErrMalformed, k, err)
+		return nil
+	})
+	if errors.Is(err, pyjson.ErrNotObject) {
+		return nil, fmt.Errorf("%w: notification is not an object", ErrMalformed)
+	}
+	if err != nil {
+		return nil, err
+	}
+	dst := [nStrings]*string{&n.MessageID, &n.PublisherID, &n.EventType, &n.Priority, &n.Timestamp, &n.UniqueID}
+	for i, v := range raw {
+		if v == nil {
+			continue
+		}
+		if err := optString(v, dst[i]); err != nil {
+			return nil, fmt.Errorf("%w: notification %s: %v", ErrMalformed, notificationStringKeys[i], err)
 		}
 	}
 	return n, nil
+}
+
+// notificationKey returns the notification keys the decoder knows as
+// constants, so that matching them allocates nothing.
+func notificationKey(key []byte) (string, bool) {
+	switch string(key) {
+	case "message_id":
+		return "message_id", true
+	case "publisher_id":
+		return "publisher_id", true
+	case "event_type":
+		return "event_type", true
+	case "priority":
+		return "priority", true
+	case "payload":
+		return "payload", true
+	case "timestamp":
+		return "timestamp", true
+	case "_unique_id":
+		return "_unique_id", true
+	}
+	return "", false
 }
 
 // Timestamp formats t as Python's str(datetime.utcnow()) does:

@@ -15,9 +15,10 @@ var jsonUnmarshal = json.Unmarshal
 
 // dispatch runs one request on an executor worker: look up the handler,
 // call it with heartbeats going, reply. traceparent is the request's W3C
-// trace context header ("" for none).
-func (s *Server) dispatch(req *oslo.Request, deadline time.Time, traceparent string) {
-	ctx := s.hardCtx
+// trace context header ("" for none); ctx ends when shutdown gives up
+// waiting.
+func (s *Server) dispatch(ctx context.Context, req *oslo.Request, deadline time.Time, traceparent string) {
+	hardCtx := ctx
 	if !deadline.IsZero() {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithDeadline(ctx, deadline)
@@ -39,7 +40,7 @@ func (s *Server) dispatch(req *oslo.Request, deadline time.Time, traceparent str
 	h, failure := s.cfg.Dispatcher.Lookup(req)
 	var result json.RawMessage
 	if failure == nil {
-		stopHB := s.startHeartbeats(req, log)
+		stopHB := s.startHeartbeats(hardCtx, req, log)
 		var err error
 		result, err = h.ServeRPC(dctx, &Call{
 			Method: req.Method, Namespace: req.Namespace, Version: req.VersionOrDefault(),
@@ -79,7 +80,7 @@ func (s *Server) dispatch(req *oslo.Request, deadline time.Time, traceparent str
 	}
 	reply := &oslo.Reply{Result: result, Failure: failure, Ending: true, MsgID: req.MsgID, UniqueID: oslo.NewID()}
 	_, pspan := tracing.Child(ctx, tracing.SpanReplyPublish)
-	err := s.replies.send(s.hardCtx, req.ReplyQ, reply)
+	err := s.replies.send(hardCtx, req.ReplyQ, reply)
 	pspan.End(err)
 	if err != nil {
 		log().Warn("reply not sent", "reply_q", req.ReplyQ, "error", err)
@@ -90,7 +91,7 @@ func (s *Server) dispatch(req *oslo.Request, deadline time.Time, traceparent str
 // the call runs, as a Python server's watchdog does, and returns the func
 // that stops them (and waits until no heartbeat is being sent, so the final
 // reply is always last).
-func (s *Server) startHeartbeats(req *oslo.Request, log func() hclog.Logger) func() {
+func (s *Server) startHeartbeats(hardCtx context.Context, req *oslo.Request, log func() hclog.Logger) func() {
 	if !req.IsCall() {
 		return func() {}
 	}
@@ -112,7 +113,7 @@ func (s *Server) startHeartbeats(req *oslo.Request, log func() hclog.Logger) fun
 				return
 			case <-t.C:
 			}
-			ctx, cancel := context.WithTimeout(s.hardCtx, interval)
+			ctx, cancel := context.WithTimeout(hardCtx, interval)
 			err := s.replies.send(ctx, req.ReplyQ, oslo.Heartbeat(req.MsgID))
 			cancel()
 			if err != nil {

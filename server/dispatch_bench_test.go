@@ -18,7 +18,7 @@ func benchServer() *Server {
 		return json.RawMessage(`{"ok":true}`), nil
 	})
 	d := NewDispatcher(Endpoint{Methods: map[string]Handler{"echo": h}})
-	return &Server{cfg: Config{Dispatcher: d}, log: hclog.NewNullLogger(), hardCtx: context.Background()}
+	return &Server{cfg: Config{Dispatcher: d}, log: hclog.NewNullLogger()}
 }
 
 // benchRequest is a cast as a nova-style caller with osprofiler sends it.
@@ -37,9 +37,9 @@ func benchRequest(b *testing.B) *oslo.Request {
 // BenchmarkDispatch is one cast through Server.dispatch: lookup, handler,
 // observer-less bookkeeping (tracing off unless a benchmark turns it on).
 func BenchmarkDispatch(b *testing.B) {
-	s, req := benchServer(), benchRequest(b)
+	s, req, ctx := benchServer(), benchRequest(b), context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		s.dispatch(req, time.Time{}, "")
+		s.dispatch(ctx, req, time.Time{}, "")
 	}
 }

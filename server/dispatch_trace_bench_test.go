@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -15,9 +16,9 @@ import (
 func BenchmarkDispatchTraced(b *testing.B) {
 	off := tracing.Use(sdktrace.NewTracerProvider(), []string{"SECRET_KEY"}, nil)
 	defer off()
-	s, req := benchServer(), benchRequest(b)
+	s, req, ctx := benchServer(), benchRequest(b), context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		s.dispatch(req, time.Time{}, "")
+		s.dispatch(ctx, req, time.Time{}, "")
 	}
 }

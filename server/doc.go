@@ -17,4 +17,13 @@
 //
 // The Dispatcher is separate from the Server so that the host can route to
 // plugins with the same rules.
+//
+// Consuming is internal/intake's, with its AckOnReceipt policy: it checks
+// the size limit (Config.MaxBodySize), decompression and content type,
+// decodes, drops duplicates (Config.Duplicates), and acks each request as
+// an executor worker starts it, then records its _unique_id; only then does
+// the Server dispatch it. The Server answers what the intake refuses: a
+// call whose reply address can be read gets an oslohost RequestTooLarge or
+// MalformedRequest failure; a cast, an unreadable body or an unsupported
+// envelope version gets none (as oslo).
 package server

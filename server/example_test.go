@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/oslohost/oslohost/client"
 	"github.com/oslohost/oslohost/oslo"
 	"github.com/oslohost/oslohost/server"
@@ -17,9 +19,10 @@ import (
 
 func TestMain(m *testing.M) {
 	pypeer.ExamplesNeedBroker()
-	code := m.Run()
-	pypeer.DeleteQueues(exampleQueues...)
-	os.Exit(code)
+	goleak.VerifyTestMain(m, goleak.Cleanup(func(code int) {
+		pypeer.DeleteQueues(exampleQueues...)
+		os.Exit(code)
+	}))
 }
 
 // exampleQueues are the queues the Examples leave (deleted after the run).

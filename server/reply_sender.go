@@ -22,7 +22,7 @@ var errReplyQueueGone = errors.New("reply queue missing")
 // long (200 names at most) so later replies to it are dropped at once
 // (amqpdriver.py ObsoleteReplyQueuesCache).
 type replySender struct {
-	conn      *rabbit.Conn
+	publish   func(context.Context, rabbit.Message) error // rabbit.Conn.Publish
 	log       hclog.Logger
 	mandatory bool
 	window    time.Duration
@@ -31,12 +31,12 @@ type replySender struct {
 	obsolete map[string]time.Time
 }
 
-func newReplySender(conn *rabbit.Conn, log hclog.Logger, o rabbit.Options) *replySender {
+func newReplySender(publish func(context.Context, rabbit.Message) error, log hclog.Logger, o rabbit.Options) *replySender {
 	w := o.MissingConsumerRetryTimeout
 	if w <= 0 {
 		w = 60 * time.Second
 	}
-	return &replySender{conn: conn, log: log, mandatory: o.DirectMandatoryFlag, window: w, obsolete: map[string]time.Time{}}
+	return &replySender{publish: publish, log: log, mandatory: o.DirectMandatoryFlag, window: w, obsolete: map[string]time.Time{}}
 }
 
 // send publishes r to replyQ. Heartbeats are tried once: a missing queue
@@ -54,7 +54,7 @@ func (s *replySender) send(ctx context.Context, replyQ string, r *oslo.Reply) er
 	defer cancel()
 	start := time.Now()
 	for {
-		err := s.conn.Publish(ctx, rabbit.Message{Key: replyQ, Body: body, Mandatory: s.mandatory, Retries: -1})
+		err := s.publish(ctx, rabbit.Message{Key: replyQ, Body: body, Mandatory: s.mandatory, Retries: -1})
 		var ret *rabbit.ReturnedError
 		if !errors.As(err, &ret) {
 			return err

@@ -5,17 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strconv"
-	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
-	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/oslohost/oslohost/executors"
-	"github.com/oslohost/oslohost/internal/dedup"
+	"github.com/oslohost/oslohost/internal/intake"
 	"github.com/oslohost/oslohost/internal/rabbit"
-	"github.com/oslohost/oslohost/internal/tracing"
 	"github.com/oslohost/oslohost/internal/transportx"
 	"github.com/oslohost/oslohost/oslo"
 	"github.com/oslohost/oslohost/transport"
@@ -78,19 +74,12 @@ type Observer interface {
 
 // Server is an oslo.messaging RPC server. Safe for concurrent use.
 type Server struct {
-	cfg      Config
-	t        *transportx.Shared
-	log      hclog.Logger
-	exec     executors.Executor
-	replies  *replySender
-	dedup    DuplicateWindow
-	consumer *rabbit.Consumer
-
-	mu       sync.Mutex
-	started  bool
-	inflight sync.WaitGroup
-	hardCtx  context.Context // ends when shutdown gives up waiting
-	hardStop context.CancelFunc
+	cfg     Config
+	opts    rabbit.Options
+	log     hclog.Logger
+	replies *replySender
+	// in is the intake: acks on receipt, then dispatch runs the request.
+	in *intake.Intake[*oslo.Request]
 }
 
 // New checks cfg and returns a Server on t; Start begins serving.
@@ -112,9 +101,6 @@ func New(t *transport.Transport, cfg Config) (*Server, error) {
 	if cfg.Exchange == "" {
 		cfg.Exchange = sh.Exchange
 	}
-	if cfg.MaxBodySize <= 0 {
-		cfg.MaxBodySize = DefaultMaxBodySize
-	}
 	if cfg.Logger == nil {
 		cfg.Logger = hclog.NewNullLogger()
 	}
@@ -122,18 +108,35 @@ func New(t *transport.Transport, cfg Config) (*Server, error) {
 	if exec == nil {
 		exec = executors.NewPool(64)
 	}
+	cfg.Executor = exec
+	return newServer(cfg, sh.Options, intake.Rabbit{Conn: sh.Conn, Options: sh.Options}, sh.Conn.Publish)
+}
+
+// newServer is a Server of cfg (its defaults filled in) consuming from src
+// and replying with publish.
+func newServer(cfg Config, o rabbit.Options, src intake.Source, publish func(context.Context, rabbit.Message) error) (*Server, error) {
 	log := cfg.Logger.With("topic", cfg.Target.Topic, "server", cfg.Target.Server)
-	dups := cfg.Duplicates
-	if dups == nil {
-		dups = dedup.New(0, 0)
+	s := &Server{cfg: cfg, opts: o, log: log, replies: newReplySender(publish, log, o)}
+	var err error
+	s.in, err = intake.New(intake.Config[*oslo.Request]{
+		Name:        "server " + cfg.Target.Topic,
+		Source:      src,
+		Policy:      intake.AckOnReceipt,
+		MaxBodySize: cfg.MaxBodySize, // DefaultMaxBodySize when not positive
+		Decode:      decodeRequest,
+		UniqueID:    requestUniqueID,
+		Duplicates:  cfg.Duplicates,
+		Refused:     s.refused,
+		Handle:      s.handle,
+		Noun:        "message",
+		Describe:    describeRequest,
+		Executor:    cfg.Executor,
+		Logger:      log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
 	}
-	hard, stop := context.WithCancel(context.Background())
-	return &Server{
-		cfg: cfg, t: sh, log: log, exec: exec,
-		replies: newReplySender(sh.Conn, log, sh.Options),
-		dedup:   dups,
-		hardCtx: hard, hardStop: stop,
-	}, nil
+	return s, nil
 }
 
 // Target is the server's target, with its server name filled in.
@@ -143,10 +146,10 @@ func (s *Server) Target() oslo.Target { return s.cfg.Target }
 // by the queue manager with use_queue_manager, else at random). Each call
 // names a new fanout queue.
 func (s *Server) plan() rabbit.Plan {
-	namer := s.t.Options.Namer(func(err error) {
+	namer := s.opts.Namer(func(err error) {
 		s.log.Warn("queue manager unavailable; naming the fanout queue at random", "error", err)
 	})
-	return PlanFor(s.t.Options, s.cfg, namer)
+	return PlanFor(s.opts, s.cfg, namer)
 }
 
 // PlanFor is what a server configured with cfg on a transport with
@@ -165,36 +168,22 @@ func PlanFor(o rabbit.Options, cfg Config, unique func() string) rabbit.Plan {
 // Start declares the topology, starts consuming and returns once the
 // consumers are ready (or ctx ends). Call it once.
 func (s *Server) Start(ctx context.Context) error {
-	s.mu.Lock()
-	if s.started {
-		s.mu.Unlock()
-		return errors.New("server: already started")
-	}
-	s.started = true
-	s.mu.Unlock()
-
 	t := s.cfg.Target
-	exchange := t.ExchangeOr(s.cfg.Exchange)
 	plan := s.plan()
 	prefetch := s.cfg.Prefetch
 	if prefetch == 0 {
-		prefetch = s.t.Options.ConsumerPrefetch(s.exec.Capacity())
+		prefetch = s.opts.ConsumerPrefetch(s.cfg.Executor.Capacity())
 	}
-	decl, queues := plan.Declare, plan.Queues
-	args, deleteOnStop := rabbit.ConsumerArgs(s.t.Options), plan.DeleteOnStop
-	s.consumer = s.t.Conn.Consume(rabbit.ConsumeSpec{
+	if err := s.in.Start(ctx, rabbit.ConsumeSpec{
 		Name:         "rpc-" + t.Topic,
-		Declare:      decl,
-		Queues:       queues,
+		Declare:      plan.Declare,
+		Queues:       plan.Queues,
 		Prefetch:     prefetch,
-		BatchAcks:    true, // workers ack at once as they start
-		Args:         args,
-		DeleteOnStop: deleteOnStop,
-	}, s.handleDelivery)
-	if err := s.consumer.WaitReady(ctx); err != nil {
-		return fmt.Errorf("server %s: start: %w", t.Topic, err)
+		DeleteOnStop: plan.DeleteOnStop,
+	}); err != nil {
+		return err
 	}
-	s.log.Info("serving", "exchange", exchange, "queues", queues, "prefetch", prefetch)
+	s.log.Info("serving", "exchange", t.ExchangeOr(s.cfg.Exchange), "queues", plan.Queues, "prefetch", prefetch)
 	return nil
 }
 
@@ -208,160 +197,4 @@ func (s *Server) Run(ctx context.Context, drain time.Duration) error {
 // their queue), waits for running calls to finish and their replies to be
 // sent until ctx ends (then cancels them), and deletes the fanout queue.
 // Idempotent.
-func (s *Server) Shutdown(ctx context.Context) error {
-	s.mu.Lock()
-	started := s.started
-	s.mu.Unlock()
-	if !started || s.consumer == nil {
-		return nil
-	}
-	stopped := make(chan error, 1)
-	go func() { stopped <- s.consumer.Stop(ctx) }()
-	var err error
-	select {
-	case err = <-stopped:
-	case <-ctx.Done():
-		s.hardStop()
-		err = <-stopped
-	}
-	if e := s.exec.Shutdown(ctx); e != nil && err == nil {
-		err = e
-	}
-	if err != nil {
-		s.hardStop()
-	}
-	s.inflight.Wait()
-	s.hardStop()
-	if err != nil {
-		return fmt.Errorf("server %s: shutdown: %w", s.cfg.Target.Topic, err)
-	}
-	return nil
-}
-
-// handleDelivery runs on the consumer's goroutine for each request.
-func (s *Server) handleDelivery(ctx context.Context, d amqp.Delivery) {
-	received := time.Now()
-	req, err := s.decode(&d)
-	if errors.Is(err, oslo.ErrEnvelopeVersion) {
-		// As oslo: RabbitMessage raises UnsupportedRpcEnvelopeVersion,
-		// the consumer logs "Failed to process message ... skipping it."
-		// and rejects it; the caller gets no reply.
-		s.log.Error("Failed to process message ... skipping it.", "error", "UnsupportedRpcEnvelopeVersion: "+err.Error(),
-			"routing_key", d.RoutingKey, "bytes", len(d.Body))
-		_ = d.Reject(false)
-		return
-	}
-	if err != nil {
-		s.log.Warn("dropping malformed request", "error", err, "routing_key", d.RoutingKey, "bytes", len(d.Body))
-		_ = d.Reject(false)
-		if req != nil && req.IsCall() && req.ReplyQ != "" {
-			s.inflight.Add(1)
-			go func() {
-				defer s.inflight.Done()
-				_ = s.replies.send(s.hardCtx, req.ReplyQ, &oslo.Reply{Failure: malformedFailure(err), Ending: true, MsgID: req.MsgID, UniqueID: oslo.NewID()})
-			}()
-		}
-		return
-	}
-	if s.dedup.Contains(req.UniqueID) {
-		s.log.Warn("ignoring duplicate message", "unique_id", req.UniqueID, "method", req.Method)
-		_ = d.Ack(false)
-		return
-	}
-	deadline := deliveryDeadline(&d, received)
-	s.inflight.Add(1)
-	err = s.exec.Submit(ctx, func() {
-		defer s.inflight.Done()
-		// Ack as the call starts: at-most-once, like oslo (a crash from
-		// here on loses the request instead of running it twice).
-		if err := d.Ack(false); err != nil {
-			// The broker gives the unacked message to the next session;
-			// it must not be taken for a duplicate then, so it is not
-			// recorded (as in oslo, whose duplicate check follows the ack).
-			s.log.Warn("ack failed, request discarded", "error", err, "method", req.Method)
-			return
-		}
-		var ttl time.Duration
-		if !deadline.IsZero() {
-			ttl = deadline.Sub(received)
-		}
-		if s.dedup.Seen(req.UniqueID, ttl) { // a copy was dispatched meanwhile
-			s.log.Warn("ignoring duplicate message", "unique_id", req.UniqueID, "method", req.Method)
-			return
-		}
-		s.dispatch(req, deadline, traceparent(&d))
-	})
-	if err != nil {
-		s.inflight.Done()
-		_ = d.Nack(false, true) // not started: back to the queue
-	}
-}
-
-// traceparent is the W3C trace context header of d, "" when absent.
-func traceparent(d *amqp.Delivery) string {
-	tp, _ := d.Headers[tracing.TraceparentHeader].(string)
-	return tp
-}
-
-// decode checks size and compression, then decodes the request. On a
-// decode failure it still returns what it could read of the request, so
-// the caller can be told.
-func (s *Server) decode(d *amqp.Delivery) (*oslo.Request, error) {
-	if len(d.Body) > s.cfg.MaxBodySize {
-		req := salvage(d.Body)
-		return req, fmt.Errorf("%w: body of %d bytes exceeds the limit of %d", errTooLarge, len(d.Body), s.cfg.MaxBodySize)
-	}
-	body, err := rabbit.JSONBody(d, s.cfg.MaxBodySize)
-	if err != nil {
-		if body == nil {
-			return nil, err
-		}
-		return salvage(body), err
-	}
-	req, err := oslo.DecodeRequest(body)
-	if err != nil {
-		return salvage(body), err
-	}
-	return req, nil
-}
-
-var errTooLarge = errors.New("request too large")
-
-// salvage reads the reply address of a request that cannot be served
-// (wrong content type, too large), ignoring the envelope.
-func salvage(body []byte) *oslo.Request {
-	if req, err := oslo.DecodeRequestInner(body); err == nil && req.IsCall() {
-		return req
-	}
-	var env struct {
-		Message string `json:"oslo.message"`
-	}
-	if err := jsonUnmarshal(body, &env); err == nil && env.Message != "" {
-		if req, err := oslo.DecodeRequestInner([]byte(env.Message)); err == nil && req.IsCall() {
-			return req
-		}
-	}
-	return nil
-}
-
-func malformedFailure(err error) *oslo.Failure {
-	switch {
-	case errors.Is(err, errTooLarge):
-		return oslo.NewFailure(ModuleHost, "RequestTooLarge", err.Error())
-	default:
-		return oslo.NewFailure(ModuleHost, "MalformedRequest", err.Error())
-	}
-}
-
-// deliveryDeadline is when the caller gives up: a call's expiration is its
-// timeout (oslo sets it to timeout*1000 ms).
-func deliveryDeadline(d *amqp.Delivery, received time.Time) time.Time {
-	if d.Expiration == "" {
-		return time.Time{}
-	}
-	ms, err := strconv.ParseInt(d.Expiration, 10, 64)
-	if err != nil || ms <= 0 {
-		return time.Time{}
-	}
-	return received.Add(time.Duration(ms) * time.Millisecond)
-}
+func (s *Server) Shutdown(ctx context.Context) error { return s.in.Shutdown(ctx) }

@@ -130,9 +130,6 @@ func (w *Window) Seen(id string, ttl time.Duration) bool {
 	return false
 }
 
-// Add records id for ttl, as Seen does.
-func (w *Window) Add(id string, ttl time.Duration) { w.Seen(id, ttl) }
-
 // Stats are a window's counts.
 type Stats struct {
 	// IDs are the ids remembered now.

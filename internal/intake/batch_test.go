@@ -1,4 +1,4 @@
-package listener
+package intake
 
 import (
 	"sync"
@@ -8,13 +8,13 @@ import (
 
 type batchLog struct {
 	mu  sync.Mutex
-	got [][]*item
+	got [][]int
 	ch  chan struct{}
 }
 
 func newBatchLog() *batchLog { return &batchLog{ch: make(chan struct{}, 100)} }
 
-func (l *batchLog) dispatch(b []*item) {
+func (l *batchLog) dispatch(b []int) {
 	l.mu.Lock()
 	l.got = append(l.got, b)
 	l.mu.Unlock()
@@ -42,9 +42,9 @@ func (l *batchLog) wait(t *testing.T, d time.Duration) {
 
 func TestBatcherSize(t *testing.T) {
 	log := newBatchLog()
-	b := newBatcher(3, time.Hour, log.dispatch)
+	b := newBatcher[int](3, time.Hour, log.dispatch)
 	for range 7 {
-		b.add(&item{})
+		b.add(0)
 	}
 	if got := log.sizes(); len(got) != 2 || got[0] != 3 || got[1] != 3 {
 		t.Fatalf("batches %v, want [3 3]", got)
@@ -54,7 +54,7 @@ func TestBatcherSize(t *testing.T) {
 		t.Fatalf("after flush %v, want [3 3 1]", got)
 	}
 	// After flush (shutdown) every item goes out at once.
-	b.add(&item{})
+	b.add(0)
 	if got := log.sizes(); len(got) != 4 || got[3] != 1 {
 		t.Fatalf("after close %v", got)
 	}
@@ -62,10 +62,10 @@ func TestBatcherSize(t *testing.T) {
 
 func TestBatcherTimeout(t *testing.T) {
 	log := newBatchLog()
-	b := newBatcher(10, 50*time.Millisecond, log.dispatch)
+	b := newBatcher[int](10, 50*time.Millisecond, log.dispatch)
 	start := time.Now()
-	b.add(&item{})
-	b.add(&item{})
+	b.add(0)
+	b.add(0)
 	log.wait(t, 5*time.Second)
 	if d := time.Since(start); d < 50*time.Millisecond {
 		t.Errorf("batch after %s, before the timeout", d)
@@ -75,9 +75,9 @@ func TestBatcherTimeout(t *testing.T) {
 	}
 	// A batch filled before its timeout is not dispatched again by the
 	// stale timer.
-	b.add(&item{})
+	b.add(0)
 	for range 9 {
-		b.add(&item{})
+		b.add(0)
 	}
 	log.wait(t, time.Second)
 	time.Sleep(100 * time.Millisecond) // let a stale timer fire, if one were left
