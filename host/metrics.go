@@ -8,8 +8,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/oslohost/oslohost/host/internal/supervisor"
-	"github.com/oslohost/oslohost/internal/rabbit"
 	"github.com/oslohost/oslohost/server"
+	"github.com/oslohost/oslohost/transport"
 )
 
 // metrics are the host's Prometheus collectors, in their own registry.
@@ -86,17 +86,16 @@ func (consumerCollector) Describe(ch chan<- *prometheus.Desc) { ch <- descConsum
 func (c consumerCollector) Collect(ch chan<- prometheus.Metric) {
 	h := c.h
 	h.mu.RLock()
-	consumers := h.consumersLocked()
 	var metrics []prometheus.Metric
-	ready := func(kind, name string, cs *rabbit.Consumer) {
-		up := cs != nil && cs.State().Ready()
+	ready := func(kind, name string, st transport.ConsumerState) {
+		up := st.Ready()
 		metrics = append(metrics, prometheus.MustNewConstMetric(descConsumerReady, prometheus.GaugeValue, b2f(up), kind, name))
 	}
 	for name, e := range h.servers {
-		ready("server", name, e.consumer(consumers))
+		ready("server", name, e.srv.State())
 	}
 	for name, e := range h.lsns {
-		ready("listener", name, e.consumer(consumers))
+		ready("listener", name, e.l.State())
 	}
 	h.mu.RUnlock()
 	for _, m := range metrics {

@@ -1,13 +1,11 @@
 package host
 
 import (
-	"slices"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/oslohost/oslohost/host/internal/supervisor"
-	"github.com/oslohost/oslohost/internal/rabbit"
+	"github.com/oslohost/oslohost/transport"
 )
 
 // Plugin states shown in status.
@@ -142,11 +140,10 @@ func (h *Host) Status() Status {
 	if !st.Broker.Connected && h.brokerErr != nil {
 		st.Broker.Error = h.brokerErr.Error()
 	}
-	consumers := h.consumersLocked()
 	for _, e := range h.servers {
 		st.Servers = append(st.Servers, ServerStatus{
 			Name: e.cfg.Name, Topic: e.cfg.Topic, Server: e.srv.Target().Server, Exchange: e.cfg.Exchange,
-			Executor: e.cfg.Executor, Plugins: e.cfg.Plugins, ConsumerStatus: consumerStatus(e.consumer(consumers)),
+			Executor: e.cfg.Executor, Plugins: e.cfg.Plugins, ConsumerStatus: consumerStatus(e.srv.State()),
 		})
 	}
 	if h.conn == nil && !h.shutdown { // still starting: the servers it will start
@@ -160,7 +157,7 @@ func (h *Host) Status() Status {
 	sort.Slice(st.Servers, func(i, j int) bool { return st.Servers[i].Name < st.Servers[j].Name })
 	for _, e := range h.lsns {
 		st.Listeners = append(st.Listeners, ListenerStatus{Name: e.cfg.Name, Topics: e.cfg.Topics, Pool: e.cfg.Pool, Queues: e.l.Queues(),
-			Plugins: e.cfg.Plugins, ConsumerStatus: consumerStatus(e.consumer(consumers))})
+			Plugins: e.cfg.Plugins, ConsumerStatus: consumerStatus(e.l.State())})
 	}
 	sort.Slice(st.Listeners, func(i, j int) bool { return st.Listeners[i].Name < st.Listeners[j].Name })
 	for _, p := range h.sup.Plugins() {
@@ -179,18 +176,18 @@ func (h *Host) Ready() (bool, string) {
 	}
 	notConsuming := func(kind, name string, c ConsumerStatus) (bool, string) {
 		why := kind + " " + name + " is " + c.State
-		if c.State != rabbit.ConsumerStarting && c.LastError != "" {
+		if c.State != transport.ConsumerStarting && c.LastError != "" {
 			why += ": " + c.LastError
 		}
 		return false, why
 	}
 	for _, s := range st.Servers {
-		if s.State != rabbit.ConsumerConsuming {
+		if s.State != transport.ConsumerConsuming {
 			return notConsuming("server", s.Name, s.ConsumerStatus)
 		}
 	}
 	for _, l := range st.Listeners {
-		if l.State != rabbit.ConsumerConsuming {
+		if l.State != transport.ConsumerConsuming {
 			return notConsuming("listener", l.Name, l.ConsumerStatus)
 		}
 	}
@@ -233,50 +230,8 @@ func timeOrNil(t time.Time) *time.Time {
 	return &t
 }
 
-// consumersLocked are the consumers running on the host's connection;
-// h.mu is held.
-func (h *Host) consumersLocked() []*rabbit.Consumer {
-	if h.conn == nil {
-		return nil
-	}
-	return h.conn.Consumers()
-}
-
-// consumer finds the server's consumer among consumers: the newest one
-// named for its topic that consumes its topic and server queues (nil
-// when it has stopped).
-func (e *serverEntry) consumer(consumers []*rabbit.Consumer) *rabbit.Consumer {
-	t := e.srv.Target()
-	return newestConsumer(consumers, "rpc-"+t.Topic, func(qs []string) bool {
-		return slices.Contains(qs, t.Topic) && slices.Contains(qs, t.Topic+"."+t.Server)
-	})
-}
-
-// consumer finds the listener's consumer among consumers: the newest
-// one consuming exactly its queues.
-func (e *listenerEntry) consumer(consumers []*rabbit.Consumer) *rabbit.Consumer {
-	want := e.l.Queues()
-	return newestConsumer(consumers, "notify-", func(qs []string) bool { return slices.Equal(qs, want) })
-}
-
-// newestConsumer is the last of consumers (oldest first) whose name starts
-// with prefix and whose queues match.
-func newestConsumer(consumers []*rabbit.Consumer, prefix string, match func([]string) bool) *rabbit.Consumer {
-	for i := len(consumers) - 1; i >= 0; i-- {
-		if c := consumers[i]; strings.HasPrefix(c.Name(), prefix) && match(c.Queues()) {
-			return c
-		}
-	}
-	return nil
-}
-
-// consumerStatus is c's state as status shows it; "stopped" when c is
-// nil (the server or listener stopped consuming for good).
-func consumerStatus(c *rabbit.Consumer) ConsumerStatus {
-	if c == nil {
-		return ConsumerStatus{State: rabbit.ConsumerStopped}
-	}
-	st := c.State()
+// consumerStatus is a consumer's state as status shows it.
+func consumerStatus(st transport.ConsumerState) ConsumerStatus {
 	cs := ConsumerStatus{State: st.State, StateSince: timeOrNil(st.Since), Attempts: st.Attempts}
 	if st.LastError != nil {
 		cs.LastError = st.LastError.Error()

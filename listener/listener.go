@@ -248,6 +248,11 @@ func Plan(o rabbit.Options, cfg Config) (rabbit.Plan, error) {
 // Queues are the queues the listener consumes.
 func (l *Listener) Queues() []string { return append([]string(nil), l.topo.queues...) }
 
+// State is what the listener's consumer is doing (consuming, reconnecting
+// after a lost session, ...): starting before Start, stopped after
+// Shutdown.
+func (l *Listener) State() transport.ConsumerState { return l.in.State() }
+
 // Start declares the queues, starts consuming and returns once the
 // consumer is ready (or ctx ends). Call it once.
 func (l *Listener) Start(ctx context.Context) error {

@@ -26,6 +26,9 @@ type readyConsumer struct{}
 func (readyConsumer) WaitReady(context.Context) error { return nil }
 func (readyConsumer) Stop(context.Context) error      { return nil }
 func (readyConsumer) Done() <-chan struct{}           { return nil }
+func (readyConsumer) State() rabbit.ConsumerState {
+	return rabbit.ConsumerState{State: rabbit.ConsumerConsuming}
+}
 
 type nopAcker struct{}
 

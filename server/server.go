@@ -142,6 +142,11 @@ func newServer(cfg Config, o rabbit.Options, src intake.Source, publish func(con
 // Target is the server's target, with its server name filled in.
 func (s *Server) Target() oslo.Target { return s.cfg.Target }
 
+// State is what the server's consumer is doing (consuming, reconnecting
+// after a lost session, ...): starting before Start, stopped after
+// Shutdown.
+func (s *Server) State() transport.ConsumerState { return s.in.State() }
+
 // plan is what the server declares and consumes (its fanout queue named
 // by the queue manager with use_queue_manager, else at random). Each call
 // names a new fanout queue.

@@ -82,3 +82,23 @@ func (t *Transport) ControlExchange() string { return t.s.Exchange }
 // consumer) and closes the connection. Servers and listeners on it are
 // to be shut down first. The reply queue is left to expire, as oslo does.
 func (t *Transport) Close() error { return t.s.Close() }
+
+// ConsumerState is what a server's or listener's consumer is doing: State
+// is one of the Consumer* constants, Since when it entered it, LastError
+// why the last session ended or attempt failed, Attempts the failed setup
+// attempts since Since.
+type ConsumerState = rabbit.ConsumerState
+
+// The states of a consumer.
+const (
+	// ConsumerStarting: declaring and consuming for the first time.
+	ConsumerStarting = rabbit.ConsumerStarting
+	// ConsumerConsuming: every queue is being consumed.
+	ConsumerConsuming = rabbit.ConsumerConsuming
+	// ConsumerReconnecting: the session was lost; it is set up again.
+	ConsumerReconnecting = rabbit.ConsumerReconnecting
+	// ConsumerFailed: the first setup failed for good.
+	ConsumerFailed = rabbit.ConsumerFailed
+	// ConsumerStopped: stopped, or its transport closed.
+	ConsumerStopped = rabbit.ConsumerStopped
+)

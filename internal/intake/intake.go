@@ -172,6 +172,18 @@ func (in *Intake[M]) Start(ctx context.Context, spec rabbit.ConsumeSpec) error {
 	return nil
 }
 
+// State is the consumer's state: starting before Start, stopped after
+// Shutdown.
+func (in *Intake[M]) State() rabbit.ConsumerState {
+	in.mu.Lock()
+	c := in.consumer
+	in.mu.Unlock()
+	if c == nil {
+		return rabbit.ConsumerState{State: rabbit.ConsumerStarting}
+	}
+	return c.State()
+}
+
 // Go runs f on a goroutine of its own that Shutdown waits for, with the
 // context that ends when Shutdown gives up waiting: for work a Refused
 // hook starts (a failure reply).

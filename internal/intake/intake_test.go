@@ -16,6 +16,7 @@ import (
 
 	"github.com/oslohost/oslohost/executors"
 	"github.com/oslohost/oslohost/internal/dedup"
+	"github.com/oslohost/oslohost/internal/rabbit"
 	"github.com/oslohost/oslohost/oslo"
 )
 
@@ -538,4 +539,45 @@ func TestStartFails(t *testing.T) {
 	if err := in.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestState: the intake reports its consumer's state, from before Start to
+// after Shutdown, and a start that failed for good as failed, with why.
+func TestState(t *testing.T) {
+	newIntake := func(src *Memory) *Intake[*oslo.Request] {
+		in, err := New(Config[*oslo.Request]{Source: src, Executor: executors.NewBlocking(),
+			Decode:   func(_ *amqp.Delivery, b []byte) (*oslo.Request, error) { return oslo.DecodeRequest(b) },
+			UniqueID: func(m *oslo.Request) string { return m.UniqueID },
+			Handle:   func(context.Context, *Msg[*oslo.Request]) Verdict { return Handled }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return in
+	}
+	in := newIntake(NewMemory())
+	if st := in.State().State; st != rabbit.ConsumerStarting {
+		t.Errorf("before Start: %s", st)
+	}
+	if err := in.Start(context.Background(), specFor("x")); err != nil {
+		t.Fatal(err)
+	}
+	if st := in.State(); !st.Ready() {
+		t.Errorf("started: %s", st.State)
+	}
+	if err := in.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if st := in.State().State; st != rabbit.ConsumerStopped {
+		t.Errorf("after Shutdown: %s", st)
+	}
+
+	src := NewMemory()
+	refused := errors.New("406 PRECONDITION_FAILED")
+	src.FailNext(refused)
+	in = newIntake(src)
+	_ = in.Start(context.Background(), specFor("x"))
+	if st := in.State(); st.State != rabbit.ConsumerFailed || !errors.Is(st.LastError, refused) {
+		t.Errorf("failed start: %s, %v", st.State, st.LastError)
+	}
+	_ = in.Shutdown(context.Background())
 }

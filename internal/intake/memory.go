@@ -325,3 +325,22 @@ func (c *memConsumer) Stop(ctx context.Context) error {
 }
 
 func (c *memConsumer) Done() <-chan struct{} { return c.done }
+
+// State is stopped (or failed, with the start's error) once the consumer
+// has ended, consuming once it was ready, starting before.
+func (c *memConsumer) State() rabbit.ConsumerState {
+	select {
+	case <-c.done:
+		if c.err != nil {
+			return rabbit.ConsumerState{State: rabbit.ConsumerFailed, LastError: c.err}
+		}
+		return rabbit.ConsumerState{State: rabbit.ConsumerStopped}
+	default:
+	}
+	select {
+	case <-c.ready:
+		return rabbit.ConsumerState{State: rabbit.ConsumerConsuming}
+	default:
+		return rabbit.ConsumerState{State: rabbit.ConsumerStarting}
+	}
+}

@@ -26,6 +26,9 @@ type Consumer interface {
 	Stop(ctx context.Context) error
 	// Done is closed when the consumer has stopped for good.
 	Done() <-chan struct{}
+	// State is what the consumer is doing now (starting, consuming,
+	// reconnecting, failed, stopped), since when and why.
+	State() rabbit.ConsumerState
 }
 
 var (

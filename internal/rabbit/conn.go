@@ -98,8 +98,6 @@ type Conn struct {
 	// host is the index in the URL's hosts of the current connection's
 	// node; avoid, when >= 0, one the next dial skips (see failover).
 	host, avoid int
-	// consumers are the consumers started and not yet done, oldest first.
-	consumers []*Consumer
 }
 
 // Dial starts a Conn and waits until it is connected or ctx ends. Once

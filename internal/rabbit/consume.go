@@ -90,45 +90,13 @@ func (c *Conn) Consume(spec ConsumeSpec, h Handler) *Consumer {
 			cs.offsets[q.Name] = "last"
 		}
 	}
-	c.addConsumer(cs)
 	go cs.run()
 	return cs
 }
 
-// Name is the spec's Name.
-func (cs *Consumer) Name() string { return cs.spec.Name }
-
-// Queues are the queues the consumer consumes.
-func (cs *Consumer) Queues() []string { return append([]string(nil), cs.spec.Queues...) }
-
 // State is what the consumer is doing now: starting, consuming,
 // reconnecting (since when, and why), failed or stopped.
 func (cs *Consumer) State() ConsumerState { return cs.state.get() }
-
-// Consumers are the consumers started on c and not yet stopped, oldest
-// first.
-func (c *Conn) Consumers() []*Consumer {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]*Consumer(nil), c.consumers...)
-}
-
-func (c *Conn) addConsumer(cs *Consumer) {
-	c.mu.Lock()
-	c.consumers = append(c.consumers, cs)
-	c.mu.Unlock()
-}
-
-func (c *Conn) forgetConsumer(cs *Consumer) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for i, o := range c.consumers {
-		if o == cs {
-			c.consumers = append(c.consumers[:i], c.consumers[i+1:]...)
-			return
-		}
-	}
-}
 
 // Ready is closed once the consumer has declared its topology and started
 // consuming for the first time.
@@ -180,7 +148,6 @@ func (cs *Consumer) Stop(ctx context.Context) error {
 func (cs *Consumer) run() {
 	defer close(cs.done)
 	defer cs.cancel()
-	defer cs.c.forgetConsumer(cs)
 	log := cs.c.log.With("consumer", cs.spec.Name)
 	b := newBackoff(cs.c.cfg.URL.Options)
 	for {
