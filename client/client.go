@@ -87,9 +87,9 @@ func (c *Client) Call(ctx context.Context, reqCtx any, method string, args any, 
 	if cm := c.opts.callMonitorTimeout; cm > 0 {
 		req.Timeout = json.RawMessage(strconv.FormatFloat(cm.Seconds(), 'f', -1, 64))
 	}
-	p, done := w.register(req.MsgID)
-	defer done()
-	err = c.publish(ctx, req, strconv.FormatInt(timeout.Milliseconds(), 10), c.opts.atLeastOnce)
+	p := w.register(req.MsgID)
+	defer w.unregister(req.MsgID, p)
+	err = c.publish(ctx, req, expiration(timeout), c.opts.atLeastOnce)
 	if err != nil {
 		return err
 	}
@@ -131,6 +131,17 @@ func (c *Client) wait(ctx context.Context, p *pending, msgID string, result any)
 			return context.Cause(ctx)
 		}
 	}
+}
+
+// defaultExpiration is the expiration of calls with DefaultTimeout.
+var defaultExpiration = strconv.FormatInt(DefaultTimeout.Milliseconds(), 10)
+
+// expiration is the expiration property (ms) of a call with timeout d.
+func expiration(d time.Duration) string {
+	if d == DefaultTimeout {
+		return defaultExpiration
+	}
+	return strconv.FormatInt(d.Milliseconds(), 10)
 }
 
 func decodeResult(r *oslo.Reply, result any) error {
