@@ -37,10 +37,12 @@ cputicks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 HZ=$(getconf CLK_TCK)
 BEAM=$({ pgrep -x beam.smp || true; } | head -1)
 
-say "plugin hop (BenchmarkInvoke, ${N} calls)"
-$GO test -run '^$' -bench 'Invoke/(sequential|parallel64)/100B$' -benchtime "${N}x" ./plugin/pluginv1/ |
-	awk '/^BenchmarkInvoke/ {h=p=""; for (i = 1; i <= NF; i++) {if ($(i+1) == "host-µs/op") h=$i; if ($(i+1) == "plugin-µs/op") p=$i}
-		printf "{\"part\":\"grpc\",\"name\":\"%s\",\"ns_per_op\":%s,\"host_us\":%s,\"plugin_us\":%s}\n", $1, $3, h, p}' >>"$OUT"
+for unary in 0 1; do
+	say "plugin hop (BenchmarkInvoke, unary=$unary, ${N} calls)"
+	OSLOHOST_PLUGIN_UNARY=$([[ $unary == 1 ]] && echo 1) $GO test -run '^$' -bench 'Invoke/(sequential|parallel64)/100B$' -benchtime "${N}x" ./plugin/pluginv1/ |
+		awk -v unary=$unary '/^BenchmarkInvoke/ {h=p=""; for (i = 1; i <= NF; i++) {if ($(i+1) == "host-µs/op") h=$i; if ($(i+1) == "plugin-µs/op") p=$i}
+			printf "{\"part\":\"grpc\",\"unary\":%s,\"name\":\"%s\",\"ns_per_op\":%s,\"host_us\":%s,\"plugin_us\":%s}\n", unary, $1, $3, h, p}' >>"$OUT"
+done
 
 for m in false true; do
 	say "AMQP publish+confirm, consume+ack (multiple=$m, ${N} messages)"
@@ -76,7 +78,8 @@ echo "{\"part\":\"load-end\",\"uptime\":\"$(uptime)\"}" >>"$OUT"
 python3 - "$OUT" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-g = {r["name"]: r for r in rows if r["part"] == "grpc"}
+g = {r["name"]: r for r in rows if r["part"] == "grpc" and not r["unary"]}
+gu = {r["name"]: r for r in rows if r["part"] == "grpc" and r["unary"]}
 a = {r["multiple"]: r for r in rows if r["part"] == "amqp"}
 c = {r["mode"]: r for r in rows if r["part"] == "ceiling"}
 par = next((v for k, v in g.items() if "parallel64" in k), None)
@@ -94,6 +97,12 @@ if par:
     print(f"| plugin hop, plugin side (the echo plugin, gRPC and its JSON) | {par['plugin_us']:.1f} |")
     fl += par["host_us"] + par["plugin_us"]
 print(f"| **sum: the floor of host + plugin** | **{fl:.1f}** |")
+paru = next((v for k, v in gu.items() if "parallel64" in k), None)
+if paru:
+    print(f"| (plugin hop as unary Invoke instead: host + plugin) | {paru['host_us']:.1f} + {paru['plugin_us']:.1f} |")
+for k, v in list(g.items()) + list(gu.items()):
+    if "sequential" in k:
+        print(f"| (plugin hop one at a time, {'unary' if v['unary'] else 'stream'}: host + plugin, {v['ns_per_op']/1000:.0f} µs wall) | {v['host_us']:.1f} + {v['plugin_us']:.1f} |")
 if True in a:
     m = a[True]
     print(f"| (consume with one multiple ack per burst instead) | {m['consume_ack']['self_us_per_msg']:.1f} |")
