@@ -26,7 +26,8 @@ type replyWaiter struct {
 // pending is one call waiting for replies. Pendings are pooled: one per
 // call in flight, its channel reused.
 type pending struct {
-	ch chan *oslo.Reply
+	ch  chan *oslo.Reply
+	ctx callCtx
 }
 
 // pendingBuffer is how many replies to one call may wait for it to read
@@ -64,18 +65,21 @@ func (w *replyWaiter) waitReady(ctx context.Context) error {
 
 func (w *replyWaiter) stop() { _ = w.consumer.Stop(context.Background()) }
 
-// register starts waiting for replies to msgID; unregister stops.
-func (w *replyWaiter) register(msgID string) *pending {
-	p := pendings.Get().(*pending)
+// newPending is a pending from the pool; release returns it.
+func newPending() *pending { return pendings.Get().(*pending) }
+
+func (p *pending) release() { pendings.Put(p) }
+
+// register starts waiting for replies to msgID in p; unregister stops.
+func (w *replyWaiter) register(msgID string, p *pending) {
 	w.mu.Lock()
 	w.waiting[msgID] = p
 	w.mu.Unlock()
-	return p
 }
 
 // unregister stops waiting for replies to msgID. No reply is handed to p
 // once it is out of the map (handle sends under mu), so what is left in
-// its channel is dropped and p reused.
+// its channel is dropped, and p can be reused.
 func (w *replyWaiter) unregister(msgID string, p *pending) {
 	w.mu.Lock()
 	delete(w.waiting, msgID)
@@ -83,7 +87,6 @@ func (w *replyWaiter) unregister(msgID string, p *pending) {
 	for len(p.ch) > 0 {
 		<-p.ch
 	}
-	pendings.Put(p)
 }
 
 func (w *replyWaiter) handle(_ context.Context, d amqp.Delivery) {
