@@ -208,17 +208,24 @@ func selfCPU() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// beamPID is the process id of the broker's Erlang VM (0 if not found:
-// the broker runs elsewhere).
+// beamPID is the process id of the broker's Erlang VM: $FLOOR_BROKER_PID,
+// else the oldest beam.smp (other brokers, a test cluster's, start later;
+// bench/run.sh picks the same); 0 if none (the broker runs elsewhere).
 func beamPID() int {
+	if pid, err := strconv.Atoi(os.Getenv("FLOOR_BROKER_PID")); err == nil {
+		return pid
+	}
+	best := 0
 	dirs, _ := filepath.Glob("/proc/[0-9]*/comm")
 	for _, d := range dirs {
 		if b, err := os.ReadFile(d); err == nil && strings.TrimSpace(string(b)) == "beam.smp" {
 			pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(d)))
-			return pid
+			if best == 0 || pid < best {
+				best = pid
+			}
 		}
 	}
-	return 0
+	return best
 }
 
 // procCPU is the user and system CPU time of process pid (clock ticks of
