@@ -5,7 +5,7 @@ PKGS    ?= ./...
 # Extra flags for go test, e.g. TESTFLAGS='-run Interop -v'.
 TESTFLAGS ?=
 
-.PHONY: help build test test-python test-short test-cluster run deps bench bench-scale bench-go fuzz soak vet fmt clean
+.PHONY: help build test test-python test-short test-cluster run deps bench bench-scale bench-floor bench-go fuzz soak vet fmt clean
 
 # make proto: regenerate plugin/pluginv1 from endpoint.proto (pinned generators).
 include plugin/pluginv1/proto.mk
@@ -48,6 +48,9 @@ bench: deps ## oslohost vs the broker ceiling vs Python, interleaved (bench/run.
 
 bench-scale: deps ## how cost grows: C=256/1024, 10 KiB/1 MiB, 100 topics, 50 plugins, a 10,000-call backlog (bench/scale.sh)
 	bench/scale.sh
+
+bench-floor: deps ## the parts of a call that cannot go, each alone: plugin gRPC hop, amqp091-go publish+confirm and consume+ack, broker and ceilings' CPU per call (bench/floor.sh)
+	bench/floor.sh
 
 bench-go: deps ## Go micro-benchmarks: codec, client round trip, plugin call, SDK dispatch
 	$(GO) test -run '^$$' -bench . -benchmem ./oslo/ ./client/ ./plugin/pluginv1/ ./plugin/sdk/ ./server/

@@ -75,31 +75,34 @@ func (c *Client) Call(ctx context.Context, reqCtx any, method string, args any, 
 	}
 	// The timeout bounds the whole call: waiting for the reply queue and
 	// publishing too (a stalled broker path must not hold a call longer).
+	// The call's context (pooled, with its timer) ends at the timeout
+	// with a *TimeoutError as its cause.
 	msgID := oslo.NewID()
-	ctx, cancel := context.WithTimeoutCause(ctx, timeout, &TimeoutError{MsgID: msgID})
-	defer cancel()
-	w, err := replies(ctx, c.t)
+	p := newPending()
+	p.ctx.start(ctx, timeout, msgID)
+	defer func() { p.ctx.finish(); p.release() }()
+	w, err := replies(&p.ctx, c.t)
 	if err != nil {
-		return err
+		return p.ctx.orCause(err)
 	}
 	req.MsgID, req.ReplyQ = msgID, w.queue
 	req.Timeout = json.RawMessage("null")
 	if cm := c.opts.callMonitorTimeout; cm > 0 {
 		req.Timeout = json.RawMessage(strconv.FormatFloat(cm.Seconds(), 'f', -1, 64))
 	}
-	p, done := w.register(req.MsgID)
-	defer done()
-	err = c.publish(ctx, req, strconv.FormatInt(timeout.Milliseconds(), 10), c.opts.atLeastOnce)
+	w.register(msgID, p)
+	defer w.unregister(msgID, p)
+	err = c.publish(&p.ctx, req, expiration(timeout), c.opts.atLeastOnce)
 	if err != nil {
-		return err
+		return p.ctx.orCause(err)
 	}
-	return c.wait(ctx, p, req.MsgID, result)
+	return c.wait(p, msgID, result)
 }
 
-// wait waits for the final reply: the overall timeout (ctx's deadline,
+// wait waits for the final reply: the overall timeout (the end of p.ctx,
 // whose cause is a *TimeoutError) is not extended by heartbeats, each of
 // which restarts only the call-monitor timer.
-func (c *Client) wait(ctx context.Context, p *pending, msgID string, result any) error {
+func (c *Client) wait(p *pending, msgID string, result any) error {
 	var monitor <-chan time.Time
 	var cmTimer *time.Timer
 	if cm := c.opts.callMonitorTimeout; cm > 0 {
@@ -127,10 +130,21 @@ func (c *Client) wait(ctx context.Context, p *pending, msgID string, result any)
 			return decodeResult(r, result)
 		case <-monitor:
 			return &TimeoutError{MsgID: msgID, CallMonitor: true}
-		case <-ctx.Done():
-			return context.Cause(ctx)
+		case <-p.ctx.Done():
+			return p.ctx.cause()
 		}
 	}
+}
+
+// defaultExpiration is the expiration of calls with DefaultTimeout.
+var defaultExpiration = strconv.FormatInt(DefaultTimeout.Milliseconds(), 10)
+
+// expiration is the expiration property (ms) of a call with timeout d.
+func expiration(d time.Duration) string {
+	if d == DefaultTimeout {
+		return defaultExpiration
+	}
+	return strconv.FormatInt(d.Milliseconds(), 10)
 }
 
 func decodeResult(r *oslo.Reply, result any) error {

@@ -23,11 +23,20 @@ type replyWaiter struct {
 	waiting map[string]*pending
 }
 
-// pending is one call waiting for replies.
+// pending is one call waiting for replies. Pendings are pooled: one per
+// call in flight, its channel reused.
 type pending struct {
-	ch   chan *oslo.Reply
-	gone chan struct{} // closed when the call stops waiting
+	ch  chan *oslo.Reply
+	ctx callCtx
 }
+
+// pendingBuffer is how many replies to one call may wait for it to read
+// them; the reply waiter drops (and logs) what comes past that rather
+// than hold back the replies of every other call. A call reads as they
+// come; only a server sending the same reply over and over fills it.
+const pendingBuffer = 8
+
+var pendings = sync.Pool{New: func() any { return &pending{ch: make(chan *oslo.Reply, pendingBuffer)} }}
 
 func startReplyWaiter(conn *rabbit.Conn, topo rabbit.Topology, unique func() string, log hclog.Logger) *replyWaiter {
 	q := topo.ReplyQueue(unique)
@@ -56,18 +65,27 @@ func (w *replyWaiter) waitReady(ctx context.Context) error {
 
 func (w *replyWaiter) stop() { _ = w.consumer.Stop(context.Background()) }
 
-// register starts waiting for replies to msgID; call the returned func to
-// stop.
-func (w *replyWaiter) register(msgID string) (*pending, func()) {
-	p := &pending{ch: make(chan *oslo.Reply, 4), gone: make(chan struct{})}
+// newPending is a pending from the pool; release returns it.
+func newPending() *pending { return pendings.Get().(*pending) }
+
+func (p *pending) release() { pendings.Put(p) }
+
+// register starts waiting for replies to msgID in p; unregister stops.
+func (w *replyWaiter) register(msgID string, p *pending) {
 	w.mu.Lock()
 	w.waiting[msgID] = p
 	w.mu.Unlock()
-	return p, func() {
-		w.mu.Lock()
-		delete(w.waiting, msgID)
-		w.mu.Unlock()
-		close(p.gone)
+}
+
+// unregister stops waiting for replies to msgID. No reply is handed to p
+// once it is out of the map (handle sends under mu), so what is left in
+// its channel is dropped, and p can be reused.
+func (w *replyWaiter) unregister(msgID string, p *pending) {
+	w.mu.Lock()
+	delete(w.waiting, msgID)
+	w.mu.Unlock()
+	for len(p.ch) > 0 {
+		<-p.ch
 	}
 }
 
@@ -91,13 +109,19 @@ func (w *replyWaiter) handle(_ context.Context, d amqp.Delivery) {
 	}
 	w.mu.Lock()
 	p := w.waiting[r.MsgID]
-	w.mu.Unlock()
-	if p == nil {
-		w.log.Info("no calling threads waiting for msg_id", "msg_id", r.MsgID)
-		return
+	sent := false
+	if p != nil {
+		select {
+		case p.ch <- r:
+			sent = true
+		default:
+		}
 	}
-	select {
-	case p.ch <- r:
-	case <-p.gone:
+	w.mu.Unlock()
+	switch {
+	case p == nil:
+		w.log.Info("no calling threads waiting for msg_id", "msg_id", r.MsgID)
+	case !sent:
+		w.log.Warn("dropping reply: its call has too many unread", "msg_id", r.MsgID, "unread", pendingBuffer)
 	}
 }

@@ -61,10 +61,11 @@ func notifyQueues(s *transportx.Shared) (*declaredQueues, error) {
 
 // publishError maps a publish failure to the errors of this package.
 func publishError(ctx context.Context, err error) error {
+	if err == nil {
+		return nil // before ret: it escapes, an allocation per call
+	}
 	var ret *rabbit.ReturnedError
 	switch {
-	case err == nil:
-		return nil
 	case errors.As(err, &ret):
 		return fmt.Errorf("%w: %s", ErrUndeliverable, ret.Text)
 	case errors.Is(err, rabbit.ErrClosed):

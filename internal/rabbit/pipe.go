@@ -77,15 +77,19 @@ func (p *pipe) publish(ctx context.Context, m Message) error {
 	defer release()
 	p.pubMu.Lock()
 	p.seq++
-	w := &pipeWaiter{seq: p.seq, exchange: m.Exchange, key: m.Key, body: m.Body}
-	p.mu.Lock()
-	p.inFlight[w] = struct{}{}
-	p.mu.Unlock()
-	defer func() {
+	// Only a mandatory publish can come back: the others need no waiter.
+	var w *pipeWaiter
+	if m.Mandatory {
+		w = &pipeWaiter{seq: p.seq, exchange: m.Exchange, key: m.Key, body: m.Body}
 		p.mu.Lock()
-		delete(p.inFlight, w)
+		p.inFlight[w] = struct{}{}
 		p.mu.Unlock()
-	}()
+		defer func() {
+			p.mu.Lock()
+			delete(p.inFlight, w)
+			p.mu.Unlock()
+		}()
+	}
 	dc, err := p.ch.PublishWithDeferredConfirmWithContext(ctx, m.Exchange, m.Key, m.Mandatory, false, m.publishing())
 	p.pubMu.Unlock()
 	release()
@@ -97,10 +101,13 @@ func (p *pipe) publish(ctx context.Context, m Message) error {
 	case <-ctx.Done():
 		return context.Cause(ctx)
 	}
-	p.mu.Lock()
-	p.matchReturnsLocked()
-	ret := w.returned
-	p.mu.Unlock()
+	var ret *amqp.Return
+	if w != nil {
+		p.mu.Lock()
+		p.matchReturnsLocked()
+		ret = w.returned
+		p.mu.Unlock()
+	}
 	if !dc.Acked() {
 		if p.ch.IsClosed() { // confirms are failed when the channel dies
 			return errChannelClosed
