@@ -360,3 +360,47 @@ func TestAckOnReceipt(t *testing.T) {
 		t.Fatalf("%d messages back in the queue: not acked", st.Messages)
 	}
 }
+
+// TestNackRetiresThePipe: a publish the broker nacks (a full queue that
+// rejects publishes) leaves its shared channel: the channel closes, and
+// the next publish goes out on a new one and arrives.
+func TestNackRetiresThePipe(t *testing.T) {
+	c := dialTest(t, testURL)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ch, _, err := c.Channel(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ch.Close()
+	full, open := uniq("full"), uniq("open")
+	if _, err := ch.QueueDeclare(full, false, true, false, false, amqp.Table{"x-max-length": int32(0), "x-overflow": "reject-publish"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ch.QueueDeclare(open, false, true, false, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	p, err := c.pub.pipe.get(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := p.ch.NotifyClose(make(chan *amqp.Error, 1))
+	if err := c.Publish(ctx, Message{Key: full, Body: []byte(`{}`)}); !errors.Is(err, ErrNacked) {
+		t.Fatalf("publish to a full queue: %v, want ErrNacked", err)
+	}
+	select {
+	case <-closed:
+	case <-ctx.Done():
+		t.Fatal("the nacked channel was not closed")
+	}
+	if err := c.Publish(ctx, Message{Key: open, Body: []byte(`{"after": "nack"}`), Mandatory: true}); err != nil {
+		t.Fatalf("publish after the nack: %v", err)
+	}
+	if next, _ := c.pub.pipe.get(ctx); next == p {
+		t.Fatal("the nacked pipe is still the current one")
+	}
+	d, ok, err := ch.Get(open, true)
+	if err != nil || !ok || string(d.Body) != `{"after": "nack"}` {
+		t.Fatalf("get after the nack: %v %v %s", ok, err, d.Body)
+	}
+}

@@ -3,6 +3,7 @@ package rabbit
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -41,6 +42,12 @@ type pipe struct {
 
 	mu       sync.Mutex
 	inFlight map[*pipeWaiter]struct{}
+
+	// users are the publishes using the pipe now; once it is retired (a
+	// nack), the last of them closes its channel.
+	users     atomic.Int64
+	retired   atomic.Bool
+	closeOnce sync.Once
 }
 
 type pipeWaiter struct {
@@ -185,7 +192,23 @@ func (pl *pipeline) publish(ctx context.Context, m Message) error {
 	if err != nil {
 		return err
 	}
-	return p.publish(ctx, m)
+	p.users.Add(1)
+	err = p.publish(ctx, m)
+	if errors.Is(err, ErrNacked) {
+		// A channel the broker nacks on can go on nacking while new
+		// channels are served (seen on a cluster with quorum queues after
+		// a leader moved: a minute and more): later publishes take a new
+		// channel, and this one closes once its publishes are done.
+		if pl.cur.CompareAndSwap(p, nil) {
+			p.retired.Store(true)
+		}
+	}
+	if p.users.Add(-1) == 0 && p.retired.Load() {
+		// In the background: channel.close waits for the broker's close-ok
+		// (see publisherPool.put).
+		p.closeOnce.Do(func() { go func() { _ = p.ch.Close() }() })
+	}
+	return err
 }
 
 // hasDeclared reports whether the current pipe knows exchange x to exist.

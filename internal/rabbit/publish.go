@@ -260,7 +260,7 @@ func (p *publisherPool) publishPooled(ctx context.Context, m Message) error {
 			p.put(pc, false)
 			return errChannelClosed
 		}
-		p.put(pc, true)
+		p.put(pc, false) // it may go on nacking (see pipeline.publish)
 		return ErrNacked
 	}
 	select {
