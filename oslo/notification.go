@@ -142,6 +142,7 @@ const (
 	nTimestamp
 	nUniqueID
 	nStrings
+	nPayload = nStrings // not a string: kept raw
 )
 
 var notificationStringKeys = [nStrings]string{"message_id", "publisher_id", "event_type", "priority", "timestamp", "_unique_id"}
@@ -158,35 +159,30 @@ func decodeNotificationInner(inner []byte) (*Notification, error) {
 	var raw [nStrings]json.RawMessage
 	n := &Notification{}
 	err := pyjson.EachMember(inner, func(key []byte, escaped bool, v []byte) error {
-		k, known := notificationKey(key)
-		if escaped || !known {
-			k = pyjson.MemberKey(key, escaped)
+		i := -1
+		if !escaped {
+			i = notificationField(key)
 		}
-		switch k {
-		case "message_id":
-			raw[nMessageID] = v
-		case "publisher_id":
-			raw[nPublisherID] = v
-		case "event_type":
-			raw[nEventType] = v
-		case "priority":
-			raw[nPriority] = v
-		case "timestamp":
-			raw[nTimestamp] = v
-		case "_unique_id":
-			raw[nUniqueID] = v
-		case "payload":
-			n.Payload = nil
-			if string(v) != "null" {
-				n.Payload = v
-			}
-		default:
+		k := ""
+		if i == -1 {
+			k = pyjson.MemberKey(key, escaped)
+			i = notificationField([]byte(k))
+		}
+		switch i {
+		case -1:
 			if name, ok := strings.CutPrefix(k, ContextPrefix); ok {
 				if n.Context == nil {
 					n.Context = make(Context, 8)
 				}
 				n.Context[name] = v
 			}
+		case nPayload:
+			n.Payload = nil
+			if string(v) != "null" {
+				n.Payload = v
+			}
+		default:
+			raw[i] = v
 		}
 		return nil
 	})
@@ -208,26 +204,19 @@ func decodeNotificationInner(inner []byte) (*Notification, error) {
 	return n, nil
 }
 
-// notificationKey returns the notification keys the decoder knows as
-// constants, so that matching them allocates nothing.
-func notificationKey(key []byte) (string, bool) {
-	switch string(key) {
-	case "message_id":
-		return "message_id", true
-	case "publisher_id":
-		return "publisher_id", true
-	case "event_type":
-		return "event_type", true
-	case "priority":
-		return "priority", true
-	case "payload":
-		return "payload", true
-	case "timestamp":
-		return "timestamp", true
-	case "_unique_id":
-		return "_unique_id", true
+// notificationField is the index in raw of a notification member's key,
+// nPayload for "payload", or -1 for any other key. Comparing string(key)
+// allocates nothing.
+func notificationField(key []byte) int {
+	for i, k := range notificationStringKeys {
+		if string(key) == k {
+			return i
+		}
 	}
-	return "", false
+	if string(key) == "payload" {
+		return nPayload
+	}
+	return -1
 }
 
 // Timestamp formats t as Python's str(datetime.utcnow()) does:

@@ -29,27 +29,13 @@ func Compatible(have, want string) (bool, error) {
 	// Parts are read in Python's order, each only when the comparison
 	// needs it, so the same inputs fail (or not) as they do in Python.
 	w, h := strings.Split(want, "."), strings.Split(have, ".")
-	wMajor, err := versionPart(w, 0)
-	if err != nil {
+	wMajor, hMajor, err := versionParts(w, h, 0)
+	if err != nil || wMajor != hMajor {
 		return false, err
 	}
-	hMajor, err := versionPart(h, 0)
-	if err != nil {
-		return false, err
-	}
-	if wMajor != hMajor {
-		return false, nil
-	}
-	wMinor, err := versionPart(w, 1)
-	if err != nil {
-		return false, err
-	}
-	hMinor, err := versionPart(h, 1)
-	if err != nil {
-		return false, err
-	}
-	if wMinor != hMinor {
-		return wMinor < hMinor, nil
+	wMinor, hMinor, err := versionParts(w, h, 1)
+	if err != nil || wMinor != hMinor {
+		return err == nil && wMinor < hMinor, err
 	}
 	var wRev, hRev int64 // a missing revision is 0
 	if len(w) > 2 {
@@ -63,6 +49,17 @@ func Compatible(have, want string) (bool, error) {
 		}
 	}
 	return wRev <= hRev, nil
+}
+
+// versionParts reads part i of want's parts, then of have's, as Python
+// does.
+func versionParts(w, h []string, i int) (int64, int64, error) {
+	wp, err := versionPart(w, i)
+	if err != nil {
+		return 0, 0, err
+	}
+	hp, err := versionPart(h, i)
+	return wp, hp, err
 }
 
 // versionPart reads parts[i] as Python's int() would (surrounding white

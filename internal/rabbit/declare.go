@@ -42,39 +42,38 @@ func (c *Conn) declareBounded(ctx context.Context, ch *amqp.Channel, d *Declarat
 		}
 		return s.channel()
 	}
-	for i := range d.Exchanges {
-		x := &d.Exchanges[i]
-		declareX := func() error { return ch.ExchangeDeclare(x.Name, x.Kind, x.Durable, x.AutoDelete, false, false, nil) }
-		err := do("exchange.declare", declareX)
+	// declareFlip runs one declaration; on a durable mismatch it flips
+	// *durable and runs it again on a fresh channel.
+	declareFlip := func(kind, name string, durable *bool, f func() error) error {
+		err := do(kind+".declare", f)
 		if isDurableMismatch(err) {
-			c.log.Warn("exchange exists with the other durable flag; using it", "exchange", x.Name, "durable", !x.Durable)
+			c.log.Warn(kind+" exists with the other durable flag; using it", kind, name, "durable", !*durable)
 			if ch, err = reopen(); err != nil {
-				return nil, err
+				return err // the channel, not the declaration
 			}
-			x.Durable = !x.Durable
-			err = do("exchange.declare", declareX)
+			*durable = !*durable
+			err = do(kind+".declare", f)
 		}
 		if err != nil {
-			return ch, declareError("exchange", x.Name, err)
+			return declareError(kind, name, err)
+		}
+		return nil
+	}
+	for i := range d.Exchanges {
+		x := &d.Exchanges[i]
+		if err := declareFlip("exchange", x.Name, &x.Durable, func() error {
+			return ch.ExchangeDeclare(x.Name, x.Kind, x.Durable, x.AutoDelete, false, false, nil)
+		}); err != nil {
+			return ch, err
 		}
 	}
 	for i := range d.Queues {
 		q := &d.Queues[i]
-		declareQ := func() error {
+		if err := declareFlip("queue", q.Name, &q.Durable, func() error {
 			_, err := ch.QueueDeclare(q.Name, q.Durable, q.AutoDelete, q.Exclusive, false, q.Args)
 			return err
-		}
-		err := do("queue.declare", declareQ)
-		if isDurableMismatch(err) {
-			c.log.Warn("queue exists with the other durable flag; using it", "queue", q.Name, "durable", !q.Durable)
-			if ch, err = reopen(); err != nil {
-				return nil, err
-			}
-			q.Durable = !q.Durable
-			err = do("queue.declare", declareQ)
-		}
-		if err != nil {
-			return ch, declareError("queue", q.Name, err)
+		}); err != nil {
+			return ch, err
 		}
 	}
 	for _, b := range d.Bindings {

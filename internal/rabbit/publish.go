@@ -132,32 +132,29 @@ func newPublisherPool(c *Conn, size int) *publisherPool {
 
 func (p *publisherPool) get(ctx context.Context) (*pubChannel, error) {
 	for {
+		// A free channel is preferred to opening one: first without
+		// blocking, then waiting for whichever comes first.
+		var pc *pubChannel
 		select {
-		case pc := <-p.free:
-			if pc.ch.IsClosed() {
-				<-p.sem
-				continue
-			}
-			return pc, nil
+		case pc = <-p.free:
 		default:
-		}
-		select {
-		case pc := <-p.free:
-			if pc.ch.IsClosed() {
-				<-p.sem
-				continue
+			select {
+			case pc = <-p.free:
+			case p.sem <- struct{}{}:
+				pc, err := p.open(ctx)
+				if err != nil {
+					<-p.sem
+					return nil, err
+				}
+				return pc, nil
+			case <-ctx.Done():
+				return nil, context.Cause(ctx)
 			}
-			return pc, nil
-		case p.sem <- struct{}{}:
-			pc, err := p.open(ctx)
-			if err != nil {
-				<-p.sem
-				return nil, err
-			}
-			return pc, nil
-		case <-ctx.Done():
-			return nil, context.Cause(ctx)
 		}
+		if !pc.ch.IsClosed() {
+			return pc, nil
+		}
+		<-p.sem
 	}
 }
 
