@@ -12,14 +12,15 @@ import (
 
 	"github.com/oslohost/oslohost/host/config"
 	"github.com/oslohost/oslohost/internal/rabbit"
+	"github.com/oslohost/oslohost/internal/transportx"
 	"github.com/oslohost/oslohost/listener"
 	"github.com/oslohost/oslohost/oslo"
-	"github.com/oslohost/oslohost/server"
 )
 
 // Topology is every exchange, queue, binding and consumer a configuration
 // declares, computed by the same code the servers and listeners declare
-// with (server.PlanFor, listener.Plan), with the blocks that declare each.
+// with (transportx.ServerPlan, ListenerPlan), with the blocks that declare
+// each.
 type Topology struct {
 	Exchanges []*TopologyExchange `json:"exchanges"`
 	Queues    []*TopologyQueue    `json:"queues"`
@@ -156,8 +157,7 @@ func PlanTopology(cfg *config.Config) (*Topology, hcl.Diagnostics) {
 	}
 
 	for _, s := range cfg.Servers {
-		p := server.PlanFor(u.Options, server.Config{Exchange: s.Exchange,
-			Target: oslo.Target{Topic: s.Topic, Server: s.Server}, NoFanout: !s.Fanout}, unique)
+		p := transportx.ServerPlan(u.Options, s.Exchange, oslo.Target{Topic: s.Topic, Server: s.Server}, !s.Fanout, unique)
 		add(fmt.Sprintf("server %q", s.Name), s.AttrRange("topic"), p)
 	}
 	for _, l := range cfg.Listeners {
@@ -165,8 +165,7 @@ func PlanTopology(cfg *config.Config) (*Topology, hcl.Diagnostics) {
 		for _, t := range l.Topics {
 			targets = append(targets, listener.Target{Topic: t, Exchange: l.Exchange})
 		}
-		p, err := listener.Plan(u.Options, listener.Config{Exchange: cfg.Transport.ControlExchange,
-			Targets: targets, Priorities: l.Priorities, Pool: l.Pool})
+		p, err := transportx.ListenerPlan(u.Options, cfg.Transport.ControlExchange, targets, l.Priorities, l.Pool)
 		if err != nil {
 			r := l.AttrRange("priorities")
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid listener", Detail: err.Error(), Subject: &r})

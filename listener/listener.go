@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -137,7 +136,7 @@ func newListener(sh *transportx.Shared, src intake.Source, cfg Config) (*Listene
 		return nil, fmt.Errorf("listener: batch size must be positive and timeout not negative, got %d and %s", cfg.Batch.Size, cfg.Batch.Timeout)
 	}
 	var err error
-	if cfg.Priorities, err = normalizePriorities(cfg.Priorities); err != nil {
+	if cfg.Priorities, err = transportx.NormalizePriorities(cfg.Priorities); err != nil {
 		return nil, err
 	}
 	prios := make(map[string]bool, len(cfg.Priorities))
@@ -211,38 +210,6 @@ func newListener(sh *transportx.Shared, src intake.Source, cfg Config) (*Listene
 		return nil, fmt.Errorf("listener: %w", err)
 	}
 	return l, nil
-}
-
-// normalizePriorities lower-cases priorities; all seven when none.
-func normalizePriorities(in []string) ([]string, error) {
-	if len(in) == 0 {
-		return oslo.Priorities(), nil
-	}
-	out := make([]string, len(in))
-	for i, p := range in {
-		lp, ok := oslo.NormalizePriority(p)
-		if !ok {
-			return nil, fmt.Errorf("listener: unknown priority %q (want one of %s)", p, strings.Join(oslo.Priorities(), ", "))
-		}
-		out[i] = lp
-	}
-	return out, nil
-}
-
-// Plan is what a listener of cfg on a transport with options o declares
-// and consumes, computed as New does without a connection (for the host's
-// topology check). An empty cfg.Exchange is oslo.DefaultControlExchange
-// here.
-func Plan(o rabbit.Options, cfg Config) (rabbit.Plan, error) {
-	prios, err := normalizePriorities(cfg.Priorities)
-	if err != nil {
-		return rabbit.Plan{}, err
-	}
-	exchange := cfg.Exchange
-	if exchange == "" {
-		exchange = oslo.DefaultControlExchange
-	}
-	return rabbit.TopologyFrom(o).ListenerPlan(exchange, cfg.Targets, prios, cfg.Pool), nil
 }
 
 // Queues are the queues the listener consumes.

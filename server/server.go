@@ -154,20 +154,7 @@ func (s *Server) plan() rabbit.Plan {
 	namer := s.opts.Namer(func(err error) {
 		s.log.Warn("queue manager unavailable; naming the fanout queue at random", "error", err)
 	})
-	return PlanFor(s.opts, s.cfg, namer)
-}
-
-// PlanFor is what a server configured with cfg on a transport with
-// options o declares and consumes, computed without a connection by the
-// same code Start uses (for the host's topology check); unique names its
-// fanout queue. An empty cfg.Exchange is oslo.DefaultControlExchange here.
-func PlanFor(o rabbit.Options, cfg Config, unique func() string) rabbit.Plan {
-	exchange := cfg.Exchange
-	if exchange == "" {
-		exchange = oslo.DefaultControlExchange
-	}
-	t := cfg.Target
-	return rabbit.TopologyFrom(o).ServerPlan(t.ExchangeOr(exchange), t.Topic, t.Server, cfg.NoFanout, unique)
+	return transportx.ServerPlan(s.opts, s.cfg.Exchange, s.cfg.Target, s.cfg.NoFanout, namer)
 }
 
 // Start declares the topology, starts consuming and returns once the
