@@ -283,7 +283,21 @@ server "s" {
 		}
 	}
 
-	type counts struct{ calls, ok, failed, timeout, notRun, runNotAnswered, runTwice, answeredNotRun, hung int }
+	// A call run twice by one server is a duplicate its window should have
+	// caught; run by two servers, it is a redelivery to another consumer
+	// after the queue's leader died with the first one's ack (RabbitMQ's
+	// at-least-once: no server can know another ran it, Python's neither).
+	twiceBySame := func(who []string) bool {
+		seen := map[string]bool{}
+		for _, w := range who {
+			if seen[w] {
+				return true
+			}
+			seen[w] = true
+		}
+		return false
+	}
+	type counts struct{ calls, ok, failed, timeout, notRun, runNotAnswered, runTwice, runTwiceSame, answeredNotRun, hung int }
 	perPhase := make([]counts, len(kills)+1)
 	var all counts
 	failedHow := map[string]int{}
@@ -310,6 +324,9 @@ server "s" {
 			}
 			if execs[id] > 1 {
 				ct.runTwice++
+				if twiceBySame(by[id]) {
+					ct.runTwiceSame++
+				}
 			}
 			if cc.elapsed > clusterCallTimeout+2*time.Second {
 				ct.hung++
@@ -327,11 +344,11 @@ server "s" {
 		if i > 0 {
 			what, down = kills[i-1].what, kills[i-1].down
 		}
-		t.Logf("result: phase %d (%s, killed %s): calls=%d answered=%d failed=%d timed_out=%d not_executed=%d executed_not_answered=%d executed_twice=%d answered_not_executed=%d past_timeout=%d",
-			i, what, down, p.calls, p.ok, p.failed, p.timeout, p.notRun, p.runNotAnswered, p.runTwice, p.answeredNotRun, p.hung)
+		t.Logf("result: phase %d (%s, killed %s): calls=%d answered=%d failed=%d timed_out=%d not_executed=%d executed_not_answered=%d executed_twice=%d (by one server %d) answered_not_executed=%d past_timeout=%d",
+			i, what, down, p.calls, p.ok, p.failed, p.timeout, p.notRun, p.runNotAnswered, p.runTwice, p.runTwiceSame, p.answeredNotRun, p.hung)
 	}
-	t.Logf("result: total calls=%d answered=%d failed=%d timed_out=%d not_executed=%d executed_not_answered=%d executed_twice=%d answered_not_executed=%d past_timeout=%d failures=%v",
-		all.calls, all.ok, all.failed, all.timeout, all.notRun, all.runNotAnswered, all.runTwice, all.answeredNotRun, all.hung, failedHow)
+	t.Logf("result: total calls=%d answered=%d failed=%d timed_out=%d not_executed=%d executed_not_answered=%d executed_twice=%d (by one server %d) answered_not_executed=%d past_timeout=%d failures=%v",
+		all.calls, all.ok, all.failed, all.timeout, all.notRun, all.runNotAnswered, all.runTwice, all.runTwiceSame, all.answeredNotRun, all.hung, failedHow)
 	for i, k := range kills {
 		t.Logf("result: kill %d (%s): h1 serving again after %v, h2 after %v; consuming again (host status; 0 = not interrupted): h1 %v, h2 %v",
 			i+1, k.what, k.served[0].Round(time.Millisecond), k.served[1].Round(time.Millisecond),
@@ -364,8 +381,11 @@ server "s" {
 			t.Logf("%s did not serve again: its log and goroutines are in %s", hs.name, p)
 		}
 	}
-	if all.runTwice > 0 {
-		t.Errorf("%d calls executed twice", all.runTwice)
+	if all.runTwiceSame > 0 {
+		t.Errorf("%d calls executed twice by one server (its duplicate window missed them)", all.runTwiceSame)
+	}
+	if all.runTwice > all.runTwiceSame {
+		t.Logf("%d calls executed by two servers: redelivered to another consumer after a queue leader died with the first one's ack (at-least-once, as between Python servers)", all.runTwice-all.runTwiceSame)
 	}
 	if all.answeredNotRun > 0 {
 		t.Errorf("%d calls answered but never executed", all.answeredNotRun)
