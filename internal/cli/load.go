@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/hcl/v2"
 
+	"github.com/oslohost/oslohost/host"
 	"github.com/oslohost/oslohost/host/config"
 )
 
@@ -16,8 +17,20 @@ import (
 // warnings included, on stderr (in color on a terminal). It returns nil and
 // an exitError when any diagnostic is an error.
 func loadConfig(paths []string, stderr io.Writer) (*config.Config, map[string]*hcl.File, error) {
+	return loadChecked(paths, stderr, false)
+}
+
+// loadChecked is loadConfig that, with topology set, also refuses clashes
+// inside the configuration (host.PlanTopology: two blocks consuming one
+// queue, one queue or exchange declared two ways), as `run` must: serving
+// them would split one queue's messages between blocks that each expect
+// all of them.
+func loadChecked(paths []string, stderr io.Writer, topology bool) (*config.Config, map[string]*hcl.File, error) {
 	var l config.Loader
 	cfg, diags := l.Load(paths...)
+	if topology && !diags.HasErrors() {
+		diags = append(diags, topologyClashes(cfg)...)
+	}
 	files := l.Files()
 	if len(diags) > 0 {
 		writeDiagnostics(stderr, files, diags)
@@ -61,10 +74,23 @@ func logColor(w io.Writer) hclog.ColorOption {
 func reloadConfig(paths []string) (*config.Config, error) {
 	var l config.Loader
 	cfg, diags := l.Load(paths...)
+	if !diags.HasErrors() {
+		diags = append(diags, topologyClashes(cfg)...)
+	}
 	if diags.HasErrors() {
 		var b bytes.Buffer
 		_ = config.WriteDiagnostics(&b, l.Files(), diags, false)
 		return nil, errors.New(strings.TrimSpace(b.String()))
 	}
 	return cfg, nil
+}
+
+// topologyClashes are the clashes inside cfg's topology. An invalid
+// transport is left to the host, which reports it when it starts.
+func topologyClashes(cfg *config.Config) hcl.Diagnostics {
+	top, diags := host.PlanTopology(cfg)
+	if top == nil {
+		return nil
+	}
+	return diags
 }

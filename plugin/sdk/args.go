@@ -37,9 +37,7 @@ func (m *method) decodeArgs(argsJSON []byte) (reflect.Value, error) {
 	}
 	ptr := reflect.New(m.argType)
 	if raw != nil {
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.UseNumber()
-		if err := dec.Decode(ptr.Interface()); err != nil {
+		if err := m.unmarshal(raw, ptr.Interface()); err != nil {
 			// A type mismatch leaves raw read whole (so valid JSON): the
 			// keywords are checked first, as Python binds them before
 			// the method runs.
@@ -67,6 +65,19 @@ func (m *method) decodeArgs(argsJSON []byte) (reflect.Value, error) {
 		}
 	}
 	return v, nil
+}
+
+// unmarshal decodes raw into v, numbers in interfaces as json.Number (so
+// that they keep their precision) when v's type has such places; without
+// them, json.Unmarshal decodes the same, without a Decoder and its buffer
+// per call.
+func (m *method) unmarshal(raw []byte, v any) error {
+	if !m.numbers {
+		return json.Unmarshal(raw, v)
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	return dec.Decode(v)
 }
 
 // checkKeywords applies Python's rules for keyword arguments to the keys

@@ -49,3 +49,47 @@ func TestEachKey(t *testing.T) {
 		t.Errorf("eachKey did not stop: %q", first)
 	}
 }
+
+type selfDecoding struct{ V any }
+
+func (s *selfDecoding) UnmarshalJSON(b []byte) error { return json.Unmarshal(b, &s.V) }
+
+type recursive struct {
+	Name     string
+	Children []recursive
+	Next     *recursive
+}
+
+// TestHoldsInterface: the argument types that need UseNumber (a number
+// may land in an interface) are told from those json.Unmarshal decodes
+// the same.
+func TestHoldsInterface(t *testing.T) {
+	for _, tc := range []struct {
+		v    any
+		want bool
+	}{
+		{struct{ V json.RawMessage }{}, false},
+		{struct {
+			A int
+			B string
+			C []float64
+		}{}, false},
+		{struct{ V any }{}, true},
+		{&struct{ V any }{}, true},
+		{map[string]any{}, true},
+		{map[string]int{}, false},
+		{struct{ V []map[string]any }{}, true},
+		{struct{ V [2]any }{}, true},
+		{recursive{}, false},
+		{struct{ S selfDecoding }{}, false},
+		{struct {
+			R recursive
+			V any
+		}{}, true},
+	} {
+		typ := reflect.TypeOf(tc.v)
+		if got := holdsInterface(typ, map[reflect.Type]bool{}); got != tc.want {
+			t.Errorf("%v: %v, want %v", typ, got, tc.want)
+		}
+	}
+}

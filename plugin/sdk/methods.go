@@ -2,6 +2,7 @@ package sdk
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
@@ -25,6 +26,7 @@ type method struct {
 	fn       reflect.Value        // bound method value
 	argType  reflect.Type         // nil when the method takes no args
 	params   *pyjson.StructFields // the keyword arguments of a struct argType; nil for a map or no args
+	numbers  bool                 // argType holds an interface somewhere: decode with UseNumber
 	hasRes   bool                 // false for func(ctx[, T]) error
 	pc       uintptr              // entry of the method, for tracebacks
 }
@@ -115,6 +117,7 @@ func compileMethod(class string, m reflect.Method, bound reflect.Value) (*method
 			return nil, fmt.Errorf("args type %s: want a struct, a pointer to a struct or a map with string keys", at)
 		}
 		rm.argType = at
+		rm.numbers = holdsInterface(at, map[reflect.Type]bool{})
 		switch {
 		case at.Kind() == reflect.Struct:
 			rm.params = pyjson.Fields(at)
@@ -169,4 +172,34 @@ func typeName(t reflect.Type) string {
 		return t.Elem().Name()
 	}
 	return t.Name()
+}
+
+var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+
+// holdsInterface reports whether decoding JSON into t can store a number
+// in an interface value (so that json.Decoder.UseNumber matters). A type
+// that decodes itself (json.Unmarshaler) decides for itself.
+func holdsInterface(t reflect.Type, seen map[reflect.Type]bool) bool {
+	if seen[t] {
+		return false
+	}
+	seen[t] = true
+	if t.Implements(unmarshalerType) || reflect.PointerTo(t).Implements(unmarshalerType) {
+		return false
+	}
+	switch t.Kind() {
+	case reflect.Interface:
+		return true
+	case reflect.Pointer, reflect.Slice, reflect.Array:
+		return holdsInterface(t.Elem(), seen)
+	case reflect.Map:
+		return holdsInterface(t.Elem(), seen)
+	case reflect.Struct:
+		for i := range t.NumField() {
+			if holdsInterface(t.Field(i).Type, seen) {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -248,9 +248,13 @@ func (s *server) Invoke(ctx context.Context, req *pluginv1.InvokeRequest) (resp 
 		return nil, status.Errorf(codes.InvalidArgument, "request context: not a JSON object: %.100s", ctxJSON)
 	}
 	if d, ok := req.Deadline(); ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, d)
-		defer cancel()
+		// The Calls stream already gave ctx this deadline; a unary Invoke
+		// (tests, sdktest) did not.
+		if cur, ok := ctx.Deadline(); !ok || d.Before(cur) {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithDeadline(ctx, d)
+			defer cancel()
+		}
 	}
 	cs := &callState{
 		info: Call{
