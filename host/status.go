@@ -98,6 +98,10 @@ type PluginStatus struct {
 	// Rollbacks counts the swaps undone because the new generation died
 	// on probation.
 	Rollbacks int `json:"rollbacks"`
+	// PinnedBinary: the file at Path is the build a rollback undid; a
+	// restart runs the serving generation's own binary (SHA256) until the
+	// next swap.
+	PinnedBinary bool `json:"pinned_binary,omitempty"`
 }
 
 // ProbationStatus is the serving generation's probation: until when, and
@@ -206,6 +210,7 @@ func pluginStatus(s supervisor.Status) PluginStatus {
 		Name: s.Name, State: s.State, Generation: s.Generation, PID: s.PID, Version: s.Version, Path: s.Path,
 		SHA256: s.SHA256, InFlight: s.InFlight, Restarts: s.Restarts, Swaps: s.Swaps, LastError: s.LastError,
 		NextRestart: timeOrNil(s.NextRestart), Since: timeOrNil(s.Since), Rollbacks: s.Rollbacks,
+		PinnedBinary: s.PinnedBinary,
 	}
 	for _, e := range s.Endpoints {
 		ps.Endpoints = append(ps.Endpoints, EndpointStatus(e))

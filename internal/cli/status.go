@@ -99,6 +99,10 @@ func printStatus(w io.Writer, st host.Status) {
 		if p.Rollbacks > 0 {
 			fmt.Fprintf(w, "\n%s: swaps rolled back: %d", p.Name, p.Rollbacks)
 		}
+		if p.PinnedBinary {
+			fmt.Fprintf(w, "\n%s: restarts run the serving binary (sha256 %.12s), not the build rolled back from now at %s, until the next swap",
+				p.Name, p.SHA256, p.Path)
+		}
 	}
 	fmt.Fprintln(w)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"time"
 
@@ -72,6 +73,13 @@ type Plugin struct {
 	fallbackCfg  *config.Plugin
 	probationEnd time.Time
 	rollbacks    int
+	// pin, set by a rollback when the file at the command path is no
+	// longer the binary the restored generation runs (a build replaced in
+	// place, then rolled back from), is that generation's binary, opened
+	// through /proc: restarts of pinCfg run it instead of the file. A
+	// swap to another block ends it.
+	pin    *os.File
+	pinCfg *config.Plugin
 	// queued is a swap waiting for a swap or restart in progress, or for
 	// a draining generation to finish (max_draining).
 	queued *queuedSwap
@@ -134,7 +142,13 @@ func (s *Plugin) launch(ctx context.Context, cfg *config.Plugin) (*generation, e
 	if f := s.sup.cfg.Telemetry; f != nil {
 		tel = f(cfg.Name)
 	}
-	p, err := startProcess(ctx, cfg, s.sup.cfg.HostService, tel, s.sup.log)
+	s.mu.RLock()
+	exe := ""
+	if s.pin != nil && s.pinCfg == cfg {
+		exe = fmt.Sprintf("/proc/self/fd/%d", s.pin.Fd())
+	}
+	s.mu.RUnlock()
+	p, err := startProcess(ctx, cfg, exe, s.sup.cfg.HostService, tel, s.sup.log)
 	if err != nil {
 		return nil, err
 	}
@@ -359,6 +373,7 @@ func (s *Plugin) crashed(g *generation) {
 			s.queued = nil
 			s.cfg = q.cfg
 			s.swaps++
+			s.setPinLocked(nil, nil)
 			s.log.Info("restarting with the queued swap", "queued_for", time.Since(q.since).Round(time.Millisecond))
 		}
 		s.mu.Unlock()
@@ -418,6 +433,7 @@ func (s *Plugin) stop(ctx context.Context) {
 		return
 	}
 	s.stopped = true
+	s.setPinLocked(nil, nil)
 	g := s.cur
 	s.cur = nil
 	close(s.changed)

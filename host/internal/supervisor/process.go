@@ -30,6 +30,7 @@ type pluginProc struct {
 	desc   *pluginv1.DescribeResponse
 	path   string
 	sha256 string // of the binary as started
+	pinned bool   // started from a pinned binary, not the file at path
 	log    hclog.Logger
 	// done is closed once the process has exited (go-plugin's wait on it
 	// returned), whatever ended it; set by the handshake.
@@ -61,17 +62,23 @@ func (p *pluginProc) exited() bool {
 }
 
 // startProcess launches the plugin's binary, configures it and asks it to
-// describe its endpoints. hostSvc, unless nil, is served to the plugin over
+// describe its endpoints. exe, unless empty, is the file to run instead of
+// the command path (a pinned binary; the process still sees the command
+// path as its argv[0]). hostSvc, unless nil, is served to the plugin over
 // go-plugin's broker as the Host service; tel, unless nil, is the tracing
 // the plugin exports with. On any failure the process is stopped again.
-func startProcess(ctx context.Context, cfg *config.Plugin, hostSvc pluginv1.HostServer, tel *pluginv1.Telemetry, log hclog.Logger) (*pluginProc, error) {
+func startProcess(ctx context.Context, cfg *config.Plugin, exe string, hostSvc pluginv1.HostServer, tel *pluginv1.Telemetry, log hclog.Logger) (*pluginProc, error) {
 	path := Command(cfg)
-	if st, err := os.Stat(path); err != nil {
+	if exe == "" {
+		exe = path
+	}
+	if st, err := os.Stat(exe); err != nil {
 		return nil, fmt.Errorf("plugin %q: command %s: %w", cfg.Name, path, err)
 	} else if st.IsDir() || st.Mode()&0o111 == 0 {
 		return nil, fmt.Errorf("plugin %q: command %s is not an executable file", cfg.Name, path)
 	}
-	cmd := exec.Command(path, cfg.Args...)
+	cmd := exec.Command(exe, cfg.Args...)
+	cmd.Args[0] = path
 	cmd.Env = pluginEnv(cfg.Env)
 	setPdeathsig(cmd)
 	opts := []pluginv1.ClientOption{pluginv1.WithMaxMessageSize(cfg.MaxMessageSize)}
@@ -97,7 +104,7 @@ func startProcess(ctx context.Context, cfg *config.Plugin, hostSvc pluginv1.Host
 	}
 	watch := &exitWatch{GRPCPlugin: gp}
 	ccfg.Plugins = plugin.PluginSet{pluginv1.PluginName: watch}
-	p := &pluginProc{name: cfg.Name, cfg: cfg, client: plugin.NewClient(ccfg), path: path, sha256: fileSHA256(path), log: plog}
+	p := &pluginProc{name: cfg.Name, cfg: cfg, client: plugin.NewClient(ccfg), path: path, sha256: fileSHA256(exe), pinned: exe != path, log: plog}
 	if err := p.handshake(ctx, hostSvc, tel); err != nil {
 		p.client.Kill()
 		return nil, explainStart(err, stderr)
@@ -154,7 +161,7 @@ func Probe(ctx context.Context, cfg *config.Plugin, log hclog.Logger) error {
 	if log == nil {
 		log = hclog.NewNullLogger()
 	}
-	p, err := startProcess(ctx, cfg, nil, nil, log)
+	p, err := startProcess(ctx, cfg, "", nil, nil, log)
 	if err != nil {
 		return err
 	}

@@ -44,6 +44,10 @@ type Status struct {
 	// SwapQueued is set while a swap waits to start.
 	SwapQueued *QueuedSwapStatus
 	Rollbacks  int
+	// PinnedBinary: restarts run the serving generation's own binary
+	// (SHA256), not the file now at Path, which is the build a rollback
+	// undid; the next swap ends it.
+	PinnedBinary bool
 }
 
 // EndpointStatus is an endpoint a plugin serves (Version "1.0" when the
@@ -85,6 +89,7 @@ func (s *Plugin) Status() Status {
 	ps := Status{
 		Name: s.name, State: s.state, Restarts: s.restarts, Swaps: s.swaps, LastError: s.lastError,
 		Path: Command(s.cfg), Rollbacks: s.rollbacks, NextRestart: s.nextTry,
+		PinnedBinary: s.pin != nil && s.pinCfg == s.cfg,
 	}
 	if g := s.cur; g != nil {
 		ps.Generation, ps.PID, ps.InFlight = g.num, g.pid(), g.InFlight()

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -258,6 +259,64 @@ func TestProbationRollsBack(t *testing.T) {
 	}
 	if p.Config().Command != bin.v1 {
 		t.Fatalf("config in force %q", p.Config().Command)
+	}
+}
+
+// TestRollbackPinsTheBinary: a build copied over the plugin's binary,
+// swapped in and rolled back from stays on disk; a later crash of the
+// restored generation restarts its own binary, not the file, until the
+// next swap.
+func TestRollbackPinsTheBinary(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "plugin")
+	install := func(src string) { // as a deploy does: a new file renamed over the old
+		t.Helper()
+		b, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path+".new", b, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(path+".new", path); err != nil {
+			t.Fatal(err)
+		}
+	}
+	install(bin.v1)
+	sup, rec := newSupervisor(t, Settings{Probation: time.Minute, DrainTimeout: time.Second, DrainCeiling: time.Second})
+	p, err := sup.Add(context.Background(), block("pin", path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v1sum := p.Status().SHA256
+	install(bin.v2)
+	if _, err := p.Swap(context.Background(), block("pin", path), false); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(p.Status().PID, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	rec.await(t, "swapped pin rolled_back")
+	st := p.Status()
+	if !st.PinnedBinary || st.SHA256 != v1sum || !strings.Contains(st.LastError, "restarts run generation 1's binary") {
+		t.Fatalf("after the rollback: %+v", st)
+	}
+
+	// The restored generation crashes: its binary restarts, not the file.
+	if err := syscall.Kill(st.PID, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	rec.await(t, "restarted pin")
+	st = waitStatus(t, p, "restart", func(st Status) bool { return st.State == StateServing && st.Generation == 3 })
+	if v, _ := invoke(t, p, "version", nil); v != "v1" || st.SHA256 != v1sum || !st.PinnedBinary || st.Path != path {
+		t.Fatalf("after the restart: version %q, %+v", v, st)
+	}
+
+	// The next swap runs the file at the path again.
+	if _, err := p.Swap(context.Background(), block("pin", path), false); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := invoke(t, p, "version", nil); v != "v2" || p.Status().PinnedBinary {
+		t.Fatalf("after the next swap: version %q, %+v", v, p.Status())
 	}
 }
 

@@ -2,7 +2,9 @@ package supervisor
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/oslohost/oslohost/host/config"
@@ -210,6 +212,7 @@ func (s *Plugin) takeOver(ctx context.Context, g *generation, cfg *config.Plugin
 	oldCfg := s.cfg
 	s.cfg = cfg
 	s.swaps++
+	s.setPinLocked(nil, nil)  // the new generation runs the file at its path
 	s.dismissFallbackLocked() // the generation on probation is replaced: its fallback goes
 	old := s.cur
 	s.cur = g
@@ -368,10 +371,51 @@ func (s *Plugin) rollBack(g *generation) bool {
 	s.changed = make(chan struct{})
 	s.mu.Unlock()
 	g.proc.client.Kill()
-	s.sup.obs.PluginSwapped(s.name, SwapRolledBack)
 	s.log.Error("new generation died on probation; rolled back to the previous one", "generation", g.num, "lived", lived, "serving", fb.num, "pid", fb.pid())
+	s.pinBinary(fb)
+	s.sup.obs.PluginSwapped(s.name, SwapRolledBack)
 	s.sup.endpointsChanged(s.name)
 	return true
+}
+
+// pinBinary keeps the binary generation fb runs for its restarts when the
+// file at its command path is another one now (swapMu held): a build
+// copied over the old one, swapped in and rolled back from would
+// otherwise be what a restart of fb runs. The binary is opened through
+// /proc/PID/exe, which names the file the process runs even after its
+// path was replaced.
+func (s *Plugin) pinBinary(fb *generation) {
+	now := fileSHA256(fb.proc.path)
+	if fb.proc.sha256 == "" || now == fb.proc.sha256 {
+		return
+	}
+	f, err := os.Open(fmt.Sprintf("/proc/%d/exe", fb.pid()))
+	if err == nil && fileSHA256(f.Name()) != fb.proc.sha256 {
+		f.Close()
+		err = errors.New("it is not the binary the generation started with (an interpreter runs it?)")
+	}
+	if err != nil {
+		s.log.Warn("the file at the command path changed; a restart will run it", "path", fb.proc.path, "sha256", orUnreadable(now), "error", err)
+		return
+	}
+	s.mu.Lock()
+	s.setPinLocked(f, s.cfg)
+	s.lastError += fmt.Sprintf("; restarts run generation %d's binary (sha256 %s), not the file now at %s (sha256 %s), until the next swap",
+		fb.num, fb.proc.sha256, fb.proc.path, orUnreadable(now))
+	s.mu.Unlock()
+	s.log.Warn("the file at the command path is the build rolled back from; restarts run the restored generation's binary until the next swap",
+		"path", fb.proc.path, "file_sha256", orUnreadable(now), "pinned_sha256", fb.proc.sha256)
+}
+
+// setPinLocked replaces the pinned binary (nil: none) of cfg (s.mu held).
+func (s *Plugin) setPinLocked(f *os.File, cfg *config.Plugin) {
+	if s.pin != nil {
+		s.pin.Close()
+	}
+	s.pin, s.pinCfg = f, cfg
+	if f == nil {
+		s.pinCfg = nil
+	}
 }
 
 // Pending is a new generation started by [Plugin.Prepare] beside the
