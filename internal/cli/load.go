@@ -20,16 +20,22 @@ func loadConfig(paths []string, stderr io.Writer) (*config.Config, map[string]*h
 	return loadChecked(paths, stderr, false)
 }
 
-// loadChecked is loadConfig that, with topology set, also refuses clashes
+// loadChecked is loadConfig that, with topology set, also warns of clashes
 // inside the configuration (host.PlanTopology: two blocks consuming one
-// queue, one queue or exchange declared two ways), as `run` must: serving
-// them would split one queue's messages between blocks that each expect
-// all of them.
+// queue, one queue or exchange declared two ways), which plan and validate
+// refuse. run serves such a configuration, as it always has (two servers
+// of one topic in one host share its queue as two processes would), but
+// says so at start.
 func loadChecked(paths []string, stderr io.Writer, topology bool) (*config.Config, map[string]*hcl.File, error) {
 	var l config.Loader
 	cfg, diags := l.Load(paths...)
 	if topology && !diags.HasErrors() {
-		diags = append(diags, topologyClashes(cfg)...)
+		for _, d := range topologyClashes(cfg) {
+			w := *d
+			w.Severity = hcl.DiagWarning
+			w.Detail += " ('oslohost plan' and 'validate' refuse this configuration; run serves it.)"
+			diags = append(diags, &w)
+		}
 	}
 	files := l.Files()
 	if len(diags) > 0 {
@@ -74,9 +80,6 @@ func logColor(w io.Writer) hclog.ColorOption {
 func reloadConfig(paths []string) (*config.Config, error) {
 	var l config.Loader
 	cfg, diags := l.Load(paths...)
-	if !diags.HasErrors() {
-		diags = append(diags, topologyClashes(cfg)...)
-	}
 	if diags.HasErrors() {
 		var b bytes.Buffer
 		_ = config.WriteDiagnostics(&b, l.Files(), diags, false)

@@ -29,10 +29,10 @@ servers until SIGINT or SIGTERM. It then stops consuming, lets in-flight calls
 finish (up to host.shutdown_timeout), stops the plugins and exits with status
 0. A second SIGINT or SIGTERM during that drain exits at once with status 1.
 
-A configuration whose blocks clash on the broker is refused before anything
-starts, as 'oslohost plan' shows them: two blocks consuming one queue (each
-would get part of the other's messages), or one queue or exchange declared
-two ways.
+Blocks that clash on the broker, as 'oslohost plan' shows them (two blocks
+consuming one queue, each getting part of the other's messages; one queue
+or exchange declared two ways), are printed as warnings at start; plan and
+validate refuse them.
 
 Logs go to stderr as the log block says (level, text or json).
 
@@ -44,8 +44,8 @@ default stays. An explicit GOMAXPROCS in the host's environment, or
 host { gomaxprocs = N }, decides instead (for the host and the plugins), and
 a plugin's own env = { GOMAXPROCS = ... } wins for that plugin.
 SIGHUP re-reads the configuration and applies the difference (see
-'oslohost reload'); a configuration that does not load, or clashes, is
-refused and the running one stays.`,
+'oslohost reload'); a configuration that does not load is refused and the
+running one stays.`,
 		Example: `  oslohost run config.hcl
   oslohost run /etc/oslohost/`,
 		Args: requireArgs(1, "CONFIG (a file or a directory)"),
