@@ -108,14 +108,7 @@ func (n *Notification) AppendInner(dst []byte) []byte {
 // the message's context keys plus "client_timeout": null (the RPC
 // unpacking quirk, wire spec 3.4 and A.11).
 func (n *Notification) EndpointContext() Context {
-	c := make(Context, len(n.Context)+1)
-	for k, v := range n.Context {
-		c[k] = v
-	}
-	if _, ok := c["client_timeout"]; !ok {
-		c["client_timeout"] = json.RawMessage("null")
-	}
-	return c
+	return withClientTimeout(n.Context, json.RawMessage("null"), false)
 }
 
 // DecodeNotification parses a notification body, enveloped (messagingv2)

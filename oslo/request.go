@@ -97,16 +97,24 @@ func (r *Request) HeartbeatInterval() (interval time.Duration, invalid bool) {
 // keys plus "client_timeout" (the raw _timeout, null when absent), exactly
 // what a Python endpoint receives as ctxt.
 func (r *Request) EndpointContext() Context {
-	c := make(Context, len(r.Context)+1)
-	for k, v := range r.Context {
-		c[k] = v
+	timeout := r.Timeout
+	if len(timeout) == 0 {
+		timeout = json.RawMessage("null")
 	}
-	if len(r.Timeout) > 0 {
-		c["client_timeout"] = r.Timeout
-	} else {
-		c["client_timeout"] = json.RawMessage("null")
+	return withClientTimeout(r.Context, timeout, true)
+}
+
+// withClientTimeout is a copy of c with "client_timeout" set to timeout:
+// always, or (replace false) only when c has none.
+func withClientTimeout(c Context, timeout json.RawMessage, replace bool) Context {
+	out := make(Context, len(c)+1)
+	for k, v := range c {
+		out[k] = v
 	}
-	return c
+	if _, ok := out["client_timeout"]; replace || !ok {
+		out["client_timeout"] = timeout
+	}
+	return out
 }
 
 // DecodeRequest parses a request body (enveloped or not).
