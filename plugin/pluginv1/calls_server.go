@@ -23,12 +23,13 @@ type CallHandler interface {
 
 // ServeCalls is the plugin side of a Calls stream, for an [EndpointServer]'s
 // Calls method: each invoke and notify frame runs concurrently with h (on a
-// goroutine that an earlier call left idle, else a new one), under a context ending at the frame's deadline, on a cancel frame or
-// when the stream breaks, and its outcome goes back as one [CallResult]
-// with the frame's id. A result over maxSize (<= 0 means
-// [DefaultMaxMessageSize]) is replaced by gRPC's ResourceExhausted error so
-// that it fails alone instead of ending the stream. Frames of an unknown
-// op, from a newer host, are ignored.
+// goroutine an earlier call left idle, else a new one), under a context
+// ending at the frame's deadline, on a cancel frame or when the stream
+// breaks, and its outcome goes back as one [CallResult] with the frame's
+// id. A result over maxSize (<= 0 means [DefaultMaxMessageSize]) is
+// replaced by gRPC's ResourceExhausted error so that it fails alone instead
+// of ending the stream. Frames of an unknown op, from a newer host, are
+// ignored.
 //
 // When the host closes its side, the calls still running finish and their
 // results are sent; when the stream breaks, they are cancelled. ServeCalls
@@ -116,7 +117,7 @@ func (sc *serverCalls) worker(f func()) {
 	}
 }
 
-// start runs call for frame f in a new goroutine and sends its outcome.
+// start runs call for frame f on a worker and sends its outcome.
 func (sc *serverCalls) start(ctx context.Context, f *CallFrame, call func(context.Context) (*CallResult, error)) {
 	id := f.GetId()
 	var cancel context.CancelFunc

@@ -30,7 +30,6 @@ type pluginProc struct {
 	desc   *pluginv1.DescribeResponse
 	path   string
 	sha256 string // of the binary as started
-	pinned bool   // started from a pinned binary, not the file at path
 	log    hclog.Logger
 	// done is closed once the process has exited (go-plugin's wait on it
 	// returned), whatever ended it; set by the handshake.
@@ -104,7 +103,7 @@ func startProcess(ctx context.Context, cfg *config.Plugin, exe string, hostSvc p
 	}
 	watch := &exitWatch{GRPCPlugin: gp}
 	ccfg.Plugins = plugin.PluginSet{pluginv1.PluginName: watch}
-	p := &pluginProc{name: cfg.Name, cfg: cfg, client: plugin.NewClient(ccfg), path: path, sha256: fileSHA256(exe), pinned: exe != path, log: plog}
+	p := &pluginProc{name: cfg.Name, cfg: cfg, client: plugin.NewClient(ccfg), path: path, sha256: fileSHA256(exe), log: plog}
 	if err := p.handshake(ctx, hostSvc, tel); err != nil {
 		p.client.Kill()
 		return nil, explainStart(err, stderr)
