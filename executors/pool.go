@@ -3,34 +3,31 @@ package executors
 import (
 	"context"
 	"sync"
-	"time"
+
+	"github.com/oslohost/oslohost/internal/workers"
 )
 
 var _ Executor = (*Pool)(nil)
-
-// workerIdle is how long a worker with nothing to do waits for a task
-// before it ends.
-const workerIdle = 10 * time.Second
 
 // Pool runs up to a fixed number of tasks at once; Submit blocks while all
 // workers are busy. Workers are goroutines started on demand that stay for
 // further tasks while there are any (a worker keeps the stack a call grew,
 // where a goroutine per task would grow a new one every time) and end after
-// a while without.
+// a while without (internal/workers).
 type Pool struct {
-	sem   chan struct{} // one slot per running task
-	tasks chan func()   // unbuffered: hands a task to an idle worker
-	quit  chan struct{} // closed by Shutdown: idle workers end
+	sem     chan struct{} // one slot per running task
+	workers *workers.Set
 
 	mu     sync.RWMutex
 	closed bool
 	wg     sync.WaitGroup // running tasks
-	once   sync.Once
 }
 
 // NewPool returns a pool of the given number of workers (at least 1).
-func NewPool(workers int) *Pool {
-	return &Pool{sem: make(chan struct{}, max(workers, 1)), tasks: make(chan func()), quit: make(chan struct{})}
+func NewPool(n int) *Pool {
+	p := &Pool{sem: make(chan struct{}, max(n, 1))}
+	p.workers = workers.New(p.run)
+	return p
 }
 
 // Capacity is the number of workers.
@@ -51,30 +48,8 @@ func (p *Pool) Submit(ctx context.Context, task func()) error {
 	}
 	p.wg.Add(1)
 	p.mu.RUnlock()
-	select {
-	case p.tasks <- task: // an idle worker took it
-	default:
-		go p.work(task)
-	}
+	p.workers.Go(task)
 	return nil
-}
-
-// work runs task, then the tasks handed to it, until it has been idle for
-// workerIdle or the pool shuts down.
-func (p *Pool) work(task func()) {
-	idle := time.NewTimer(workerIdle)
-	defer idle.Stop()
-	for {
-		p.run(task)
-		idle.Reset(workerIdle)
-		select {
-		case task = <-p.tasks:
-		case <-idle.C:
-			return
-		case <-p.quit:
-			return
-		}
-	}
 }
 
 func (p *Pool) run(task func()) {
@@ -91,7 +66,7 @@ func (p *Pool) Shutdown(ctx context.Context) error {
 	p.mu.Lock()
 	p.closed = true
 	p.mu.Unlock()
-	p.once.Do(func() { close(p.quit) })
+	p.workers.Close()
 	return waitGroup(ctx, &p.wg)
 }
 

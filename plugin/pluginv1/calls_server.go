@@ -4,11 +4,12 @@ import (
 	"context"
 	"io"
 	"sync"
-	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/oslohost/oslohost/internal/workers"
 )
 
 // CallHandler runs the calls a plugin gets on its Calls stream (see
@@ -38,15 +39,15 @@ func ServeCalls(stream Endpoint_CallsServer, h CallHandler, maxSize int) error {
 	ctx, cancelAll := context.WithCancel(stream.Context())
 	defer cancelAll()
 	sc := &serverCalls{stream: stream, calls: map[uint64]context.CancelFunc{}, maxSize: effectiveSize(maxSize),
-		work: make(chan func()), done: make(chan struct{})}
+		workers: workers.New(nil)}
 	for {
 		f, err := stream.Recv()
 		if err != nil {
 			if err != io.EOF {
 				cancelAll()
 			}
-			close(sc.done) // idle workers exit; busy ones once their call returns
-			sc.wg.Wait()
+			sc.workers.Close() // idle workers end; busy ones once their call returns
+			sc.workers.Wait()
 			if err == io.EOF {
 				return nil
 			}
@@ -73,48 +74,15 @@ func ServeCalls(stream Endpoint_CallsServer, h CallHandler, maxSize int) error {
 type serverCalls struct {
 	stream  Endpoint_CallsServer
 	maxSize int
-	wg      sync.WaitGroup
 
 	sendMu sync.Mutex // gRPC allows one sender at a time
 
 	mu    sync.Mutex
 	calls map[uint64]context.CancelFunc // by frame id, while running
 
-	work chan func()   // idle workers take the next call here
-	done chan struct{} // closed when the stream ended: idle workers exit
-}
-
-// workerIdle is how long a worker waits for another call before it exits.
-const workerIdle = 10 * time.Second
-
-// run runs f on an idle worker, or on a new one. Workers are kept because
-// a goroutine's stack grows on its first call (a JSON decode of the
-// arguments is deep) and stays grown: with a goroutine per call, copying
-// stacks as they grew was about 15 % of the echo plugin's CPU under load.
-func (sc *serverCalls) run(f func()) {
-	select {
-	case sc.work <- f:
-	default:
-		sc.wg.Add(1)
-		go sc.worker(f)
-	}
-}
-
-func (sc *serverCalls) worker(f func()) {
-	defer sc.wg.Done()
-	idle := time.NewTimer(workerIdle)
-	defer idle.Stop()
-	for {
-		f()
-		idle.Reset(workerIdle)
-		select {
-		case f = <-sc.work:
-		case <-idle.C:
-			return
-		case <-sc.done:
-			return
-		}
-	}
+	// workers run the calls: a worker keeps the stack a call grew
+	// (internal/workers).
+	workers *workers.Set
 }
 
 // start runs call for frame f on a worker and sends its outcome.
@@ -129,7 +97,7 @@ func (sc *serverCalls) start(ctx context.Context, f *CallFrame, call func(contex
 	sc.mu.Lock()
 	sc.calls[id] = cancel
 	sc.mu.Unlock()
-	sc.run(func() {
+	sc.workers.Go(func() {
 		res, err := call(ctx)
 		sc.mu.Lock()
 		delete(sc.calls, id)
