@@ -20,9 +20,9 @@ func ServerPlan(o rabbit.Options, exchange string, t oslo.Target, noFanout bool,
 }
 
 // ListenerPlan is what a notification listener declares and consumes on a
-// transport with options o (shared by listener.New and the host's topology
-// check). An empty exchange is oslo.DefaultControlExchange; priorities are
-// normalized as by NormalizePriorities.
+// transport with options o, for the host's topology check, computed as
+// listener.New computes it (NormalizePriorities, then the topology's
+// ListenerPlan). An empty exchange is oslo.DefaultControlExchange.
 func ListenerPlan(o rabbit.Options, exchange string, targets []rabbit.NotifyTarget, priorities []string, pool string) (rabbit.Plan, error) {
 	prios, err := NormalizePriorities(priorities)
 	if err != nil {
