@@ -91,17 +91,7 @@ func (n *Notification) AppendInner(dst []byte) []byte {
 	dst = appendRaw(dst, n.Payload)
 	dst = append(dst, `,"timestamp":`...)
 	dst = pyjson.AppendString(dst, n.Timestamp)
-	if n.UniqueID != "" {
-		dst = append(dst, `,"_unique_id":`...)
-		dst = pyjson.AppendString(dst, n.UniqueID)
-	}
-	for _, k := range n.Context.sortedKeys() {
-		dst = append(dst, ',')
-		dst = pyjson.AppendString(dst, ContextPrefix+k)
-		dst = append(dst, ':')
-		dst = appendRaw(dst, n.Context[k])
-	}
-	return append(dst, '}')
+	return appendUniqueAndContext(dst, n.UniqueID, n.Context)
 }
 
 // EndpointContext is the context a Python notification endpoint receives:

@@ -268,15 +268,22 @@ func (r *Request) AppendInner(dst []byte) []byte {
 		dst = append(dst, `,"_timeout":`...)
 		dst = appendRaw(dst, r.Timeout)
 	}
-	if r.UniqueID != "" {
+	return appendUniqueAndContext(dst, r.UniqueID, r.Context)
+}
+
+// appendUniqueAndContext ends a request's or notification's object: its
+// _unique_id (when set), its context members under ContextPrefix in sorted
+// order, and the closing brace.
+func appendUniqueAndContext(dst []byte, uniqueID string, c Context) []byte {
+	if uniqueID != "" {
 		dst = append(dst, `,"_unique_id":`...)
-		dst = pyjson.AppendString(dst, r.UniqueID)
+		dst = pyjson.AppendString(dst, uniqueID)
 	}
-	for _, k := range r.Context.sortedKeys() {
+	for _, k := range c.sortedKeys() {
 		dst = append(dst, ',')
 		dst = pyjson.AppendString(dst, ContextPrefix+k)
 		dst = append(dst, ':')
-		dst = appendRaw(dst, r.Context[k])
+		dst = appendRaw(dst, c[k])
 	}
 	return append(dst, '}')
 }
