@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -30,17 +29,6 @@ type replySender struct {
 
 	mu       sync.Mutex
 	obsolete map[string]time.Time
-
-	bound atomic.Pointer[boundCtx] // shared bound of first sends, see bounded
-}
-
-// boundCtx is a context ending some time after made, shared by the sends
-// made with the same parent until half its time is gone.
-type boundCtx struct {
-	parent context.Context
-	ctx    context.Context
-	cancel context.CancelFunc // not called: its timer ends it
-	renew  time.Time          // past this, sends make a new one
 }
 
 func newReplySender(publish func(context.Context, rabbit.Message) error, log hclog.Logger, o rabbit.Options) *replySender {
@@ -62,21 +50,18 @@ func (s *replySender) send(ctx context.Context, replyQ string, r *oslo.Reply) er
 	if err != nil {
 		return err
 	}
-	start := time.Now()
-	first, cancel := s.bounded(ctx, start, r.Ending)
-	err = s.publish(first, rabbit.Message{Key: replyQ, Body: body, Mandatory: s.mandatory, Retries: -1})
-	cancel()
-	var ret *rabbit.ReturnedError
-	if !errors.As(err, &ret) {
-		return err
-	}
-	if !r.Ending {
-		return errReplyQueueGone
-	}
-	// The reply queue is missing: retried until the window since start.
-	ctx, cancel = context.WithDeadline(ctx, start.Add(s.window))
+	ctx, cancel := context.WithTimeout(ctx, s.window)
 	defer cancel()
+	start := time.Now()
 	for {
+		err := s.publish(ctx, rabbit.Message{Key: replyQ, Body: body, Mandatory: s.mandatory, Retries: -1})
+		var ret *rabbit.ReturnedError
+		if !errors.As(err, &ret) {
+			return err
+		}
+		if !r.Ending {
+			return errReplyQueueGone
+		}
 		select {
 		case <-ctx.Done():
 			s.markObsolete(replyQ)
@@ -85,29 +70,7 @@ func (s *replySender) send(ctx context.Context, replyQ string, r *oslo.Reply) er
 			return errReplyQueueGone
 		case <-time.After(250 * time.Millisecond):
 		}
-		err := s.publish(ctx, rabbit.Message{Key: replyQ, Body: body, Mandatory: s.mandatory, Retries: -1})
-		if !errors.As(err, &ret) {
-			return err
-		}
 	}
-}
-
-// bounded is ctx bounded for a first send started at now, and the func
-// to call when it is done. A heartbeat's is the window exactly. Replies
-// (made with the server's context, all of them) share one timer-backed
-// context, made anew every half window, instead of one each: it ends
-// between one and one and a half windows after a reply's send starts, and
-// only by its timer, so at most three are alive at once per sender.
-func (s *replySender) bounded(ctx context.Context, now time.Time, shared bool) (context.Context, context.CancelFunc) {
-	if !shared {
-		return context.WithTimeout(ctx, s.window)
-	}
-	if b := s.bound.Load(); b != nil && b.parent == ctx && now.Before(b.renew) {
-		return b.ctx, func() {}
-	}
-	bctx, cancel := context.WithTimeout(ctx, s.window+s.window/2)
-	s.bound.Store(&boundCtx{parent: ctx, ctx: bctx, cancel: cancel, renew: now.Add(s.window / 2)})
-	return bctx, func() {}
 }
 
 func (s *replySender) isObsolete(q string) bool {

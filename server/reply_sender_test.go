@@ -14,10 +14,10 @@ import (
 	"github.com/oslohost/oslohost/oslo"
 )
 
-// TestReplySenderMissingQueue: replies to an existing queue go through
-// (the shared first-send bound reused), a reply to a missing queue is
-// retried for the window, then abandoned and its queue remembered as
-// obsolete; a heartbeat to it fails at once. Needs the broker.
+// TestReplySenderMissingQueue: replies to an existing queue go through, a
+// reply to a missing queue is retried for the window, then abandoned and
+// its queue remembered as obsolete; a heartbeat to it fails at once. Needs
+// the broker.
 func TestReplySenderMissingQueue(t *testing.T) {
 	if testing.Short() {
 		t.Skip("needs the broker")
