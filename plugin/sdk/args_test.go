@@ -132,6 +132,19 @@ type NumberArgs struct {
 
 func (Numbers) Echo(_ context.Context, a NumberArgs) (NumberArgs, error) { return a, nil }
 
+// TypedNumberArgs has no interface anywhere: its arguments are decoded
+// without UseNumber (json.Unmarshal), which must keep them as exact.
+type TypedNumberArgs struct {
+	F   float64         `json:"f,omitempty"`
+	I   int64           `json:"i,omitempty"`
+	U   uint64          `json:"u,omitempty"`
+	Big *big.Int        `json:"big,omitempty"`
+	Num json.Number     `json:"num,omitempty"`
+	Raw json.RawMessage `json:"raw,omitempty"`
+}
+
+func (Numbers) EchoTyped(_ context.Context, a TypedNumberArgs) (TypedNumberArgs, error) { return a, nil }
+
 // Floats are computed in Go: a float64 holding an integer value.
 func (Numbers) Floats(context.Context) (any, error) {
 	return map[string]any{"one": 1.0, "half": 0.5, "big": 1e16, "tiny": 1.5e-7, "int": 1, "f32": float32(0.1), "neg0": math.Copysign(0, -1)}, nil
@@ -164,14 +177,26 @@ func TestNumbersExact(t *testing.T) {
 		{`{"num": 1.50}`, `{"num":1.50}`},
 		{`{"raw": {"x": 1.0}}`, `{"raw":{"x":1.0}}`},
 	}
+	typed := map[string]bool{"f": true, "i": true, "u": true, "big": true, "num": true, "raw": true}
 	for _, tt := range tests {
 		t.Run(tt.args, func(t *testing.T) {
-			var got json.RawMessage
-			if err := h.Call(context.Background(), "echo", json.RawMessage(tt.args), &got); err != nil {
-				t.Fatal(err)
+			methods := []string{"echo"}
+			var only map[string]json.RawMessage
+			if err := json.Unmarshal([]byte(tt.args), &only); err == nil && len(only) == 1 {
+				for k := range only {
+					if typed[k] {
+						methods = append(methods, "echo_typed") // the same without an interface
+					}
+				}
 			}
-			if string(got) != tt.want {
-				t.Errorf("echo(**%s) = %s, want %s", tt.args, got, tt.want)
+			for _, m := range methods {
+				var got json.RawMessage
+				if err := h.Call(context.Background(), m, json.RawMessage(tt.args), &got); err != nil {
+					t.Fatal(err)
+				}
+				if string(got) != tt.want {
+					t.Errorf("%s(**%s) = %s, want %s", m, tt.args, got, tt.want)
+				}
 			}
 		})
 	}
