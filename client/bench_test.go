@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/oslohost/oslohost/client"
+	"github.com/oslohost/oslohost/internal/bench"
 	"github.com/oslohost/oslohost/oslo"
 )
 
@@ -104,9 +105,9 @@ func startCeiling(b *testing.B, url, topic string) {
 
 // selfCPU is the user and system CPU time of this process.
 func selfCPU(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+	d, err := bench.SelfCPU()
+	if err != nil {
 		b.Fatal(err)
 	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return d
 }

@@ -32,10 +32,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/oslohost/oslohost/internal/bench"
 )
 
 func main() {
@@ -203,9 +204,8 @@ func consume(conn *amqp.Connection, queue string, count, prefetch int, multiple 
 }
 
 func selfCPU() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	d, _ := bench.SelfCPU()
+	return d
 }
 
 // beamPID is the process id of the broker's Erlang VM: $FLOOR_BROKER_PID,
@@ -228,21 +228,12 @@ func beamPID() int {
 	return best
 }
 
-// procCPU is the user and system CPU time of process pid (clock ticks of
-// 1/100 s).
+// procCPU is the user and system CPU time of process pid (0 if none, or
+// not readable: the broker runs elsewhere).
 func procCPU(pid int) time.Duration {
 	if pid == 0 {
 		return 0
 	}
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	f := strings.Fields(string(raw[bytes.LastIndexByte(raw, ')')+1:]))
-	if len(f) < 13 {
-		return 0
-	}
-	ut, _ := strconv.ParseInt(f[11], 10, 64)
-	st, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(ut+st) * (time.Second / 100)
+	d, _ := bench.ProcessCPU(pid)
+	return d
 }

@@ -1,7 +1,6 @@
 package pluginv1_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -10,12 +9,12 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/go-plugin"
 
+	"github.com/oslohost/oslohost/internal/bench"
 	"github.com/oslohost/oslohost/plugin/pluginv1"
 )
 
@@ -170,29 +169,20 @@ func (c cpuClock) report(b *testing.B) {
 
 // hostCPU returns the user and system CPU time of this process.
 func hostCPU(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+	d, err := bench.SelfCPU()
+	if err != nil {
 		b.Fatal(err)
 	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return d
 }
 
-// processCPU returns the user and system CPU time of process pid, from
-// /proc/PID/stat (in clock ticks, assumed 100 per second); 0 off Linux.
+// processCPU returns the user and system CPU time of process pid.
 func processCPU(b *testing.B, pid int) time.Duration {
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	d, err := bench.ProcessCPU(pid)
 	if err != nil {
-		return 0
+		b.Fatal(err)
 	}
-	// Fields after the command name (which may hold spaces): state is 3,
-	// utime 14 and stime 15.
-	f := strings.Fields(string(raw[bytes.LastIndexByte(raw, ')')+1:]))
-	if len(f) < 13 {
-		b.Fatalf("/proc/%d/stat: %q", pid, raw)
-	}
-	ut, _ := strconv.ParseInt(f[11], 10, 64)
-	st, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(ut+st) * (time.Second / 100)
+	return d
 }
 
 // startPlugin builds plugins/examples/NAME, starts it as the host does

@@ -143,7 +143,9 @@ type TypedNumberArgs struct {
 	Raw json.RawMessage `json:"raw,omitempty"`
 }
 
-func (Numbers) EchoTyped(_ context.Context, a TypedNumberArgs) (TypedNumberArgs, error) { return a, nil }
+func (Numbers) EchoTyped(_ context.Context, a TypedNumberArgs) (TypedNumberArgs, error) {
+	return a, nil
+}
 
 // Floats are computed in Go: a float64 holding an integer value.
 func (Numbers) Floats(context.Context) (any, error) {
