@@ -517,12 +517,9 @@ func TestScreen(t *testing.T) {
 	}
 }
 
-// TestStartFails: a consumer that fails for good fails Start; a second
-// Start is refused.
-func TestStartFails(t *testing.T) {
-	src := NewMemory()
-	refused := errors.New("406 PRECONDITION_FAILED")
-	src.FailNext(refused)
+// plainIntake is an intake of requests on src that handles each at once.
+func plainIntake(t *testing.T, src Source) *Intake[*oslo.Request] {
+	t.Helper()
 	in, err := New(Config[*oslo.Request]{Source: src, Executor: executors.NewBlocking(),
 		Decode:   func(_ *amqp.Delivery, b []byte) (*oslo.Request, error) { return oslo.DecodeRequest(b) },
 		UniqueID: func(m *oslo.Request) string { return m.UniqueID },
@@ -530,6 +527,16 @@ func TestStartFails(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return in
+}
+
+// TestStartFails: a consumer that fails for good fails Start; a second
+// Start is refused.
+func TestStartFails(t *testing.T) {
+	src := NewMemory()
+	refused := errors.New("406 PRECONDITION_FAILED")
+	src.FailNext(refused)
+	in := plainIntake(t, src)
 	if err := in.Start(context.Background(), specFor("x")); !errors.Is(err, refused) {
 		t.Fatalf("Start = %v", err)
 	}
@@ -544,17 +551,7 @@ func TestStartFails(t *testing.T) {
 // TestState: the intake reports its consumer's state, from before Start to
 // after Shutdown, and a start that failed for good as failed, with why.
 func TestState(t *testing.T) {
-	newIntake := func(src *Memory) *Intake[*oslo.Request] {
-		in, err := New(Config[*oslo.Request]{Source: src, Executor: executors.NewBlocking(),
-			Decode:   func(_ *amqp.Delivery, b []byte) (*oslo.Request, error) { return oslo.DecodeRequest(b) },
-			UniqueID: func(m *oslo.Request) string { return m.UniqueID },
-			Handle:   func(context.Context, *Msg[*oslo.Request]) Verdict { return Handled }})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return in
-	}
-	in := newIntake(NewMemory())
+	in := plainIntake(t, NewMemory())
 	if st := in.State().State; st != rabbit.ConsumerStarting {
 		t.Errorf("before Start: %s", st)
 	}
@@ -574,7 +571,7 @@ func TestState(t *testing.T) {
 	src := NewMemory()
 	refused := errors.New("406 PRECONDITION_FAILED")
 	src.FailNext(refused)
-	in = newIntake(src)
+	in = plainIntake(t, src)
 	_ = in.Start(context.Background(), specFor("x"))
 	if st := in.State(); st.State != rabbit.ConsumerFailed || !errors.Is(st.LastError, refused) {
 		t.Errorf("failed start: %s, %v", st.State, st.LastError)
